@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Path of the built addon relative to the project root. */
+const ADDON = join('forwarder', 'native', 'build', 'Release', 'nsm_netlink.node');
+
+/**
+ * The native netlink addon (`forwarder/native`). Errors it throws carry `code` (errno name such
+ * as `ENOENT`), `errno` and `syscall`.
+ */
+export interface NetlinkAddon {
+  /** Opens a NETLINK_ROUTE socket inside the namespace at `nsPath` (null: this process's). */
+  openNetlinkInNamespace(nsPath: string | null): number;
+  /** Sends a batch of netlink messages on a libuv pool thread; resolves with all replies. */
+  transact(fd: number, request: Buffer): Promise<Buffer>;
+  /** Blocking form of {@link NetlinkAddon.transact}, for start-up and cleanup paths. */
+  transactSync(fd: number, request: Buffer): Buffer;
+  /** Closes a descriptor returned by `openNetlinkInNamespace`. */
+  close(fd: number): void;
+}
+
+let cached: NetlinkAddon | undefined;
+
+/**
+ * Walks up from this module (`forwarder/src/kernel` in sources, `dist/forwarder/src/kernel` when
+ * compiled) to the first directory holding the built addon.
+ */
+function findAddon(start: string): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Loads the addon once. Throws a clear error when it has not been built.
+ * Usage: `const fd = loadNetlinkAddon().openNetlinkInNamespace('/run/netns/pod1')`.
+ */
+export function loadNetlinkAddon(): NetlinkAddon {
+  if (cached) return cached;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const path = findAddon(here);
+  if (!path) {
+    throw new Error(`native netlink addon ${ADDON} not found above ${here}; run npm run build:native`);
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(path) as NetlinkAddon;
+  return cached;
+}

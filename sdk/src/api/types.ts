@@ -1,0 +1,63 @@
+/**
+ * The wire types used throughout the SDK: the decoded ("output") forms generated from the NSM API v1
+ * protos, where every scalar, list and map is present and message fields are `null` when absent.
+ */
+import type { Connection__Output } from '../../../proto/gen/connection/Connection.js';
+import type { ConnectionEvent__Output } from '../../../proto/gen/connection/ConnectionEvent.js';
+import type { Mechanism__Output } from '../../../proto/gen/connection/Mechanism.js';
+import type { MonitorScopeSelector__Output } from '../../../proto/gen/connection/MonitorScopeSelector.js';
+import type { Path__Output } from '../../../proto/gen/connection/Path.js';
+import type { PathSegment__Output } from '../../../proto/gen/connection/PathSegment.js';
+import type { ConnectionContext__Output } from '../../../proto/gen/connectioncontext/ConnectionContext.js';
+import type { IPContext__Output } from '../../../proto/gen/connectioncontext/IPContext.js';
+import type { Route__Output } from '../../../proto/gen/connectioncontext/Route.js';
+import type { Timestamp__Output } from '../../../proto/gen/google/protobuf/Timestamp.js';
+import type { NetworkServiceRequest__Output } from '../../../proto/gen/networkservice/NetworkServiceRequest.js';
+import type { Destination__Output } from '../../../proto/gen/registry/Destination.js';
+import type { Match__Output } from '../../../proto/gen/registry/Match.js';
+import type { NetworkService__Output } from '../../../proto/gen/registry/NetworkService.js';
+import type { NetworkServiceEndpoint__Output } from '../../../proto/gen/registry/NetworkServiceEndpoint.js';
+
+export type Connection = Connection__Output;
+export type ConnectionEvent = ConnectionEvent__Output;
+export type Mechanism = Mechanism__Output;
+export type MonitorScopeSelector = MonitorScopeSelector__Output;
+export type Path = Path__Output;
+export type PathSegment = PathSegment__Output;
+export type ConnectionContext = ConnectionContext__Output;
+export type IPContext = IPContext__Output;
+export type Route = Route__Output;
+export type Timestamp = Timestamp__Output;
+export type NetworkServiceRequest = NetworkServiceRequest__Output;
+export type NetworkService = NetworkService__Output;
+export type NetworkServiceEndpoint = NetworkServiceEndpoint__Output;
+export type Match = Match__Output;
+export type Destination = Destination__Output;
+
+/** Connection states, as on the wire. */
+export const State = {
+  UP: 'UP',
+  DOWN: 'DOWN',
+  REFRESH_REQUESTED: 'REFRESH_REQUESTED',
+  RESELECT_REQUESTED: 'RESELECT_REQUESTED',
+} as const;
+export type State = (typeof State)[keyof typeof State];
+
+/** Monitor event types, as on the wire. */
+export const EventType = { INITIAL_STATE_TRANSFER: 'INITIAL_STATE_TRANSFER', UPDATE: 'UPDATE', DELETE: 'DELETE' } as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** Mechanism classes. */
+export const MechanismClass = { LOCAL: 'LOCAL', REMOTE: 'REMOTE' } as const;
+/** Mechanism types known to the mesh (see api.md). */
+export const MechanismType = {
+  KERNEL: 'KERNEL',
+  MEMIF: 'MEMIF',
+  VXLAN: 'VXLAN',
+  WIREGUARD: 'WIREGUARD',
+  IPSEC: 'IPSEC',
+  VFIO: 'VFIO',
+  VLAN: 'VLAN',
+  NOOP: 'NOOP',
+} as const;
+export type MechanismType = (typeof MechanismType)[keyof typeof MechanismType];

@@ -1,0 +1,189 @@
+/**
+ * The server side of the gRPC boundary: turns calls into contexts (deadline, cancellation, metadata,
+ * logger) and chain errors into gRPC statuses. The only server module that imports grpc-js.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { rmSync } from 'node:fs';
+import type { Observable, Subscription } from 'rxjs';
+import type { ConnectionEvent, MonitorScopeSelector } from '../api/types.js';
+import type { NetworkServiceHandler } from '../core/chain.js';
+import type { Clock } from '../core/clock.js';
+import { createContext, withValue, type Context } from '../core/context.js';
+import { Code, NsmError, codeName } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
+import { kIncomingMetadata } from './call-metadata.js';
+import { protos } from './protos.js';
+import { formatUrl, parseUrl } from './url.js';
+
+/** Serves the monitor stream for a selector. */
+export type MonitorSource = (ctx: Context, selector: MonitorScopeSelector) => Observable<ConnectionEvent>;
+
+/** Options for `createServer`. */
+export interface ServerOptions {
+  log?: Logger;
+  clock?: Clock;
+  /** Largest accepted request in bytes (default 4 MiB): larger ones fail with RESOURCE_EXHAUSTED. */
+  maxReceiveBytes?: number;
+}
+
+/** A gRPC server for any of the mesh services, with health. */
+export interface MeshServer {
+  serveNetworkService(handler: NetworkServiceHandler): void;
+  serveMonitor(source: MonitorSource): void;
+  serveEndpointRegistry(handler: NseHandler): void;
+  serveServiceRegistry(handler: NsHandler): void;
+  /** Binds every URL (`tcp://host:0` picks a port) and returns the bound URLs. */
+  listen(urls: string[]): Promise<string[]>;
+  /** Stops accepting calls, cancels streams, removes unix sockets it created. */
+  close(): Promise<void>;
+}
+
+function toStatus(err: unknown): Partial<grpc.StatusObject> {
+  const nsm = NsmError.from(err);
+  return { code: nsm.code as number as grpc.status, details: nsm.message };
+}
+
+function metadataRecord(md: grpc.Metadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(md.getMap())) if (typeof value === 'string') out[key] = value;
+  return out;
+}
+
+/**
+ * Creates a server. Usage:
+ * `const s = createServer({ log }); s.serveNetworkService(handler); await s.listen(['unix:///run/nsm.sock'])`.
+ */
+export function createServer(options: ServerOptions = {}): MeshServer {
+  const log = options.log ?? silentLogger;
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveBytes ?? 4 * 1024 * 1024 });
+  const health = new HealthImplementation({ '': 'SERVING' });
+  health.addToServer(server);
+  const sockets: string[] = [];
+  const streams = new Set<() => void>();
+  const p = protos();
+
+  const contextFor = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string): Context => {
+    const controller = new AbortController();
+    call.on('cancelled', () => controller.abort(new NsmError(Code.CANCELLED, `${method} cancelled by the caller`)));
+    const deadline = call.getDeadline();
+    const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+    const init: Parameters<typeof createContext>[0] = { signal: controller.signal, log: log.child({ method }) };
+    if (options.clock) init.clock = options.clock;
+    if (Number.isFinite(ms)) init.deadline = ms;
+    return withValue(createContext(init), kIncomingMetadata, metadataRecord(call.metadata));
+  };
+
+  const unary = <Req, Res>(method: string, fn: (ctx: Context, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    (call, callback) => {
+      const ctx = contextFor(call, method);
+      fn(ctx, call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const status = toStatus(err);
+          ctx.log.debug({ code: codeName(status.code ?? 2), err: status.details }, 'call failed');
+          callback(status);
+        },
+      );
+    };
+
+  const stream = <Req, Res>(method: string, fn: (ctx: Context, req: Req) => Observable<Res>): grpc.handleServerStreamingCall<Req, Res> =>
+    (call) => {
+      const ctx = contextFor(call, method);
+      let sub: Subscription | undefined;
+      const stop = (): void => {
+        sub?.unsubscribe();
+        streams.delete(stop);
+        if (!call.writableEnded) call.end();
+      };
+      streams.add(stop);
+      call.on('cancelled', stop);
+      try {
+        sub = fn(ctx, call.request).subscribe({
+          next: (value) => void call.write(value),
+          error: (err: unknown) => {
+            streams.delete(stop);
+            call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+          },
+          complete: () => {
+            streams.delete(stop);
+            call.end();
+          },
+        });
+      } catch (err) {
+        call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+      }
+    };
+
+  const serveRegistry = <T, Q, R>(
+    service: grpc.ServiceDefinition,
+    name: string,
+    handler: RegistryHandler<T, Q, R>,
+  ): void => {
+    server.addService(service, {
+      Register: unary<T, T>(`${name}/Register`, (ctx, rec) => handler.register(ctx, rec)),
+      Find: stream<Q, R>(`${name}/Find`, (ctx, query) => handler.find(ctx, query)),
+      Unregister: unary<T, object>(`${name}/Unregister`, async (ctx, rec) => {
+        await handler.unregister(ctx, rec);
+        return {};
+      }),
+    });
+    health.setStatus(name, 'SERVING');
+  };
+
+  return {
+    serveNetworkService(handler) {
+      server.addService(p.networkservice.NetworkService.service, {
+        Request: unary('networkservice.NetworkService/Request', (ctx, req) => handler.request(ctx, req as never)),
+        Close: unary('networkservice.NetworkService/Close', async (ctx, conn) => {
+          await handler.close(ctx, conn as never);
+          return {};
+        }),
+      });
+      health.setStatus('networkservice.NetworkService', 'SERVING');
+    },
+    serveMonitor(source) {
+      server.addService(p.connection.MonitorConnection.service, {
+        MonitorConnections: stream('connection.MonitorConnection/MonitorConnections', (ctx, sel) =>
+          source(ctx, sel as MonitorScopeSelector),
+        ),
+      });
+      health.setStatus('connection.MonitorConnection', 'SERVING');
+    },
+    serveEndpointRegistry(handler) {
+      serveRegistry(p.registry.NetworkServiceEndpointRegistry.service, 'registry.NetworkServiceEndpointRegistry', handler);
+    },
+    serveServiceRegistry(handler) {
+      serveRegistry(p.registry.NetworkServiceRegistry.service, 'registry.NetworkServiceRegistry', handler);
+    },
+    async listen(urls) {
+      const bound: string[] = [];
+      for (const url of urls) {
+        const parsed = parseUrl(url);
+        if (parsed.kind === 'unix') rmSync(parsed.path, { force: true });
+        const target = parsed.kind === 'unix' ? `unix://${parsed.path}` : `${parsed.host}:${parsed.port}`;
+        const port = await new Promise<number>((resolve, reject) =>
+          server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        );
+        if (parsed.kind === 'unix') sockets.push(parsed.path);
+        bound.push(parsed.kind === 'unix' ? url : formatUrl({ ...parsed, port }));
+      }
+      return bound;
+    },
+    async close() {
+      for (const stop of [...streams]) stop();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      for (const path of sockets) rmSync(path, { force: true });
+    },
+  };
+}
