@@ -189,9 +189,10 @@ bool Transact(int fd, const std::vector<uint8_t>& req, std::vector<uint8_t>* out
 napi_value MakeError(napi_env env, const Failure& f, const std::string& context) {
   const char* name = strerrorname_np(f.err);
   std::string code = name ? name : "E" + std::to_string(f.err);
-  std::string msg = context + ": " + f.what + " failed: " + strerror(f.err) + " (" + code + ")";
-  if (!f.hint.empty()) msg += ": " + f.hint;
-  napi_value jcode, jmsg, err, jerrno, jsyscall;
+  std::string reason = strerror(f.err);
+  if (!f.hint.empty()) reason += ": " + f.hint;
+  std::string msg = context + ": " + f.what + " failed: " + reason + " (" + code + ")";
+  napi_value jcode, jmsg, err, jerrno, jsyscall, jreason;
   napi_create_string_utf8(env, code.c_str(), code.size(), &jcode);
   napi_create_string_utf8(env, msg.c_str(), msg.size(), &jmsg);
   napi_create_error(env, jcode, jmsg, &err);
@@ -199,6 +200,9 @@ napi_value MakeError(napi_env env, const Failure& f, const std::string& context)
   napi_create_string_utf8(env, f.what.c_str(), f.what.size(), &jsyscall);
   napi_set_named_property(env, err, "errno", jerrno);
   napi_set_named_property(env, err, "syscall", jsyscall);
+  // The explanation without context, for callers that phrase their own message around it.
+  napi_create_string_utf8(env, reason.c_str(), reason.size(), &jreason);
+  napi_set_named_property(env, err, "reason", jreason);
   return err;
 }
 

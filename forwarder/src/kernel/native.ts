@@ -8,7 +8,7 @@ const ADDON = join('forwarder', 'native', 'build', 'Release', 'nsm_netlink.node'
 
 /**
  * The native netlink addon (`forwarder/native`). Errors it throws carry `code` (errno name such
- * as `ENOENT`), `errno` and `syscall`.
+ * as `ENOENT`), `errno`, `syscall` and `reason` (strerror text plus a hint).
  */
 export interface NetlinkAddon {
   /** Opens a NETLINK_ROUTE socket inside the namespace at `nsPath` (null: this process's). */
