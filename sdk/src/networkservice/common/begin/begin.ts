@@ -6,14 +6,31 @@ import { clone } from '../../../api/builders.js';
 import type { Connection, NetworkServiceRequest } from '../../../api/types.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../../../core/chain.js';
 import { createContextKey, detached, withValue, type Context } from '../../../core/context.js';
+import { Code, NsmError } from '../../../core/errors.js';
 import { SerialExecutor } from '../../../core/serial.js';
 
 /** Starts events for the current connection from inside the chain; they run serialised with the rest. */
 export interface EventFactory {
   /** Re-runs the last request through the rest of the chain (a refresh or a heal). */
   request(change?: (req: NetworkServiceRequest) => void): Promise<Connection>;
-  /** Closes the connection through the rest of the chain and forgets it. */
-  close(): Promise<void>;
+  /**
+   * Re-selects: closes the old connection down the chain (best effort, errors ignored), then requests
+   * again with the mechanism and endpoint name cleared and state RESELECT_REQUESTED, so every hop
+   * chooses afresh.
+   */
+  reselect(): Promise<Connection>;
+  /**
+   * Closes the connection through the rest of the chain and forgets it. `stillWanted`, when given, is
+   * asked again in the connection's turn: a refresh queued before the close may have made it moot.
+   */
+  close(stillWanted?: () => boolean): Promise<void>;
+}
+
+/** Thrown by an EventFactory whose connection has been closed meanwhile. */
+export class ConnectionClosedError extends NsmError {
+  constructor(id: string) {
+    super(Code.NOT_FOUND, `connection ${id} is closed`);
+  }
 }
 
 const kEventFactory = createContextKey<EventFactory | undefined>('begin.eventFactory', undefined);
@@ -30,7 +47,11 @@ interface Entry {
   ctx: Context;
   next: NetworkServiceHandler;
   factory: EventFactory;
-  generation: number;
+}
+
+/** The request to replay later: the answered connection, UP again once a reselect went through. */
+function remembered(req: NetworkServiceRequest, conn: Connection): NetworkServiceRequest {
+  return { ...clone(req), connection: { ...clone(conn), state: 'UP' } };
 }
 
 /** Options: `eventBudgetMs` bounds events started from inside the chain (default 15 s). */
@@ -38,37 +59,58 @@ export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceE
   const executor = new SerialExecutor();
   const entries = new Map<string, Entry>();
   const budget = options.eventBudgetMs ?? 15_000;
-  let generation = 0;
 
-  const makeFactory = (id: string): EventFactory => ({
-    request: (change) =>
-      executor.run(id, async () => {
-        const entry = entries.get(id);
-        if (!entry) throw new Error(`connection ${id} is closed`);
-        const req = clone(entry.req);
-        change?.(req);
-        const { ctx, cancel } = detached(entry.ctx, budget);
-        try {
-          const conn = await entry.next.request(withValue(ctx, kEventFactory, entry.factory), req);
-          entry.req = { ...req, connection: clone(conn) };
-          return conn;
-        } finally {
-          cancel();
-        }
-      }),
-    close: () =>
-      executor.run(id, async () => {
-        const entry = entries.get(id);
-        if (!entry) return;
-        entries.delete(id);
-        const { ctx, cancel } = detached(entry.ctx, budget);
-        try {
-          await entry.next.close(withValue(ctx, kEventFactory, entry.factory), clone(entry.req.connection!));
-        } finally {
-          cancel();
-        }
-      }),
-  });
+  /** Runs `task` for connection `id` in its turn, on a detached context with the event budget. */
+  const inTurn = <T>(id: string, self: EventFactory, task: (entry: Entry, ctx: Context) => Promise<T>): Promise<T> =>
+    executor.run(id, async () => {
+      const entry = entries.get(id);
+      // A factory outlives its connection: after close and a new request with the same id, it is stale.
+      if (!entry || entry.factory !== self) throw new ConnectionClosedError(id);
+      const { ctx, cancel } = detached(entry.ctx, budget);
+      try {
+        return await task(entry, withValue(ctx, kEventFactory, entry.factory));
+      } finally {
+        cancel();
+      }
+    });
+
+  const requestAgain = async (entry: Entry, ctx: Context, req: NetworkServiceRequest): Promise<Connection> => {
+    const conn = await entry.next.request(ctx, req);
+    entry.req = remembered(req, conn);
+    return conn;
+  };
+
+  const makeFactory = (id: string): EventFactory => {
+    const self: EventFactory = {
+      request: (change) =>
+        inTurn(id, self, (entry, ctx) => {
+          const req = clone(entry.req);
+          change?.(req);
+          return requestAgain(entry, ctx, req);
+        }),
+      reselect: () =>
+        inTurn(id, self, async (entry, ctx) => {
+          const req = clone(entry.req);
+          await entry.next.close(ctx, clone(req.connection!)).catch((err: unknown) => {
+            ctx.log.debug({ connId: id, err: String(err) }, 'closing the old path before reselect failed');
+          });
+          const conn = req.connection!;
+          conn.mechanism = null;
+          conn.network_service_endpoint_name = '';
+          conn.state = 'RESELECT_REQUESTED';
+          return requestAgain(entry, ctx, req);
+        }),
+      close: (stillWanted) =>
+        inTurn(id, self, async (entry, ctx) => {
+          if (stillWanted && !stillWanted()) return;
+          entries.delete(id);
+          await entry.next.close(ctx, clone(entry.req.connection!));
+        }).catch((err: unknown) => {
+          if (!(err instanceof ConnectionClosedError)) throw err;
+        }),
+    };
+    return self;
+  };
 
   return {
     request(ctx, req, next) {
@@ -77,7 +119,7 @@ export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceE
         const existing = entries.get(id);
         const factory = existing?.factory ?? makeFactory(id);
         const conn = await next.request(withValue(ctx, kEventFactory, factory), req);
-        entries.set(id, { req: { ...clone(req), connection: clone(conn) }, ctx, next, factory, generation: ++generation });
+        entries.set(id, { req: remembered(req, conn), ctx, next, factory });
         return conn;
       });
     },

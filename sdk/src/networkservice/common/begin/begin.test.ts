@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { newRequest } from '../../../api/builders.js';
+import type { NetworkServiceRequest } from '../../../api/types.js';
+import { element, toHandler, type NetworkServiceElement } from '../../../core/chain.js';
+import { FakeClock } from '../../../core/clock.js';
+import { createContext, createContextKey, withValue } from '../../../core/context.js';
+import { Code, NsmError } from '../../../core/errors.js';
+import { begin, eventFactoryOf, type EventFactory } from './begin.js';
+
+/** A promise resolved from outside, to hold a call at a known point. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * The rest of the chain: logs start/end of every call; `gates` holds the n-th request until released;
+ * `failNext` refuses the next request; `factories` keeps the event factory each call saw.
+ */
+function probe() {
+  const log: string[] = [];
+  const gates = new Map<number, Promise<void>>();
+  const factories: EventFactory[] = [];
+  const seenRequests: NetworkServiceRequest[] = [];
+  let count = 0;
+  let failNext = false;
+  const tail: NetworkServiceElement = {
+    async request(ctx, req) {
+      const n = ++count;
+      factories.push(eventFactoryOf(ctx));
+      seenRequests.push(structuredClone(req));
+      log.push(`request ${n} start`);
+      await gates.get(n);
+      log.push(`request ${n} end`);
+      if (failNext) {
+        failNext = false;
+        throw new NsmError(Code.UNAVAILABLE, 'refused by the test');
+      }
+      return { ...req.connection!, payload: `answer ${n}` };
+    },
+    close(ctx, conn) {
+      factories.push(eventFactoryOf(ctx));
+      log.push(`close ${conn.id}`);
+      return Promise.resolve();
+    },
+  };
+  return { log, gates, factories, seenRequests, tail, failNext: () => void (failNext = true) };
+}
+
+function setup(before: NetworkServiceElement[] = []) {
+  const ctx = createContext({ clock: new FakeClock() });
+  const p = probe();
+  const handler = toHandler([...before, begin(), p.tail]);
+  return { ctx, p, handler };
+}
+
+describe('begin', () => {
+  it('serialises a refresh and a close: the close waits for the refresh to finish', async () => {
+    const { ctx, p, handler } = setup();
+    const conn = await handler.request(ctx, newRequest({ id: 'a' }));
+    const gate = deferred();
+    p.gates.set(2, gate.promise);
+    const refreshed = p.factories[0]!.request();
+    const closed = handler.close(ctx, conn);
+    await new Promise((r) => setImmediate(r));
+    expect(p.log).toEqual(['request 1 start', 'request 1 end', 'request 2 start']);
+    gate.resolve();
+    await Promise.all([refreshed, closed]);
+    expect(p.log).toEqual([
+      'request 1 start',
+      'request 1 end',
+      'request 2 start',
+      'request 2 end',
+      'close a',
+    ]);
+  });
+
+  it('runs different connections concurrently', async () => {
+    const { ctx, p, handler } = setup();
+    const gate = deferred();
+    p.gates.set(1, gate.promise);
+    const first = handler.request(ctx, newRequest({ id: 'a' }));
+    await handler.request(ctx, newRequest({ id: 'b' }));
+    expect(p.log).toEqual(['request 1 start', 'request 2 start', 'request 2 end']);
+    gate.resolve();
+    await first;
+  });
+
+  it('lets elements after it start events that replay the last request through the rest only', async () => {
+    const key = createContextKey('caller', 'none');
+    const marker = element({ request: (c, req, next) => next.request(withValue(c, key, 'outer'), req) });
+    let seenKey = '';
+    const after = element({
+      request(c, req, next) {
+        seenKey = c.value(key);
+        return next.request(c, req);
+      },
+    });
+    const ctx = createContext({ clock: new FakeClock() });
+    const p = probe();
+    let outerCalls = 0;
+    const counter = element({ request: (c, req, next) => (outerCalls++, next.request(c, req)) });
+    const handler = toHandler([counter, marker, begin(), after, p.tail]);
+    await handler.request(ctx, newRequest({ id: 'a', labels: { app: 'x' } }));
+    const replayed = await p.factories[0]!.request((req) => void (req.connection!.labels['extra'] = 'y'));
+    expect(outerCalls).toBe(1); // the event did not pass the elements before begin
+    expect(seenKey).toBe('outer'); // but it kept the values of the original context
+    expect(replayed.payload).toBe('answer 2');
+    expect(p.seenRequests[1]?.connection).toMatchObject({
+      labels: { app: 'x', extra: 'y' },
+      payload: 'answer 1',
+    });
+  });
+
+  it('closes from inside the chain, after which the connection is forgotten', async () => {
+    const { ctx, p, handler } = setup();
+    const conn = await handler.request(ctx, newRequest({ id: 'a' }));
+    await p.factories[0]!.close();
+    expect(p.log.at(-1)).toBe('close a');
+    await handler.close(ctx, conn);
+    expect(p.log.filter((l) => l.startsWith('close'))).toHaveLength(1);
+    await expect(p.factories[0]!.request()).rejects.toThrow(/closed/);
+  });
+
+  it('does not call next for a close of an unknown id', async () => {
+    const { ctx, p, handler } = setup();
+    await handler.close(ctx, newRequest({ id: 'never-seen' }).connection!);
+    expect(p.log).toEqual([]);
+  });
+
+  it('leaves no state after a failed first request', async () => {
+    const { ctx, p, handler } = setup();
+    p.failNext();
+    await expect(handler.request(ctx, newRequest({ id: 'a' }))).rejects.toMatchObject({
+      code: Code.UNAVAILABLE,
+    });
+    await handler.close(ctx, newRequest({ id: 'a' }).connection!);
+    expect(p.log).toEqual(['request 1 start', 'request 1 end']);
+    await expect(p.factories[0]!.request()).rejects.toThrow(/closed/);
+  });
+
+  it('keeps the connection after a failed refresh', async () => {
+    const { ctx, p, handler } = setup();
+    const conn = await handler.request(ctx, newRequest({ id: 'a' }));
+    p.failNext();
+    await expect(p.factories[0]!.request()).rejects.toMatchObject({ code: Code.UNAVAILABLE });
+    const again = await p.factories[0]!.request();
+    expect(again.payload).toBe('answer 3');
+    // The failed attempt did not replace the remembered request.
+    expect(p.seenRequests[2]?.connection?.payload).toBe('answer 1');
+    await handler.close(ctx, conn);
+    expect(p.log.at(-1)).toBe('close a');
+  });
+
+  it('gives the same event factory to every event of one connection', async () => {
+    const { ctx, p, handler } = setup();
+    const conn = await handler.request(ctx, newRequest({ id: 'a' }));
+    await handler.request(ctx, { connection: conn, mechanism_preferences: [] });
+    await p.factories[0]!.request();
+    await handler.close(ctx, conn);
+    expect(new Set(p.factories).size).toBe(1);
+  });
+
+  it('throws from eventFactoryOf without begin', () => {
+    expect(() => eventFactoryOf(createContext())).toThrow(/begin/);
+  });
+
+  // KNOWN BUG (reported): an event factory outlives its connection. After a close and a new request
+  // with the same id, a stale factory (e.g. from a timer that fired just before the close) acts on
+  // the new connection. Remove `.fails` once begin checks that the factory is still the entry's.
+  it('ignores events from the factory of a connection that was closed and re-requested', async () => {
+    const { ctx, p, handler } = setup();
+    const conn = await handler.request(ctx, newRequest({ id: 'a' }));
+    const stale = p.factories[0]!;
+    await handler.close(ctx, conn);
+    await handler.request(ctx, newRequest({ id: 'a' }));
+    await stale.close().catch(() => undefined);
+    expect(p.log.filter((l) => l.startsWith('close'))).toHaveLength(1);
+  });
+});
