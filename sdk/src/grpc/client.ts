@@ -3,6 +3,7 @@
  * deadline, cancellation and outgoing metadata, and mapping gRPC statuses to NsmError.
  */
 import * as grpc from '@grpc/grpc-js';
+import { service as healthService } from 'grpc-health-check';
 import { Observable } from 'rxjs';
 import type { Connection, ConnectionEvent, MonitorScopeSelector, NetworkServiceRequest } from '../api/types.js';
 import type { NetworkServiceHandler } from '../core/chain.js';
@@ -20,10 +21,16 @@ export interface MeshClient {
   monitor(ctx: Context, selector: MonitorScopeSelector): Observable<ConnectionEvent>;
   readonly endpointRegistry: NseHandler;
   readonly serviceRegistry: NsHandler;
+  /** The grpc.health.v1 status of `service` ('' = the server as a whole). */
+  health(ctx: Context, service?: string): Promise<string>;
   close(): void;
 }
 
 type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => grpc.ClientUnaryCall;
+interface Dialed {
+  client: grpc.Client;
+  dialTimeoutMs: number;
+}
 type Streaming = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
 
 function callArgs(ctx: Context): { md: grpc.Metadata; opts: grpc.CallOptions } {
@@ -40,8 +47,26 @@ function fromServiceError(err: grpc.ServiceError, url: string): NsmError {
   return new NsmError((err.code as number as Code) ?? Code.UNKNOWN, text, { cause: err });
 }
 
-function unaryCall<Res>(ctx: Context, url: string, method: Unary, req: unknown): Promise<Res> {
-  if (ctx.signal.aborted) return Promise.reject(NsmError.from(ctx.signal.reason, Code.CANCELLED));
+/**
+ * Waits until the channel to `url` is ready, at most `dialTimeoutMs` (and never past the context's
+ * deadline), so that a hop restarting right now is waited for while a dead one fails fast.
+ */
+function ready(ctx: Context, client: grpc.Client, url: string, dialTimeoutMs: number): Promise<void> {
+  const channel = client.getChannel();
+  if (channel.getConnectivityState(true) === grpc.connectivityState.READY) return Promise.resolve();
+  const deadline = Math.min(Date.now() + dialTimeoutMs, ctx.deadline ?? Infinity);
+  return new Promise((resolve, reject) =>
+    client.waitForReady(deadline, (err) =>
+      err
+        ? reject(new NsmError(Code.UNAVAILABLE, `cannot connect to ${url} within ${dialTimeoutMs} ms`, { cause: err }))
+        : resolve(),
+    ),
+  );
+}
+
+async function unaryCall<Res>(ctx: Context, url: string, method: Unary, req: unknown, dialed: Dialed): Promise<Res> {
+  if (ctx.signal.aborted) throw NsmError.from(ctx.signal.reason, Code.CANCELLED);
+  await ready(ctx, dialed.client, url, dialed.dialTimeoutMs);
   const { md, opts } = callArgs(ctx);
   return new Promise<Res>((resolve, reject) => {
     const onAbort = (): void => call.cancel();
@@ -54,41 +79,51 @@ function unaryCall<Res>(ctx: Context, url: string, method: Unary, req: unknown):
   });
 }
 
-function streamCall<Res>(ctx: Context, url: string, method: Streaming, req: unknown): Observable<Res> {
+function streamCall<Res>(ctx: Context, url: string, method: Streaming, req: unknown, dialed: Dialed): Observable<Res> {
   return new Observable<Res>((subscriber) => {
-    const { md, opts } = callArgs(ctx);
-    const call = method(req, md, opts);
     let cancelled = false;
-    call.on('data', (value: Res) => subscriber.next(value));
-    call.on('error', (err: grpc.ServiceError) => {
-      if (!cancelled) subscriber.error(fromServiceError(err, url));
-    });
-    call.on('end', () => subscriber.complete());
+    let call: grpc.ClientReadableStream<unknown> | undefined;
     const onAbort = (): void => subscriber.error(NsmError.from(ctx.signal.reason, Code.CANCELLED));
+    ready(ctx, dialed.client, url, dialed.dialTimeoutMs).then(
+      () => {
+        if (cancelled) return;
+        const { md, opts } = callArgs(ctx);
+        call = method(req, md, opts);
+        call.on('data', (value: Res) => subscriber.next(value));
+        call.on('error', (err: grpc.ServiceError) => {
+          if (!cancelled) subscriber.error(fromServiceError(err, url));
+        });
+        call.on('end', () => subscriber.complete());
+      },
+      (err: unknown) => subscriber.error(err),
+    );
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     return () => {
       ctx.signal.removeEventListener('abort', onAbort);
       cancelled = true;
-      call.cancel();
+      call?.cancel();
     };
   });
 }
 
-function registryClient<T, Q, R>(client: grpc.Client, url: string): RegistryHandler<T, Q, R> {
+function registryClient<T, Q, R>(client: grpc.Client, url: string, dialTimeoutMs: number): RegistryHandler<T, Q, R> {
   const c = client as unknown as { Register: Unary; Find: Streaming; Unregister: Unary };
+  const dialed: Dialed = { client, dialTimeoutMs };
   return {
-    register: (ctx, rec) => unaryCall<T>(ctx, url, c.Register.bind(client), rec),
-    find: (ctx, query) => streamCall<R>(ctx, url, c.Find.bind(client), query),
+    register: (ctx, rec) => unaryCall<T>(ctx, url, c.Register.bind(client), rec, dialed),
+    find: (ctx, query) => streamCall<R>(ctx, url, c.Find.bind(client), query, dialed),
     unregister: async (ctx, rec) => {
-      await unaryCall(ctx, url, c.Unregister.bind(client), rec);
+      await unaryCall(ctx, url, c.Unregister.bind(client), rec, dialed);
     },
   };
 }
 
 /** Options for `dial`. */
 export interface DialOptions {
-  /** Largest accepted response in bytes. */
+  /** Largest accepted response in bytes (default 4 MiB). */
   maxReceiveBytes?: number;
+  /** How long a call waits for the connection to the server to become ready (default 1 s). */
+  dialTimeoutMs?: number;
 }
 
 /** Creates clients for every mesh service at `url` over one channel. Usage: `const c = dial('tcp://10.0.0.1:5001')`. */
@@ -96,27 +131,41 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
   const p = protos();
   const target = grpcTarget(url);
   const creds = grpc.credentials.createInsecure();
-  const channelOptions: grpc.ChannelOptions = { 'grpc.max_receive_message_length': options.maxReceiveBytes ?? 4 * 1024 * 1024 };
+  const dialTimeoutMs = options.dialTimeoutMs ?? 1000;
+  const channelOptions: grpc.ChannelOptions = {
+    'grpc.max_receive_message_length': options.maxReceiveBytes ?? 4 * 1024 * 1024,
+    // Reconnect quickly after a hop restarts: heal time is bounded by this backoff.
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1000,
+  };
   const ns = new p.networkservice.NetworkService(target, creds, channelOptions);
-  const channel = ns.getChannel();
-  const shared = { ...channelOptions, channelOverride: channel as grpc.Channel };
+  const shared = { ...channelOptions, channelOverride: ns.getChannel() as grpc.Channel };
   const mon = new p.connection.MonitorConnection(target, creds, shared);
   const nse = new p.registry.NetworkServiceEndpointRegistry(target, creds, shared);
   const nsr = new p.registry.NetworkServiceRegistry(target, creds, shared);
+  const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
+  const health = new Health(target, creds, shared) as unknown as { check: Unary };
   const nsc = ns as unknown as { Request: Unary; Close: Unary };
   const monc = mon as unknown as { MonitorConnections: Streaming };
+  const dialed: Dialed = { client: ns, dialTimeoutMs };
   return {
     url,
     networkService: {
-      request: (ctx, req: NetworkServiceRequest) => unaryCall<Connection>(ctx, url, nsc.Request.bind(ns), req),
+      request: (ctx, req: NetworkServiceRequest) => unaryCall<Connection>(ctx, url, nsc.Request.bind(ns), req, dialed),
       close: async (ctx, conn) => {
-        await unaryCall(ctx, url, nsc.Close.bind(ns), conn);
+        await unaryCall(ctx, url, nsc.Close.bind(ns), conn, dialed);
       },
     },
-    monitor: (ctx, selector) => streamCall<ConnectionEvent>(ctx, url, monc.MonitorConnections.bind(mon), selector),
-    endpointRegistry: registryClient(nse, url),
-    serviceRegistry: registryClient(nsr, url),
-    close: () => ns.close(),
+    monitor: (ctx, selector) =>
+      streamCall<ConnectionEvent>(ctx, url, monc.MonitorConnections.bind(mon), selector, dialed),
+    endpointRegistry: registryClient(nse, url, dialTimeoutMs),
+    serviceRegistry: registryClient(nsr, url, dialTimeoutMs),
+    health: async (ctx, service = '') => {
+      const res = await unaryCall<{ status: string }>(ctx, url, health.check.bind(health), { service }, dialed);
+      return res.status;
+    },
+    // The NetworkService RPC `Close` gets a lower-case alias that shadows grpc.Client#close.
+    close: () => grpc.Client.prototype.close.call(ns),
   };
 }
 
@@ -126,6 +175,7 @@ export class ClientPool {
 
   constructor(private readonly options: DialOptions = {}) {}
 
+  /** The client for `url`, dialled on first use. */
   get(url: string): MeshClient {
     let client = this.clients.get(url);
     if (!client) {
@@ -135,6 +185,7 @@ export class ClientPool {
     return client;
   }
 
+  /** Closes every client. */
   close(): void {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();

@@ -1,0 +1,69 @@
+/**
+ * Benchmark results: every figure next to a baseline measured in the same run, as a ratio, with the
+ * bar from performance.md. Absolute times on a shared machine mean little; ratios do.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One measured figure. */
+export interface BenchRow {
+  metric: string;
+  value: number;
+  unit: string;
+  /** The same-run baseline, in the same unit. */
+  baseline?: number;
+  /** value / baseline (or what the bar compares). */
+  ratio?: number;
+  /** The bar, as text (e.g. `≤ 4× floor`). */
+  bar?: string;
+  pass?: boolean;
+}
+
+/** One benchmark's result. */
+export interface BenchResult {
+  name: string;
+  rows: BenchRow[];
+  notes?: string[];
+}
+
+/** Percentile `p` (0..100) of `values` (sorted copy, nearest rank). */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+function fmt(n: number | undefined, digits = 3): string {
+  if (n === undefined || Number.isNaN(n)) return '';
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Number(n.toPrecision(digits)).toString();
+}
+
+/** The result as a Markdown table. */
+export function toMarkdown(result: BenchResult): string {
+  const lines = [
+    `### ${result.name}`,
+    '',
+    '| metric | value | baseline | ratio | bar | pass |',
+    '|---|---|---|---|---|---|',
+    ...result.rows.map(
+      (r) =>
+        `| ${r.metric} | ${fmt(r.value)} ${r.unit} | ${r.baseline === undefined ? '' : `${fmt(r.baseline)} ${r.unit}`} | ${r.ratio === undefined ? '' : `${fmt(r.ratio)}×`} | ${r.bar ?? ''} | ${r.pass === undefined ? '' : r.pass ? 'yes' : '**no**'} |`,
+    ),
+  ];
+  for (const note of result.notes ?? []) lines.push('', `_${note}_`);
+  return lines.join('\n') + '\n';
+}
+
+/** Writes `bench/results/<name>.json` (next to the sources, also when run from dist). */
+export function saveResult(slug: string, result: BenchResult): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!dir.endsWith('/bench') && dirname(dir) !== dir) dir = dirname(dir);
+  // From dist/bench/src we land on dist/bench; results belong in the source tree.
+  const root = dir.includes('/dist/') || dir.endsWith('/dist/bench') ? join(dir, '..', '..', 'bench') : dir;
+  const out = join(root, 'results', `${slug}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2) + '\n');
+  return out;
+}

@@ -1,0 +1,57 @@
+/** The forwarder's configuration, from the `NSM_*` environment (see `usage`). */
+import { hostname } from 'node:os';
+import { ConfigError, EnvReader } from '../../sdk/src/tools/env/env.js';
+import { parseLabels } from '../../sdk/src/tools/labels.js';
+
+/** Forwarder settings. */
+export interface ForwarderConfig {
+  name: string;
+  nodeName: string;
+  listenOn: string[];
+  /** The local manager. */
+  connectTo: string;
+  serviceName: string;
+  labels: Record<string, string>;
+  tunnelIp: string;
+  vxlanPort: number;
+  maxTokenLifetimeMs: number;
+  dialTimeoutMs: number;
+  logLevel: string;
+}
+
+export const usage = `Usage: forwarder (configured by environment variables)
+
+  NODE_NAME                            node this forwarder runs on (default: the host name)
+  NSM_NAME                             forwarder name (default: forwarder-<NODE_NAME>)
+  NSM_LISTEN_ON                        URL to serve on (default: unix:///var/lib/networkservicemesh/<NSM_NAME>.sock)
+  NSM_CONNECT_TO                       the local manager (default: unix:///var/lib/networkservicemesh/nsm.io.sock)
+  NSM_FORWARDER_NETWORK_SERVICE_NAME   service to register under (default forwarder)
+  NSM_LABELS                           labels, k:v,k2:v2 (default p2p:true)
+  NSM_TUNNEL_IP                        this node's address on the fabric (needed for VXLAN to other nodes)
+  NSM_VXLAN_PORT                       VXLAN UDP port (default 4789)
+  NSM_MAX_TOKEN_LIFETIME               token lifetime (default 10m)
+  NSM_DIAL_TIMEOUT                     how long a call waits for its next hop to accept (default 1s)
+  NSM_LOG_LEVEL                        trace|debug|info|warn|error (default info)
+`;
+
+/** Reads the configuration; throws ConfigError listing every problem. */
+export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): ForwarderConfig {
+  const r = new EnvReader(env);
+  const nodeName = r.string('NODE_NAME', hostname());
+  const name = r.string('NSM_NAME', `forwarder-${nodeName}`);
+  const config: ForwarderConfig = {
+    name,
+    nodeName,
+    listenOn: r.urls('NSM_LISTEN_ON', `unix:///var/lib/networkservicemesh/${name}.sock`),
+    connectTo: r.url('NSM_CONNECT_TO', 'unix:///var/lib/networkservicemesh/nsm.io.sock'),
+    serviceName: r.string('NSM_FORWARDER_NETWORK_SERVICE_NAME', 'forwarder'),
+    labels: parseLabels(r.string('NSM_LABELS', 'p2p:true'), 'NSM_LABELS', r.errors),
+    tunnelIp: r.ip('NSM_TUNNEL_IP'),
+    vxlanPort: r.integer('NSM_VXLAN_PORT', 4789, 1, 65535),
+    maxTokenLifetimeMs: r.duration('NSM_MAX_TOKEN_LIFETIME', '10m'),
+    dialTimeoutMs: r.duration('NSM_DIAL_TIMEOUT', '1s'),
+    logLevel: r.string('NSM_LOG_LEVEL', 'info'),
+  };
+  if (r.errors.length > 0) throw new ConfigError(r.errors);
+  return config;
+}

@@ -1,0 +1,56 @@
+/** Starts a manager: its chain, its registry proxy, and the gRPC server on its URLs. */
+import { createManagerChain } from '../../sdk/src/chains/manager.js';
+import type { Clock } from '../../sdk/src/core/clock.js';
+import type { Logger } from '../../sdk/src/core/log.js';
+import { ClientPool } from '../../sdk/src/grpc/client.js';
+import { createServer } from '../../sdk/src/grpc/server.js';
+import { createManagerRegistry } from '../../sdk/src/registry/chains.js';
+import { jwtTokenGenerator } from '../../sdk/src/tools/token/token.js';
+import type { ManagerConfig } from './config.js';
+
+/** A running manager. */
+export interface RunningManager {
+  /** The URLs it listens on (ports resolved). */
+  urls: string[];
+  /** Number of connections it currently holds. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+/** Usage: `const m = await startManager(readManagerConfig(), { log })`. */
+export async function startManager(config: ManagerConfig, deps: { log: Logger; clock?: Clock }): Promise<RunningManager> {
+  const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs });
+  const registry = createManagerRegistry({
+    registryUrl: config.registryUrl,
+    managerUrl: config.advertiseUrl,
+    nodeName: config.nodeName,
+    name: config.name,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const { handler, monitor } = createManagerChain({
+    name: config.name,
+    nodeName: config.nodeName,
+    nse: registry.nse,
+    ns: registry.ns,
+    pool,
+    tokens: jwtTokenGenerator({ name: config.name, lifetimeMs: config.maxTokenLifetimeMs }),
+    forwarderServiceName: config.forwarderServiceName,
+  });
+  const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  server.serveNetworkService(handler);
+  server.serveMonitor((_ctx, selector) => monitor.stream(selector));
+  server.serveEndpointRegistry(registry.nse);
+  server.serveServiceRegistry(registry.ns);
+  const urls = await server.listen(config.listenOn);
+  deps.log.info({ name: config.name, node: config.nodeName, urls, advertise: config.advertiseUrl, registry: config.registryUrl || 'embedded' }, 'manager serving');
+  return {
+    urls,
+    connections: () => monitor.list().length,
+    async close() {
+      monitor.complete();
+      await server.close();
+      registry.close();
+      pool.close();
+    },
+  };
+}

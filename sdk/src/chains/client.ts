@@ -1,0 +1,57 @@
+/**
+ * The originating client chain (an NSC, or the client half of a passthrough endpoint): it owns the
+ * connection's lifetime, so it refreshes and heals; it talks to its node's manager.
+ */
+import type { Mechanism } from '../api/types.js';
+import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
+import { chain } from '../core/chain.js';
+import { metadata } from '../core/metadata.js';
+import type { ClientPool } from '../grpc/client.js';
+import { begin } from '../networkservice/common/begin/begin.js';
+import { clientInfo, type ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
+import { heal, type LivenessCheck } from '../networkservice/common/heal/heal.js';
+import { mechanismPreferences } from '../networkservice/common/mechanisms/preferences.js';
+import { refresh } from '../networkservice/common/refresh/refresh.js';
+import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
+import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
+import type { TokenGenerator } from '../tools/token/token.js';
+
+/** Options for `createClientChain`. */
+export interface ClientChainOptions {
+  name: string;
+  managerUrl: string;
+  pool: ClientPool;
+  tokens: TokenGenerator;
+  preferences?: Mechanism[];
+  livenessCheck?: LivenessCheck;
+  info?: Partial<ClientInfo>;
+  /** Extra client elements run last, just before the call (e.g. a kernel mechanism client). */
+  extra?: NetworkServiceElement[];
+  healRetryMs?: number;
+}
+
+/** The manager of `url` as the end of a client chain. */
+export function managerHop(pool: ClientPool, url: string): NetworkServiceElement {
+  const hop = (): NetworkServiceHandler => pool.get(url).networkService;
+  return {
+    request: (ctx, req) => hop().request(ctx, req),
+    close: (ctx, conn) => hop().close(ctx, conn),
+  };
+}
+
+/** Usage: `toHandler([createClientChain({ name, managerUrl, pool, tokens })])`. */
+export function createClientChain(options: ClientChainOptions): NetworkServiceElement {
+  const healOptions = { pool: options.pool, url: options.managerUrl, ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}), ...(options.healRetryMs ? { retryMs: options.healRetryMs } : {}) };
+  return chain(
+    updatePath(options.name),
+    begin(),
+    metadata('client'),
+    refresh(),
+    heal(healOptions),
+    clientInfo(options.info ?? {}),
+    mechanismPreferences(options.preferences ?? []),
+    updateTokenClient(options.tokens),
+    ...(options.extra ?? []),
+    managerHop(options.pool, options.managerUrl),
+  );
+}

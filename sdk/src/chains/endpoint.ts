@@ -1,0 +1,58 @@
+/**
+ * The endpoint (NSE) chain: the last hop of a path. It answers with the IP context from its prefixes and
+ * the mechanism parameters of its side; a passthrough endpoint continues the path as a client of its
+ * own manager (service chaining).
+ */
+import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
+import { toHandler } from '../core/chain.js';
+import { metadata } from '../core/metadata.js';
+import { begin } from '../networkservice/common/begin/begin.js';
+import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
+import { ConnectionMonitor, monitorServer } from '../networkservice/common/monitor/monitor.js';
+import { timeout } from '../networkservice/common/timeout/timeout.js';
+import { trimPath } from '../networkservice/common/trimpath/trimpath.js';
+import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
+import { updateTokenServer } from '../networkservice/common/updatetoken/updatetoken.js';
+import { validateRequest } from '../networkservice/common/validate/validate.js';
+import { point2pointIpam } from '../networkservice/ipam/point2point/point2point.js';
+import type { TokenGenerator } from '../tools/token/token.js';
+
+/** Options for `createEndpointChain`. */
+export interface EndpointChainOptions {
+  name: string;
+  tokens: TokenGenerator;
+  /** Mechanism elements this endpoint accepts, by type (e.g. `{ KERNEL: kernelEndpoint(), NOOP: noop() }`). */
+  mechanisms: Record<string, NetworkServiceElement>;
+  /** Address pools for point-to-point IPAM; none = the endpoint assigns no addresses. */
+  cidrPrefixes?: string[];
+  /** Elements of the endpoint's own function, run after IPAM. */
+  elements?: NetworkServiceElement[];
+  /** A passthrough endpoint's client: continues the request to the next service. */
+  passthrough?: NetworkServiceElement;
+}
+
+/** An endpoint chain and the monitor serving its connections. */
+export interface EndpointChain {
+  handler: NetworkServiceHandler;
+  monitor: ConnectionMonitor;
+}
+
+/** Usage: `createEndpointChain({ name: 'nse-1', tokens, mechanisms: { NOOP: element({}) }, cidrPrefixes: ['10.0.0.0/24'] })`. */
+export function createEndpointChain(options: EndpointChainOptions): EndpointChain {
+  const monitor = new ConnectionMonitor();
+  const elements: NetworkServiceElement[] = [
+    validateRequest(),
+    updatePath(options.name),
+    begin(),
+    metadata('server'),
+    updateTokenServer(options.tokens),
+    timeout(),
+    monitorServer(monitor),
+    trimPath(),
+    mechanisms(options.mechanisms),
+  ];
+  if (options.cidrPrefixes && options.cidrPrefixes.length > 0) elements.push(point2pointIpam(options.cidrPrefixes));
+  elements.push(...(options.elements ?? []));
+  if (options.passthrough) elements.push(options.passthrough);
+  return { handler: toHandler(elements), monitor };
+}

@@ -1,0 +1,65 @@
+/**
+ * The forwarder chain: selects the endpoint (discover + round-robin), accepts the mechanism of the
+ * previous hop, offers the next hop its own (local for an endpoint on this node, VXLAN toward another
+ * node), and lets the mechanism elements build the wire once both sides are known.
+ */
+import type { NetworkServiceElement } from '../core/chain.js';
+import { toHandler } from '../core/chain.js';
+import { metadata } from '../core/metadata.js';
+import type { NsHandler, NseHandler } from '../core/registry-chain.js';
+import type { ClientPool } from '../grpc/client.js';
+import { begin } from '../networkservice/common/begin/begin.js';
+import { connect } from '../networkservice/common/connect/connect.js';
+import { discoverCandidates } from '../networkservice/common/discover/discover.js';
+import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
+import { ConnectionMonitor, monitorServer } from '../networkservice/common/monitor/monitor.js';
+import { monitorRelay } from '../networkservice/common/monitor/monitor-relay.js';
+import { exposeNextHopMechanism, nextHopMechanism, type OfferFn } from '../networkservice/common/nexthop/nexthop-mechanism.js';
+import { roundRobin } from '../networkservice/common/roundrobin/roundrobin.js';
+import { timeout } from '../networkservice/common/timeout/timeout.js';
+import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
+import { updateTokenClient, updateTokenServer } from '../networkservice/common/updatetoken/updatetoken.js';
+import { validateRequest } from '../networkservice/common/validate/validate.js';
+import type { TokenGenerator } from '../tools/token/token.js';
+import type { ManagerChain } from './manager.js';
+
+/** Options for `createForwarderChain`. */
+export interface ForwarderChainOptions {
+  name: string;
+  nse: NseHandler;
+  ns: NsHandler;
+  pool: ClientPool;
+  tokens: TokenGenerator;
+  /** Mechanism elements accepted from the previous hop, by type; each builds its side of the wire. */
+  mechanisms: Record<string, NetworkServiceElement>;
+  /** What to offer the next hop. */
+  offer: OfferFn;
+}
+
+/** Usage: `createForwarderChain({ name, nse, ns, pool, tokens, mechanisms: { NOOP: noop() }, offer })`. */
+export function createForwarderChain(options: ForwarderChainOptions): ManagerChain {
+  const monitor = new ConnectionMonitor();
+  const handler = toHandler([
+    validateRequest(),
+    updatePath(options.name),
+    begin(),
+    metadata('server'),
+    updateTokenServer(options.tokens),
+    timeout(),
+    monitorServer(monitor),
+    discoverCandidates({ nse: options.nse, ns: options.ns }),
+    roundRobin(),
+    exposeNextHopMechanism(),
+    mechanisms(options.mechanisms),
+    connect({
+      pool: options.pool,
+      client: [
+        metadata('client'),
+        nextHopMechanism(options.offer),
+        monitorRelay(options.pool),
+        updateTokenClient(options.tokens),
+      ],
+    }),
+  ]);
+  return { handler, monitor };
+}

@@ -1,0 +1,142 @@
+/**
+ * The client SDK for CNFs: ask the local manager for a network service, keep the connection refreshed
+ * and healed, close it, watch it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Observable } from 'rxjs';
+import { newMechanism, newRequest } from '../api/builders.js';
+import type { Connection, ConnectionEvent, Mechanism } from '../api/types.js';
+import { createClientChain } from '../chains/client.js';
+import { toHandler, type NetworkServiceElement } from '../core/chain.js';
+import { realClock, type Clock } from '../core/clock.js';
+import { createContext, withTimeout, type Context } from '../core/context.js';
+import { invalidArgument } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import { ClientPool } from '../grpc/client.js';
+import type { ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
+import type { LivenessCheck } from '../networkservice/common/heal/heal.js';
+import { jwtTokenGenerator } from '../tools/token/token.js';
+
+/** Options for `createClient`. */
+export interface ClientOptions {
+  /** This client's name in paths and tokens (default: POD_NAME, else `nsc-<random>`). */
+  name?: string;
+  /** The node's manager (default: NSM_CONNECT_TO, else the default manager socket). */
+  managerUrl?: string;
+  log?: Logger;
+  clock?: Clock;
+  /** Token lifetime (default 10 minutes); refreshes happen well before it ends. */
+  tokenLifetimeMs?: number;
+  /** Data-plane check used by heal to choose between repairing the same path and reselecting. */
+  livenessCheck?: LivenessCheck;
+  /** nodeName, podName and clusterName added to the connection labels (defaults from the environment). */
+  info?: Partial<ClientInfo>;
+  /** Extra client elements, run just before the call to the manager. */
+  extra?: NetworkServiceElement[];
+  dialTimeoutMs?: number;
+  /** Pause between failed heal attempts (default 200 ms). */
+  healRetryMs?: number;
+}
+
+/** What to ask for. */
+export interface RequestOptions {
+  networkService: string;
+  labels?: Record<string, string>;
+  /** Mechanism preferences in order, by type or in full (default `['KERNEL']`). */
+  mechanisms?: (string | Mechanism)[];
+  /** The interface name in this pod (KERNEL/MEMIF; default generated from the service name). */
+  interfaceName?: string;
+  /** Time allowed for the request (default 15 s). */
+  timeoutMs?: number;
+}
+
+/** A client of the mesh. */
+export interface MeshClientHandle {
+  readonly name: string;
+  request(options: RequestOptions): Promise<Connection>;
+  /** Re-requests an existing connection now (normally the refresh timer does this). */
+  refresh(conn: Connection): Promise<Connection>;
+  close(conn: Connection): Promise<void>;
+  /** Events of this client's connections as the manager reports them. */
+  monitor(conn: Connection): Observable<ConnectionEvent>;
+  /** Closes every connection and the client itself. */
+  shutdown(): Promise<void>;
+}
+
+/** The mechanism for one preference entry; KERNEL and MEMIF get this process's namespace. */
+export function toMechanism(entry: string | Mechanism, interfaceName?: string): Mechanism {
+  if (typeof entry !== 'string') return entry;
+  const type = entry.toUpperCase();
+  const params: Record<string, string> = {};
+  if (type === 'KERNEL' || type === 'MEMIF') {
+    params['inodeURL'] = `file:///proc/${process.pid}/ns/net`;
+    if (interfaceName) params['name'] = interfaceName;
+  }
+  if (!/^[A-Z0-9_]+$/.test(type)) throw invalidArgument(`bad mechanism "${entry}": expected a type such as KERNEL, MEMIF or NOOP`);
+  return newMechanism(type, 'LOCAL', params);
+}
+
+/** Usage: `const c = createClient(); const conn = await c.request({ networkService: 'db', labels: { app: 'web' } })`. */
+export function createClient(options: ClientOptions = {}): MeshClientHandle {
+  const name = options.name ?? process.env['POD_NAME'] ?? `nsc-${randomUUID().slice(0, 8)}`;
+  const managerUrl = options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
+  const log = options.log ?? silentLogger;
+  const clock = options.clock ?? realClock;
+  const pool = new ClientPool({ dialTimeoutMs: options.dialTimeoutMs ?? 1000 });
+  const handler = toHandler([
+    createClientChain({
+      name,
+      managerUrl,
+      pool,
+      tokens: jwtTokenGenerator({ name, lifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 }),
+      ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
+      ...(options.info ? { info: options.info } : {}),
+      ...(options.extra ? { extra: options.extra } : {}),
+      ...(options.healRetryMs ? { healRetryMs: options.healRetryMs } : {}),
+    }),
+  ]);
+  const open = new Map<string, Connection>();
+  const root: Context = createContext({ log: log.child({ client: name }), clock });
+  const call = async <T>(ms: number, fn: (ctx: Context) => Promise<T>): Promise<T> => {
+    const { ctx, cancel } = withTimeout(root, ms);
+    try {
+      return await fn(ctx);
+    } finally {
+      cancel();
+    }
+  };
+
+  return {
+    name,
+    request: (req) =>
+      call(req.timeoutMs ?? 15_000, async (ctx) => {
+        const prefs = (req.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m, req.interfaceName));
+        const request = newRequest({ id: randomUUID(), network_service: req.networkService, labels: { ...req.labels } }, prefs);
+        const conn = await handler.request(ctx, request);
+        open.set(conn.id, conn);
+        return conn;
+      }),
+    refresh: (conn) =>
+      call(15_000, async (ctx) => {
+        const fresh = await handler.request(ctx, newRequest(conn));
+        open.set(fresh.id, fresh);
+        return fresh;
+      }),
+    close: (conn) =>
+      call(15_000, async (ctx) => {
+        open.delete(conn.id);
+        await handler.close(ctx, conn);
+      }),
+    monitor: (conn) => {
+      const managerSegment = conn.path?.path_segments[(conn.path.index ?? 0) + 1];
+      const selector = { path_segments: managerSegment ? [managerSegment] : [], network_services: [] };
+      return pool.get(managerUrl).monitor(root, selector);
+    },
+    async shutdown() {
+      const all = [...open.values()];
+      open.clear();
+      await Promise.allSettled(all.map((conn) => call(5_000, (ctx) => handler.close(ctx, conn))));
+      pool.close();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The endpoint SDK for CNFs: serve a network service, register it through the node's manager (kept
+ * registered), hand out point-to-point addresses from a prefix, and optionally continue every
+ * connection to a next service (a passthrough element of a service chain).
+ */
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newEndpoint } from '../api/builders.js';
+import type { Connection, NetworkServiceEndpoint } from '../api/types.js';
+import { createClientChain } from '../chains/client.js';
+import { createEndpointChain } from '../chains/endpoint.js';
+import { element, type NetworkServiceElement } from '../core/chain.js';
+import { realClock, type Clock } from '../core/clock.js';
+import { createContext } from '../core/context.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import { ClientPool } from '../grpc/client.js';
+import { createServer } from '../grpc/server.js';
+import { passthrough as passthroughElement } from '../networkservice/common/passthrough/passthrough.js';
+import { createRegistryClient } from '../registry/client/client.js';
+import { jwtTokenGenerator } from '../tools/token/token.js';
+import { toMechanism } from '../client/create-client.js';
+import { kernelEndpoint } from './kernel-endpoint.js';
+
+/** Options for `createEndpoint`. */
+export interface EndpointOptions {
+  /** Registry name of this endpoint (default: NSM_NAME, else `nse-<random>`). */
+  name?: string;
+  /** Network services it provides. */
+  serviceNames: string[];
+  /** Its labels, registered for every service (e.g. `{ app: 'mme' }`). */
+  labels?: Record<string, string>;
+  /** Address pools for point-to-point IPAM, e.g. `10.60.1.0/24` (none: no addresses assigned). */
+  cidrPrefix?: string | string[];
+  /** The node's manager (default: NSM_CONNECT_TO, else the default manager socket). */
+  managerUrl?: string;
+  /** Where to serve (default: a unix socket in the temp directory). */
+  listenOn?: string;
+  /** Mechanism elements accepted, by type (default KERNEL and NOOP). */
+  mechanisms?: Record<string, NetworkServiceElement>;
+  /** The endpoint's own function, run after IPAM. */
+  elements?: NetworkServiceElement[];
+  /** Continue each connection to a next service as a passthrough element. */
+  passthrough?: { networkService?: string; labels?: Record<string, string>; mechanisms?: string[] };
+  log?: Logger;
+  clock?: Clock;
+  tokenLifetimeMs?: number;
+  dialTimeoutMs?: number;
+}
+
+/** A running endpoint. */
+export interface Endpoint {
+  readonly name: string;
+  readonly url: string;
+  /** Its registration as the registry stored it. */
+  readonly registration: NetworkServiceEndpoint;
+  /** Connections it currently serves. */
+  connections(): Connection[];
+  /** Unregisters, closes its server and its passthrough connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Usage:
+ * `const nse = await createEndpoint({ serviceNames: ['4g-network'], labels: { app: 'mme' }, cidrPrefix: '10.60.1.0/24' })`.
+ */
+export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
+  const name = options.name ?? process.env['NSM_NAME'] ?? `nse-${randomUUID().slice(0, 8)}`;
+  const managerUrl = options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
+  const log = (options.log ?? silentLogger).child({ endpoint: name });
+  const clock = options.clock ?? realClock;
+  const pool = new ClientPool({ dialTimeoutMs: options.dialTimeoutMs ?? 1000 });
+  const tokens = jwtTokenGenerator({ name, lifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 });
+  const labels = { ...options.labels };
+  const prefixes = options.cidrPrefix === undefined ? [] : [options.cidrPrefix].flat();
+  let passthrough: NetworkServiceElement | undefined;
+  if (options.passthrough) {
+    const prefs = (options.passthrough.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m));
+    passthrough = createClientChain({
+      name,
+      managerUrl,
+      pool,
+      tokens,
+      extra: [
+        passthroughElement({
+          labels: options.passthrough.labels ?? labels,
+          ...(options.passthrough.networkService ? { networkService: options.passthrough.networkService } : {}),
+          preferences: prefs,
+        }),
+      ],
+    });
+  }
+  const { handler, monitor } = createEndpointChain({
+    name,
+    tokens,
+    mechanisms: options.mechanisms ?? { KERNEL: kernelEndpoint(), NOOP: element({}) },
+    cidrPrefixes: prefixes,
+    ...(options.elements ? { elements: options.elements } : {}),
+    ...(passthrough ? { passthrough } : {}),
+  });
+  const server = createServer({ log, clock });
+  server.serveNetworkService(handler);
+  server.serveMonitor((_ctx, selector) => monitor.stream(selector));
+  const [url = ''] = await server.listen([options.listenOn ?? `unix://${join(tmpdir(), `nsm-${name}-${process.pid}.sock`)}`]);
+  const ctx = createContext({ log, clock });
+  const registry = createRegistryClient({ url: managerUrl, pool, name });
+  let registration: NetworkServiceEndpoint;
+  try {
+    registration = await registry.register(
+      ctx,
+      newEndpoint({
+        name,
+        network_service_names: [...options.serviceNames],
+        network_service_labels: Object.fromEntries(options.serviceNames.map((s) => [s, { labels: { ...labels } }])),
+        url,
+      }),
+    );
+  } catch (err) {
+    await server.close();
+    pool.close();
+    throw err;
+  }
+  log.info({ url, services: options.serviceNames, labels }, 'endpoint registered');
+  return {
+    name,
+    url,
+    registration,
+    connections: () => monitor.list(),
+    async close() {
+      monitor.complete();
+      await registry.close(ctx).catch((err: unknown) => log.warn({ err }, 'unregistering failed'));
+      await server.close();
+      pool.close();
+    },
+  };
+}

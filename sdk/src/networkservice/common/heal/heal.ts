@@ -1,0 +1,76 @@
+/**
+ * heal: the originating client's repair loop. It watches its connection on the next hop (the manager);
+ * when the connection is lost there (DOWN, DELETE, or the stream breaks), it asks the data-plane
+ * liveness check: a healthy data plane means only the control plane broke, so it re-requests on the
+ * same path; otherwise (or without a check) it re-selects. Attempts repeat every `retryMs` until one
+ * succeeds or the connection is closed.
+ */
+import type { Connection } from '../../../api/types.js';
+import type { NetworkServiceElement } from '../../../core/chain.js';
+import { sleep } from '../../../core/clock.js';
+import type { Context } from '../../../core/context.js';
+import type { ClientPool } from '../../../grpc/client.js';
+import { ConnectionClosedError, eventFactoryOf, type EventFactory } from '../begin/begin.js';
+import { watchNextHop, type LossReason, type NextHopWatch } from '../monitor/watch-next-hop.js';
+
+/** Says whether traffic still passes over the connection's data plane. */
+export type LivenessCheck = (ctx: Context, conn: Connection) => Promise<boolean>;
+
+/** Options for `heal`. */
+export interface HealOptions {
+  pool: ClientPool;
+  /** The URL of the next hop (the manager) this client talks to. */
+  url: string;
+  livenessCheck?: LivenessCheck;
+  /** Pause between failed attempts (default 200 ms). */
+  retryMs?: number;
+  /** Called after each heal attempt, for metrics and tests. */
+  onHealed?: (conn: Connection, how: 'same-path' | 'reselect') => void;
+}
+
+/** Usage: `createClient(...)` puts `heal({ pool, url })` after `begin()` in the client chain. */
+export function heal(options: HealOptions): NetworkServiceElement {
+  const watches = new Map<string, NextHopWatch>();
+  const retryMs = options.retryMs ?? 200;
+
+  const repair = async (ctx: Context, factory: EventFactory, conn: Connection, reason: LossReason): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const alive = options.livenessCheck ? await options.livenessCheck(ctx, conn).catch(() => false) : false;
+      const how = alive ? 'same-path' : 'reselect';
+      try {
+        const healed = await (alive ? factory.request() : factory.reselect());
+        ctx.log.info({ connId: conn.id, reason, how, attempt }, 'connection healed');
+        options.onHealed?.(healed, how);
+        return;
+      } catch (err) {
+        if (err instanceof ConnectionClosedError) return;
+        ctx.log.warn({ connId: conn.id, reason, how, attempt, err: String(err) }, 'heal attempt failed; retrying');
+        await sleep(ctx.clock, retryMs);
+      }
+    }
+  };
+
+  const watch = (ctx: Context, conn: Connection): void => {
+    watches.get(conn.id)?.stop();
+    const factory = eventFactoryOf(ctx);
+    const w = watchNextHop(ctx, options.pool, options.url, conn, (reason) => {
+      watches.delete(conn.id);
+      ctx.log.info({ connId: conn.id, reason }, 'connection lost on the control plane; healing');
+      void repair(ctx, factory, conn, reason);
+    });
+    if (w) watches.set(conn.id, w);
+  };
+
+  return {
+    async request(ctx, req, next) {
+      const conn = await next.request(ctx, req);
+      watch(ctx, conn);
+      return conn;
+    },
+    async close(ctx, conn, next) {
+      watches.get(conn.id)?.stop();
+      watches.delete(conn.id);
+      await next.close(ctx, conn);
+    },
+  };
+}

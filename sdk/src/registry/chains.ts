@@ -1,0 +1,111 @@
+/**
+ * Registry products assembled from registry elements: the registry server (what the registry daemon
+ * and the embedded registry serve) and the manager's registry proxy.
+ */
+import type { Clock } from '../core/clock.js';
+import { toRegistryHandler, type NsHandler, type NseHandler } from '../core/registry-chain.js';
+import { ClientPool } from '../grpc/client.js';
+import { connectNs, connectNse } from './connect/connect.js';
+import { expire } from './expire/expire.js';
+import { localBypass } from './localbypass/localbypass.js';
+import { memoryNsStore, memoryNseStore } from './memory/memory.js';
+import { nodeLabels } from './nodelabels/nodelabels.js';
+import { registrationTime } from './registration-time/registration-time.js';
+import { setNseName } from './setname/setname.js';
+import { validateNs, validateNse } from './validate/validate.js';
+
+/** NSE and NS handlers of one registry, with a `close()` that releases timers and channels. */
+export interface RegistryHandlers {
+  nse: NseHandler;
+  ns: NsHandler;
+  close(): void;
+}
+
+/** Options for `createRegistryServer`. */
+export interface RegistryServerOptions {
+  /** Clock for expiry (default: each call's context clock). */
+  clock?: Clock;
+  /** Lifetime of an unrefreshed NSE registration (default 60 s). */
+  defaultLifetimeMs?: number;
+}
+
+/**
+ * An in-memory registry: validation, NSE naming, expiry, initial registration time and the stores.
+ * Usage: `const reg = createRegistryServer({ defaultLifetimeMs: 60_000 }); server.serveEndpointRegistry(reg.nse)`.
+ */
+export function createRegistryServer(options: RegistryServerOptions = {}): RegistryHandlers {
+  const expiry = expire({
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.defaultLifetimeMs !== undefined ? { defaultLifetimeMs: options.defaultLifetimeMs } : {}),
+  });
+  const nseStore = memoryNseStore();
+  const nsStore = memoryNsStore();
+  return {
+    nse: toRegistryHandler([validateNse(), setNseName(), expiry, registrationTime(), nseStore]),
+    ns: toRegistryHandler([validateNs(), nsStore]),
+    close() {
+      expiry.close();
+      nseStore.store.close();
+      nsStore.store.close();
+    },
+  };
+}
+
+/** Options for `createManagerRegistry`. */
+export interface ManagerRegistryOptions {
+  /** The URL remote peers use to reach this manager; local NSEs are registered upstream under it. */
+  managerUrl: string;
+  /** Added as the `nodeName` label of every service of a local NSE. */
+  nodeName: string;
+  /** Added as the `clusterName` label when set. */
+  clusterName?: string;
+  /** The registry to forward to; empty or absent (and no `upstream`) means an embedded in-memory one. */
+  registryUrl?: string;
+  /** In-process upstream handlers (tests, lab); used when `registryUrl` is empty. */
+  upstream?: { nse: NseHandler; ns: NsHandler };
+  /** This manager's name in the registry path (default `nsmgr`). */
+  name?: string;
+  /** Channels for `registryUrl`; by default an own pool, closed by `close()`. */
+  pool?: ClientPool;
+  /** Clock and lifetime for the embedded registry. */
+  clock?: Clock;
+  defaultLifetimeMs?: number;
+}
+
+/**
+ * The manager's registry: NSE registrations get node labels and local bypass, then go upstream (a
+ * remote registry over gRPC, given handlers, or an embedded in-memory registry).
+ * Usage: `createManagerRegistry({ managerUrl: 'tcp://10.0.0.1:5001', nodeName, registryUrl: env.NSM_REGISTRY_URL })`.
+ */
+export function createManagerRegistry(options: ManagerRegistryOptions): RegistryHandlers {
+  let upstream: { nse: NseHandler; ns: NsHandler };
+  let release: () => void;
+  if (options.registryUrl) {
+    const pool = options.pool ?? new ClientPool();
+    const connect = { url: options.registryUrl, pool, name: options.name ?? 'nsmgr' };
+    upstream = { nse: connectNse(connect), ns: connectNs(connect) };
+    release = options.pool ? () => undefined : () => pool.close();
+  } else if (options.upstream) {
+    upstream = options.upstream;
+    release = () => undefined;
+  } else {
+    const embedded = createRegistryServer({
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.defaultLifetimeMs !== undefined ? { defaultLifetimeMs: options.defaultLifetimeMs } : {}),
+    });
+    upstream = embedded;
+    release = () => embedded.close();
+  }
+  const labels = {
+    nodeName: options.nodeName,
+    ...(options.clusterName ? { clusterName: options.clusterName } : {}),
+  };
+  return {
+    nse: toRegistryHandler(
+      [validateNse(), nodeLabels(labels), localBypass({ managerUrl: options.managerUrl })],
+      upstream.nse,
+    ),
+    ns: toRegistryHandler([validateNs()], upstream.ns),
+    close: release,
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * An in-process mesh for tests and benchmarks: a registry, and per node a manager and a forwarder, all
+ * real gRPC servers (unix sockets for node-local traffic, loopback TCP between nodes). Every component
+ * can be stopped and started again on the same URL. Endpoints and clients are the public SDK.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEndpoint, type Endpoint, type EndpointOptions } from '../../sdk/src/endpoint/create-endpoint.js';
+import { createClient, type ClientOptions, type MeshClientHandle } from '../../sdk/src/client/create-client.js';
+import { element } from '../../sdk/src/core/chain.js';
+import { silentLogger, type Logger } from '../../sdk/src/core/log.js';
+import { createServer } from '../../sdk/src/grpc/server.js';
+import { createRegistryServer } from '../../sdk/src/registry/chains.js';
+import { startManager, type RunningManager } from '../../manager/src/manager.js';
+import { startForwarder, type ForwarderDataplane, type RunningForwarder } from '../../forwarder/src/forwarder.js';
+import { vxlanNegotiation } from '../../sdk/src/networkservice/mechanisms/vxlan/negotiate.js';
+import { freePort } from './ports.js';
+
+/** Something that can be stopped and started again. */
+export interface Restartable {
+  readonly running: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function restartable(open: () => Promise<{ close(): Promise<void> }>): Restartable {
+  let current: { close(): Promise<void> } | undefined;
+  return {
+    get running() {
+      return current !== undefined;
+    },
+    async start() {
+      if (!current) current = await open();
+    },
+    async stop() {
+      const c = current;
+      current = undefined;
+      await c?.close();
+    },
+  };
+}
+
+/** A control-plane-only data plane: NOOP locally, VXLAN parameters negotiated between nodes, nothing built. */
+export function noopDataplane(tunnelIp = '127.0.0.1'): ForwarderDataplane {
+  return {
+    mechanisms: { NOOP: element({}), VXLAN: vxlanNegotiation({ tunnelIp }) },
+    localTypes: ['NOOP'],
+    close: () => undefined,
+  };
+}
+
+/** One emulated node. */
+export interface MeshNode {
+  readonly name: string;
+  /** The manager's unix socket URL (what local clients and endpoints use). */
+  readonly managerUrl: string;
+  /** The manager's TCP URL (what other nodes use). */
+  readonly managerTcpUrl: string;
+  readonly forwarderUrl: string;
+  readonly manager: Restartable & { instance(): RunningManager | undefined };
+  readonly forwarder: Restartable & { instance(): RunningForwarder | undefined };
+}
+
+/** Options for `createMesh`. */
+export interface MeshOptions {
+  nodes?: number;
+  log?: Logger;
+  dataplane?: (node: { name: string; tunnelIp: string }) => ForwarderDataplane;
+  /** Tunnel IP per node index (default 127.0.0.1: negotiated, never used for packets by NOOP). */
+  tunnelIp?: (index: number) => string;
+  /** Registered NSE lifetime (default 60 s). */
+  nseLifetimeMs?: number;
+  tokenLifetimeMs?: number;
+}
+
+/** Usage: `const mesh = await createMesh({ nodes: 2 }); ... await mesh.close()`. */
+export async function createMesh(options: MeshOptions = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'nsm-mesh-'));
+  const log = options.log ?? silentLogger;
+  const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const registry = restartable(async () => {
+    const handlers = createRegistryServer({ defaultLifetimeMs: options.nseLifetimeMs ?? 60_000 });
+    const server = createServer({ log });
+    server.serveEndpointRegistry(handlers.nse);
+    server.serveServiceRegistry(handlers.ns);
+    await server.listen([registryUrl]);
+    return {
+      close: async () => {
+        await server.close();
+        handlers.close();
+      },
+    };
+  });
+  await registry.start();
+  const tokenLifetime = options.tokenLifetimeMs ?? 10 * 60_000;
+  const nodes: MeshNode[] = [];
+  const endpoints = new Set<Endpoint>();
+  const clients = new Set<MeshClientHandle>();
+  for (let i = 1; i <= (options.nodes ?? 1); i++) {
+    const name = `node-${i}`;
+    const managerUrl = `unix://${join(dir, `${name}-nsmgr.sock`)}`;
+    const managerTcpUrl = `tcp://127.0.0.1:${await freePort()}`;
+    const forwarderUrl = `unix://${join(dir, `${name}-forwarder.sock`)}`;
+    const tunnelIp = options.tunnelIp?.(i) ?? '127.0.0.1';
+    let manager: RunningManager | undefined;
+    let forwarder: RunningForwarder | undefined;
+    const managerR = restartable(async () => {
+      manager = await startManager(
+        {
+          name: `nsmgr-${name}`,
+          nodeName: name,
+          listenOn: [managerUrl, managerTcpUrl],
+          advertiseUrl: managerTcpUrl,
+          registryUrl,
+          maxTokenLifetimeMs: tokenLifetime,
+          dialTimeoutMs: 1000,
+          forwarderServiceName: 'forwarder',
+          logLevel: 'silent',
+        },
+        { log: log.child({ component: `nsmgr-${name}` }) },
+      );
+      return manager;
+    });
+    const forwarderR = restartable(async () => {
+      forwarder = await startForwarder(
+        {
+          name: `forwarder-${name}`,
+          nodeName: name,
+          listenOn: [forwarderUrl],
+          connectTo: managerUrl,
+          serviceName: 'forwarder',
+          labels: { p2p: 'true' },
+          tunnelIp,
+          vxlanPort: 4789,
+          maxTokenLifetimeMs: tokenLifetime,
+          dialTimeoutMs: 1000,
+          logLevel: 'silent',
+        },
+        {
+          log: log.child({ component: `forwarder-${name}` }),
+          dataplane: options.dataplane ? options.dataplane({ name, tunnelIp }) : noopDataplane(tunnelIp),
+        },
+      );
+      return forwarder;
+    });
+    await managerR.start();
+    await forwarderR.start();
+    nodes.push({
+      name,
+      managerUrl,
+      managerTcpUrl,
+      forwarderUrl,
+      manager: Object.assign(managerR, { instance: () => (managerR.running ? manager : undefined) }),
+      forwarder: Object.assign(forwarderR, { instance: () => (forwarderR.running ? forwarder : undefined) }),
+    });
+  }
+
+  const node = (index: number): MeshNode => {
+    const n = nodes[index - 1];
+    if (!n) throw new Error(`no node ${index}: the mesh has ${nodes.length}`);
+    return n;
+  };
+
+  return {
+    dir,
+    registryUrl,
+    registry,
+    nodes,
+    node,
+    /** Starts an endpoint on node `index` (listening on a socket in the mesh directory). */
+    async endpoint(index: number, opts: Omit<EndpointOptions, 'managerUrl'>): Promise<Endpoint> {
+      const name = opts.name ?? `nse-${endpoints.size + 1}`;
+      const nse = await createEndpoint({
+        mechanisms: { NOOP: element({}) },
+        listenOn: `unix://${join(dir, `${name}.sock`)}`,
+        log: log.child({ component: name }),
+        ...opts,
+        name,
+        managerUrl: node(index).managerUrl,
+      });
+      endpoints.add(nse);
+      const close = nse.close.bind(nse);
+      return Object.assign(nse, {
+        close: async () => {
+          endpoints.delete(nse);
+          await close();
+        },
+      });
+    },
+    /** A client on node `index`. */
+    client(index: number, opts: Omit<ClientOptions, 'managerUrl'> = {}): MeshClientHandle {
+      const client = createClient({
+        log: log.child({ component: opts.name ?? 'nsc' }),
+        info: { nodeName: node(index).name, podName: opts.name ?? 'nsc', clusterName: 'lab' },
+        ...opts,
+        managerUrl: node(index).managerUrl,
+      });
+      clients.add(client);
+      return client;
+    },
+    /** Stops everything, clients first, and removes the socket directory. */
+    async close() {
+      await Promise.allSettled([...clients].map((c) => c.shutdown()));
+      await Promise.allSettled([...endpoints].map((e) => e.close()));
+      for (const n of [...nodes].reverse()) {
+        await n.forwarder.stop().catch(() => undefined);
+        await n.manager.stop().catch(() => undefined);
+      }
+      await registry.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Mesh = Awaited<ReturnType<typeof createMesh>>;
