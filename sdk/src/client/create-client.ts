@@ -7,7 +7,8 @@ import type { Observable } from 'rxjs';
 import { newMechanism, newRequest } from '../api/builders.js';
 import type { Connection, ConnectionEvent, Mechanism } from '../api/types.js';
 import { createClientChain } from '../chains/client.js';
-import { toHandler, type NetworkServiceElement } from '../core/chain.js';
+import { element, toHandler, type NetworkServiceElement } from '../core/chain.js';
+import { ConnectionClosedError } from '../networkservice/common/begin/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
 import { createContext, withTimeout, type Context } from '../core/context.js';
 import { invalidArgument } from '../core/errors.js';
@@ -61,6 +62,11 @@ export interface MeshClientHandle {
   monitor(conn: Connection): Observable<ConnectionEvent>;
   /** Closes every connection and the client itself. */
   shutdown(): Promise<void>;
+  /**
+   * Stops refreshing and healing without closing anything: every hop times the connections out when
+   * their tokens expire. For a process about to exit that must not tear its connections down.
+   */
+  abandon(): void;
 }
 
 /** The mechanism for one preference entry; KERNEL and MEMIF get this process's namespace. */
@@ -83,6 +89,13 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? realClock;
   const pool = new ClientPool({ dialTimeoutMs: options.dialTimeoutMs ?? 1000 });
+  let abandoned = false;
+  // Refresh and heal events pass here too: once abandoned they end as if the connection were closed.
+  const guard = element({
+    request: (ctx, req, next) =>
+      abandoned ? Promise.reject(new ConnectionClosedError(req.connection?.id ?? '')) : next.request(ctx, req),
+    close: (ctx, conn, next) => (abandoned ? Promise.resolve() : next.close(ctx, conn)),
+  });
   const handler = toHandler([
     createClientChain({
       name,
@@ -91,7 +104,7 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
       tokens: jwtTokenGenerator({ name, lifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 }),
       ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
       ...(options.info ? { info: options.info } : {}),
-      ...(options.extra ? { extra: options.extra } : {}),
+      extra: [guard, ...(options.extra ?? [])],
       ...(options.healRetryMs ? { healRetryMs: options.healRetryMs } : {}),
     }),
   ]);
@@ -136,6 +149,12 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
       const all = [...open.values()];
       open.clear();
       await Promise.allSettled(all.map((conn) => call(5_000, (ctx) => handler.close(ctx, conn))));
+      abandoned = true;
+      pool.close();
+    },
+    abandon() {
+      abandoned = true;
+      open.clear();
       pool.close();
     },
   };

@@ -56,8 +56,11 @@ export interface Endpoint {
   readonly registration: NetworkServiceEndpoint;
   /** Connections it currently serves. */
   connections(): Connection[];
-  /** Unregisters, closes its server and its passthrough connections. */
-  close(): Promise<void>;
+  /**
+   * Stops serving. By default it unregisters first; `{ unregister: false }` keeps the registration
+   * (until it expires), for a restart that should come back under the same name.
+   */
+  close(options?: { unregister?: boolean }): Promise<void>;
 }
 
 /**
@@ -126,9 +129,13 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     url,
     registration,
     connections: () => monitor.list(),
-    async close() {
+    async close(closeOptions = {}) {
       monitor.complete();
-      await registry.close(ctx).catch((err: unknown) => log.warn({ err }, 'unregistering failed'));
+      if (closeOptions.unregister ?? true) {
+        await registry.close(ctx).catch((err: unknown) => log.warn({ err }, 'unregistering failed'));
+      } else {
+        await registry.close(ctx, { unregister: false });
+      }
       await server.close();
       pool.close();
     },

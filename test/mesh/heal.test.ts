@@ -1,0 +1,114 @@
+/**
+ * Keep-alive and heal through real daemons: endpoint death, forwarder, manager and registry restarts,
+ * and an abandoned client whose connection times out at every hop.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Connection } from '../../sdk/src/api/types.js';
+import { createMesh, type Mesh } from '../harness/mesh.js';
+import { registerService } from '../harness/services.js';
+
+let mesh: Mesh | undefined;
+
+afterEach(async () => {
+  await mesh?.close();
+  mesh = undefined;
+});
+
+async function meshWithService(nodes: number, opts: Parameters<typeof createMesh>[0] = {}): Promise<Mesh> {
+  mesh = await createMesh({ nodes, ...opts });
+  await registerService(mesh, { name: 'echo', payload: 'ETHERNET' });
+  return mesh;
+}
+
+describe('heal', () => {
+  it('reselects another endpoint when the serving one dies', async () => {
+    const m = await meshWithService(2);
+    const a = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const healed: Connection[] = [];
+    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    expect(conn.network_service_endpoint_name).toBe('echo-a');
+    const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
+    const events = client.monitor(conn).subscribe((e) => {
+      for (const c of Object.values(e.connections)) if (c.state === 'UP' && e.type === 'UPDATE') healed.push(c);
+    });
+
+    await a.close({ unregister: false }); // dies: its registration stays until it expires
+    await expect.poll(() => b.connections().length, { timeout: 10_000 }).toBe(1);
+    events.unsubscribe();
+    expect(b.connections()[0]!.network_service_endpoint_name).toBe('echo-b');
+  });
+
+  it('heals after the forwarder restarts', async () => {
+    const m = await meshWithService(1);
+    const nse = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    const firstPath = conn.path!.path_segments.map((s) => s.id);
+
+    await m.node(1).forwarder.stop();
+    await m.node(1).forwarder.start();
+    await expect.poll(() => m.node(1).forwarder.instance()?.connections(), { timeout: 10_000 }).toBe(1);
+    expect(nse.connections()).toHaveLength(1);
+    // The client's own segment id survives the heal.
+    expect(nse.connections()[0]!.path!.path_segments[0]!.id).toBe(firstPath[0]);
+  });
+
+  it('heals after the manager restarts', async () => {
+    const m = await meshWithService(1);
+    await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
+    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+
+    await m.node(1).manager.stop();
+    await m.node(1).manager.start();
+    await expect.poll(() => m.node(1).manager.instance()?.connections(), { timeout: 10_000 }).toBe(1);
+  });
+
+  it('keeps connections and re-registers endpoints when the registry restarts', async () => {
+    const m = await meshWithService(2);
+    const nse = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
+    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+
+    await m.registry.stop();
+    await m.registry.start();
+    await registerService(m, { name: 'echo', payload: 'ETHERNET' });
+    expect(nse.connections()).toHaveLength(1);
+    // A new client finds the endpoint again once it has re-registered.
+    const late = m.client(1, { name: 'late' });
+    await expect
+      .poll(
+        () =>
+          late.request({ networkService: 'echo', mechanisms: ['NOOP'], timeoutMs: 2000 }).then(
+            (c) => c.network_service_endpoint_name,
+            () => 'not yet',
+          ),
+        { timeout: 10_000, interval: 200 },
+      )
+      .toBe('echo-a');
+  });
+
+  it('refreshes before tokens expire, and times out at every hop when the client vanishes', async () => {
+    const m = await meshWithService(2, { tokenLifetimeMs: 1500 });
+    const nse = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24', tokenLifetimeMs: 1500 });
+    const client = m.client(1, { name: 'nsc', tokenLifetimeMs: 1500 });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    const expires = Number(conn.path!.path_segments[0]!.expires!.seconds);
+
+    // Well past the first token's expiry the connection is still held everywhere: refresh worked.
+    await expect
+      .poll(() => nse.connections()[0]?.path?.path_segments[0]?.expires?.seconds, { timeout: 6000 })
+      .not.toBe(String(expires));
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(nse.connections()).toHaveLength(1);
+
+    // The client process "dies": its refresh timers stop and it never closes.
+    await client.abandon();
+    await expect.poll(() => nse.connections().length, { timeout: 6000 }).toBe(0);
+    for (const node of m.nodes) {
+      expect(node.manager.instance()!.connections()).toBe(0);
+      expect(node.forwarder.instance()!.connections()).toBe(0);
+    }
+  });
+});
