@@ -9,5 +9,9 @@ export default defineConfig({
     // Namespace suites share the kernel; keep files in separate forks but bounded to the 2 cores.
     pool: 'forks',
     maxWorkers: 2,
+    // CI asks for a JSON report beside the console output to print its "N passed, N failed" line.
+    ...(process.env['NSM_TEST_REPORT']
+      ? { reporters: ['default', ['json', { outputFile: process.env['NSM_TEST_REPORT'] }]] }
+      : {}),
   },
 });

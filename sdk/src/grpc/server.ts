@@ -42,7 +42,7 @@ export interface MeshServer {
 
 function toStatus(err: unknown): Partial<grpc.StatusObject> {
   const nsm = NsmError.from(err);
-  return { code: nsm.code as number as grpc.status, details: nsm.message };
+  return { code: nsm.code, details: nsm.message };
 }
 
 function metadataRecord(md: grpc.Metadata): Record<string, string> {

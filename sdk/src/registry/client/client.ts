@@ -33,8 +33,11 @@ export interface RegistryClient {
   register(ctx: Context, nse: NetworkServiceEndpoint): Promise<NetworkServiceEndpoint>;
   /** Stops refreshing `nse` and unregisters it. */
   unregister(ctx: Context, nse: NetworkServiceEndpoint): Promise<void>;
-  /** Unregisters everything registered through this client (best effort) and releases its channels. */
-  close(ctx?: Context): Promise<void>;
+  /**
+   * Unregisters everything registered through this client (best effort) and releases its channels.
+   * `{ unregister: false }` only stops refreshing: the records stay until they expire.
+   */
+  close(ctx?: Context, options?: { unregister?: boolean }): Promise<void>;
 }
 
 /**
@@ -67,8 +70,8 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       registered.delete(record.name);
       await nse.unregister(ctx, record);
     },
-    async close(ctx = createContext()) {
-      const records = [...registered.values()];
+    async close(ctx = createContext(), closeOptions = {}) {
+      const records = closeOptions.unregister === false ? [] : [...registered.values()];
       registered.clear();
       const cleanup = detached(ctx, 5_000);
       try {

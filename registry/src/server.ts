@@ -1,0 +1,47 @@
+/** Starts the registry: the in-memory registry chains served over gRPC with health. */
+import type { Clock } from '../../sdk/src/core/clock.js';
+import type { Logger } from '../../sdk/src/core/log.js';
+import { createServer } from '../../sdk/src/grpc/server.js';
+import { createRegistryServer, type RegistryHandlers } from '../../sdk/src/registry/chains.js';
+import type { RegistryConfig } from './config.js';
+
+/** A running registry. */
+export interface RunningRegistry {
+  /** The bound URLs (ports filled in for `tcp://host:0`). */
+  urls: string[];
+  /** The handlers being served (for in-process inspection). */
+  registry: RegistryHandlers;
+  /** Stops serving, ends watch streams, removes unix sockets and cancels expiry timers. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the registry as `config` says. Usage (what main does):
+ * `const running = await startRegistry(parseRegistryConfig(process.env), { log })`.
+ */
+export async function startRegistry(
+  config: RegistryConfig,
+  deps: { log: Logger; clock?: Clock },
+): Promise<RunningRegistry> {
+  const registry = createRegistryServer({
+    defaultLifetimeMs: config.expirePeriodMs,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  server.serveEndpointRegistry(registry.nse);
+  server.serveServiceRegistry(registry.ns);
+  const close = async (): Promise<void> => {
+    try {
+      await server.close();
+    } finally {
+      registry.close();
+    }
+  };
+  try {
+    const urls = await server.listen(config.listenOn);
+    return { urls, registry, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
