@@ -2,6 +2,7 @@
  * The call context: cancellation, deadline, logger, clock and typed values. Contexts are immutable;
  * derive a new one with `withValue`, `withTimeout` or `withCancel`, never mutate.
  */
+import { setMaxListeners } from 'node:events';
 import { realClock, type Clock } from './clock.js';
 import { silentLogger, type Logger } from './log.js';
 
@@ -59,7 +60,7 @@ class CallContext implements Context {
 /** A root context. Usage: `createContext({ log, clock })`. */
 export function createContext(init: { signal?: AbortSignal; log?: Logger; clock?: Clock; deadline?: number } = {}): Context {
   return new CallContext(
-    init.signal ?? new AbortController().signal,
+    init.signal ?? unboundedSignal(),
     init.deadline,
     init.log ?? silentLogger,
     init.clock ?? realClock,
@@ -69,6 +70,15 @@ export function createContext(init: { signal?: AbortSignal; log?: Logger; clock?
 
 function asCall(ctx: Context): CallContext {
   return ctx instanceof CallContext ? ctx : new CallContext(ctx.signal, ctx.deadline, ctx.log, ctx.clock, new Map());
+}
+
+/**
+ * A signal for a context that may have many children at once (every call of a long-lived client
+ * derives one): no listener-count warning, since each child removes its listener when done.
+ */
+function unboundedSignal(controller = new AbortController()): AbortSignal {
+  setMaxListeners(0, controller.signal);
+  return controller.signal;
 }
 
 /** `ctx` with `key` set to `value`. */
@@ -87,6 +97,7 @@ export function withLog(ctx: Context, bindings: Record<string, unknown>): Contex
 /** A child context cancelled when the parent is or when `cancel` is called; call `cancel` when done. */
 export function withCancel(ctx: Context): { ctx: Context; cancel: (reason?: unknown) => void } {
   const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
   const onAbort = (): void => controller.abort(ctx.signal.reason);
   if (ctx.signal.aborted) controller.abort(ctx.signal.reason);
   else ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -122,7 +133,7 @@ export function withTimeout(ctx: Context, ms: number): { ctx: Context; cancel: (
  * clock and values, with `budgetMs` to finish (upstream calls this a detached context).
  */
 export function detached(ctx: Context, budgetMs = 15_000): { ctx: Context; cancel: () => void } {
-  const root = asCall(ctx).derive({ signal: new AbortController().signal, deadline: undefined });
+  const root = asCall(ctx).derive({ signal: unboundedSignal(), deadline: undefined });
   return withTimeout(root, budgetMs);
 }
 
