@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newEndpoint } from '../api/builders.js';
-import type { Connection, NetworkServiceEndpoint } from '../api/types.js';
+import type { Connection, Mechanism, NetworkServiceEndpoint } from '../api/types.js';
 import { createClientChain } from '../chains/client.js';
 import { createEndpointChain } from '../chains/endpoint.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
@@ -40,8 +40,15 @@ export interface EndpointOptions {
   mechanisms?: Record<string, NetworkServiceElement>;
   /** The endpoint's own function, run after IPAM. */
   elements?: NetworkServiceElement[];
-  /** Continue each connection to a next service as a passthrough element. */
-  passthrough?: { networkService?: string; labels?: Record<string, string>; mechanisms?: string[] };
+  /**
+   * Continue each connection to a next service as a passthrough element: its service (default the
+   * same), its labels (default this endpoint's), and mechanisms by type or per connection.
+   */
+  passthrough?: {
+    networkService?: string;
+    labels?: Record<string, string>;
+    mechanisms?: string[] | ((conn: Connection) => Mechanism[]);
+  };
   log?: Logger;
   clock?: Clock;
   tokenLifetimeMs?: number;
@@ -78,7 +85,8 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
   const prefixes = options.cidrPrefix === undefined ? [] : [options.cidrPrefix].flat();
   let passthrough: NetworkServiceElement | undefined;
   if (options.passthrough) {
-    const prefs = (options.passthrough.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m));
+    const wanted = options.passthrough.mechanisms ?? ['KERNEL'];
+    const prefs = typeof wanted === 'function' ? wanted : wanted.map((m) => toMechanism(m));
     passthrough = createClientChain({
       name,
       managerUrl,

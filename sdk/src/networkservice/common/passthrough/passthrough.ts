@@ -5,7 +5,7 @@
  * answer going back carries the previous hop's view again.
  */
 import { clone } from '../../../api/builders.js';
-import type { Mechanism } from '../../../api/types.js';
+import type { Connection, Mechanism } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import { metadataSlot } from '../../../core/metadata.js';
 import { markClientFollows } from '../trimpath/trimpath.js';
@@ -16,8 +16,8 @@ export interface PassthroughOptions {
   labels: Record<string, string>;
   /** The service to continue to (default: the same network service). */
   networkService?: string;
-  /** Mechanism preferences toward the next hop. */
-  preferences: Mechanism[];
+  /** Mechanism preferences toward the next hop, fixed or per connection (e.g. to name its interface). */
+  preferences: Mechanism[] | ((conn: Connection) => Mechanism[]);
 }
 
 interface Outgoing {
@@ -41,7 +41,9 @@ export function passthrough(options: PassthroughOptions): NetworkServiceElement 
           network_service_endpoint_name: incoming.state === 'RESELECT_REQUESTED' ? '' : (previous?.endpoint ?? ''),
           mechanism: incoming.state === 'RESELECT_REQUESTED' ? null : previous?.mechanism ? clone(previous.mechanism) : null,
         },
-        mechanism_preferences: options.preferences.map((m) => clone(m)),
+        mechanism_preferences: (typeof options.preferences === 'function' ? options.preferences(incoming) : options.preferences).map(
+          (m) => clone(m),
+        ),
       };
       const conn = await next.request(ctx, out);
       outgoing.set(ctx, { endpoint: conn.network_service_endpoint_name, mechanism: conn.mechanism ? clone(conn.mechanism) : null });

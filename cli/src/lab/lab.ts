@@ -1,0 +1,102 @@
+/**
+ * A lab: one emulated cluster on this machine. Everything it creates carries its name: namespaces
+ * `nsm-<lab>-<thing>`, processes with NSM_LAB=<lab> in their environment, files under
+ * `/run/nsm-lab/<lab>/`. That is how `nsm down` finds all of it again, also after a crash.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where labs keep their state (a tmpfs: gone after a reboot, like the namespaces). */
+export const LAB_ROOT = process.env['NSM_LAB_ROOT'] ?? '/run/nsm-lab';
+
+/** The fabric: a bridge in its own namespace; node i gets FABRIC_PREFIX.(10+i). */
+export const FABRIC_PREFIX = '198.18.0';
+export const REGISTRY_PORT = 5002;
+export const MANAGER_PORT = 5001;
+
+/** A process the lab started. */
+export interface LabProcess {
+  name: string;
+  pid: number;
+  netns: string;
+  log: string;
+}
+
+/** What `nsm up` created, as `nsm status` and `nsm down` read it. */
+export interface LabState {
+  lab: string;
+  createdAt: string;
+  manifests: string[];
+  nodes: { name: string; netns: string; tunnelIp: string; managerUrl: string }[];
+  pods: { name: string; node: string; netns: string; role: 'client' | 'endpoint' | 'passthrough' }[];
+  processes: LabProcess[];
+  registryUrl: string;
+}
+
+/** Checks a lab name: it becomes part of namespace names. */
+export function checkLabName(name: string): string {
+  if (!/^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$/.test(name)) {
+    throw new Error(`bad lab name "${name}": expected 1..16 lower-case letters, digits or "-"`);
+  }
+  return name;
+}
+
+/** Paths and names of one lab. */
+export class Lab {
+  readonly dir: string;
+
+  constructor(readonly name: string) {
+    checkLabName(name);
+    this.dir = join(LAB_ROOT, name);
+  }
+
+  /** The namespace name of a node, pod or the fabric. */
+  netns(thing: string): string {
+    return `nsm-${this.name}-${thing}`;
+  }
+
+  /** Prefix of every namespace of this lab. */
+  get netnsPrefix(): string {
+    return `nsm-${this.name}-`;
+  }
+
+  get socketDir(): string {
+    return join(this.dir, 'sockets');
+  }
+
+  get logDir(): string {
+    return join(this.dir, 'logs');
+  }
+
+  /** Per-pod status files written by the pod roles. */
+  get podDir(): string {
+    return join(this.dir, 'pods');
+  }
+
+  socket(name: string): string {
+    return `unix://${join(this.socketDir, `${name}.sock`)}`;
+  }
+
+  log(name: string): string {
+    return join(this.logDir, `${name}.log`);
+  }
+
+  makeDirs(): void {
+    for (const dir of [this.dir, this.socketDir, this.logDir, this.podDir]) mkdirSync(dir, { recursive: true });
+  }
+
+  readState(): LabState | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.dir, 'state.json'), 'utf8')) as LabState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes atomically, so a crash never leaves half a state file. */
+  writeState(state: LabState): void {
+    const file = join(this.dir, 'state.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2));
+    renameSync(`${file}.tmp`, file);
+  }
+}

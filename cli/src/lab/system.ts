@@ -1,0 +1,42 @@
+/**
+ * Commands the lab runs while setting up and tearing down (never on a connection's request path):
+ * `ip` for namespaces and the fabric. Errors name the command and what it printed.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Runs `cmd args`; rejects with the command line and its stderr. */
+export async function sh(cmd: string, args: string[], options: { input?: string } = {}): Promise<string> {
+  try {
+    const child = run(cmd, args, { maxBuffer: 16 * 1024 * 1024 });
+    if (options.input !== undefined) {
+      child.child.stdin?.end(options.input);
+    }
+    const { stdout } = await child;
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string; code?: unknown };
+    if (e.code === 'ENOENT') throw new Error(`${cmd} is not installed (needed for the lab): apt-get install -y iproute2 iputils-ping`);
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/** Runs several `ip` commands in one process (`ip -batch`); `force` goes on past failures (teardown). */
+export async function ipBatch(lines: string[], options: { force?: boolean } = {}): Promise<void> {
+  if (lines.length === 0) return;
+  await sh('ip', [...(options.force ? ['-force'] : []), '-batch', '-'], { input: lines.join('\n') + '\n' });
+}
+
+/** Names of the network namespaces in /run/netns. */
+export async function listNetns(): Promise<string[]> {
+  const out = await sh('ip', ['-j', 'netns', 'list']).catch(() => '[]');
+  const list = JSON.parse(out.trim() || '[]') as { name: string }[];
+  return list.map((n) => n.name);
+}
+
+/** Whether the process runs as root (the lab needs it). */
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}

@@ -1,0 +1,26 @@
+/** The endpoint role: registers (retrying until its manager answers) and serves until stopped. */
+import { createEndpoint, type Endpoint, type EndpointOptions } from '../../../sdk/src/endpoint/create-endpoint.js';
+import type { Logger } from '../../../sdk/src/core/log.js';
+
+/** Starts the endpoint; returns its stop function. */
+export async function runEndpoint(
+  options: Omit<EndpointOptions, 'listenOn' | 'log'> & {
+    log: Logger;
+    listenOn: string | undefined;
+    onRegistered: (e: { name: string; url: string }) => void;
+  },
+): Promise<() => Promise<void>> {
+  const { onRegistered, listenOn, ...rest } = options;
+  let endpoint: Endpoint | undefined;
+  for (let attempt = 1; !endpoint; attempt++) {
+    try {
+      endpoint = await createEndpoint({ ...rest, ...(listenOn ? { listenOn } : {}) });
+    } catch (err) {
+      options.log.warn({ attempt, err: String(err) }, 'registering the endpoint failed; retrying');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  onRegistered({ name: endpoint.name, url: endpoint.url });
+  const running = endpoint;
+  return () => running.close();
+}
