@@ -28,7 +28,14 @@ export interface LabState {
   createdAt: string;
   manifests: string[];
   nodes: { name: string; netns: string; tunnelIp: string; managerUrl: string }[];
-  pods: { name: string; node: string; netns: string; role: 'client' | 'endpoint' | 'passthrough' }[];
+  pods: {
+    name: string;
+    node: string;
+    netns: string;
+    role: 'client' | 'endpoint' | 'passthrough';
+    /** What a client pod asked for (interface name, service, labels). */
+    requests: { service: string; ifname: string; labels: Record<string, string> }[];
+  }[];
   processes: LabProcess[];
   registryUrl: string;
 }

@@ -23,10 +23,14 @@ export async function sh(cmd: string, args: string[], options: { input?: string 
   }
 }
 
-/** Runs several `ip` commands in one process (`ip -batch`); `force` goes on past failures (teardown). */
-export async function ipBatch(lines: string[], options: { force?: boolean } = {}): Promise<void> {
+/**
+ * Runs several `ip` commands in one process (`ip -batch`), inside `netns` when given; `force` goes on
+ * past failures (teardown).
+ */
+export async function ipBatch(lines: string[], options: { force?: boolean; netns?: string } = {}): Promise<void> {
   if (lines.length === 0) return;
-  await sh('ip', [...(options.force ? ['-force'] : []), '-batch', '-'], { input: lines.join('\n') + '\n' });
+  const args = [...(options.netns ? ['-n', options.netns] : []), ...(options.force ? ['-force'] : []), '-batch', '-'];
+  await sh('ip', args, { input: lines.join('\n') + '\n' });
 }
 
 /** Names of the network namespaces in /run/netns. */

@@ -16,32 +16,29 @@ export const REGISTRY_IP = `${FABRIC_PREFIX}.1`;
 /** Creates the fabric and the nodes. */
 export async function createFabric(lab: Lab, nodes: string[]): Promise<void> {
   const fabric = lab.netns('fabric');
-  const lines = [
-    `netns add ${fabric}`,
-    `-n ${fabric} link set lo up`,
-    `-n ${fabric} link add br0 type bridge`,
-    `-n ${fabric} addr add ${REGISTRY_IP}/24 dev br0`,
-    `-n ${fabric} link set br0 up`,
-  ];
-  nodes.forEach((node, i) => {
-    const ns = lab.netns(node);
-    lines.push(
-      `netns add ${ns}`,
-      `-n ${ns} link set lo up`,
-      `-n ${fabric} link add n${i + 1} type veth peer name eth0 netns ${ns}`,
-      `-n ${fabric} link set n${i + 1} master br0 up`,
-      `-n ${ns} addr add ${tunnelIp(i + 1)}/24 dev eth0`,
-      `-n ${ns} link set eth0 up`,
-    );
-  });
-  await ipBatch(lines);
+  await ipBatch([fabric, ...nodes.map((n) => lab.netns(n))].map((ns) => `netns add ${ns}`));
+  await ipBatch(
+    [
+      'link set lo up',
+      'link add br0 type bridge',
+      `addr add ${REGISTRY_IP}/24 dev br0`,
+      'link set br0 up',
+      ...nodes.flatMap((node, i) => [`link add n${i + 1} type veth peer name eth0 netns ${lab.netns(node)}`, `link set n${i + 1} master br0 up`]),
+    ],
+    { netns: fabric },
+  );
+  await Promise.all(
+    nodes.map((node, i) =>
+      ipBatch(['link set lo up', `addr add ${tunnelIp(i + 1)}/24 dev eth0`, 'link set eth0 up'], { netns: lab.netns(node) }),
+    ),
+  );
 }
 
 /** Creates the namespace of each pod. */
 export async function createPodNamespaces(lab: Lab, pods: string[]): Promise<void> {
-  await ipBatch(pods.flatMap((pod) => [`netns add ${lab.netns(pod)}`, `-n ${lab.netns(pod)} link set lo up`]));
+  await ipBatch(pods.map((pod) => `netns add ${lab.netns(pod)}`));
+  await Promise.all(pods.map((pod) => ipBatch(['link set lo up'], { netns: lab.netns(pod) })));
 }
-
 /** Deletes every namespace of the lab (also ones a crashed run left); returns their names. */
 export async function deleteNamespaces(lab: Lab): Promise<string[]> {
   const ours = (await listNetns()).filter((n) => n.startsWith(lab.netnsPrefix));

@@ -115,7 +115,13 @@ export async function up(options: UpOptions): Promise<UpResult> {
     createdAt: new Date().toISOString(),
     manifests: options.paths,
     nodes: plan.nodes.map((name, i) => ({ name, netns: lab.netns(name), tunnelIp: tunnelIp(i + 1), managerUrl: lab.socket(`nsmgr-${name}`) })),
-    pods: plan.pods.map((p) => ({ name: p.name, node: p.node, netns: lab.netns(p.name), role: roleOf(p) })),
+    pods: plan.pods.map((p) => ({
+      name: p.name,
+      node: p.node,
+      netns: lab.netns(p.name),
+      role: roleOf(p),
+      requests: roleOf(p) === 'client' ? p.client!.requests : [],
+    })),
     processes: [],
     registryUrl: lab.socket('registry'),
   };

@@ -1,0 +1,100 @@
+/**
+ * The client annotation `networkservicemesh.io: kernel://<service>/<ifname>?k=v&k2=v2[,more]`, as the
+ * upstream admission webhook reads it: one request per URL, its query being the connection labels.
+ */
+import { dnsLabelProblem, interfaceNameProblem, labelProblems } from './names.js';
+
+/** The annotation key that makes a pod a client. */
+export const CLIENT_ANNOTATION = 'networkservicemesh.io';
+
+/** One request of a client pod. */
+export interface ClientRequest {
+  service: string;
+  ifname: string;
+  labels: Record<string, string>;
+}
+
+const FORM = 'expected kernel://<service>/<ifname>[?key=value&key2=value2]';
+const urlPattern = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/;
+
+function decode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function parseQuery(query: string, problems: string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of query.split('&').filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const key = eq > 0 ? decode(part.slice(0, eq)) : undefined;
+    const value = eq > 0 ? decode(part.slice(eq + 1)) : undefined;
+    if (key === undefined || value === undefined) {
+      problems.push(`bad query parameter "${part}"; expected key=value (percent-encoded)`);
+    } else if (Object.hasOwn(labels, key)) {
+      problems.push(`label "${key}" is given twice in the query; expected each label once`);
+    } else {
+      labels[key] = value;
+    }
+  }
+  problems.push(...labelProblems(labels, 'query'));
+  return labels;
+}
+
+function parseUrl(url: string, problems: string[]): ClientRequest | undefined {
+  const m = urlPattern.exec(url);
+  if (!m) {
+    problems.push(`"${url}" is not a URL; ${FORM}`);
+    return undefined;
+  }
+  const [, scheme = '', service = '', ifname, query = ''] = m;
+  const own: string[] = [];
+  if (scheme.toLowerCase() !== 'kernel') {
+    own.push(`mechanism "${scheme}://" is not supported in the lab, only kernel:// is; ${FORM}`);
+  }
+  if (service === '') own.push(`names no network service; ${FORM}`);
+  else {
+    const bad = dnsLabelProblem(service, 'network service');
+    if (bad) own.push(bad);
+  }
+  if (ifname === undefined || ifname === '') own.push(`names no interface; ${FORM}`);
+  else {
+    const bad = interfaceNameProblem(ifname);
+    if (bad) own.push(bad);
+  }
+  const labels = parseQuery(query, own);
+  problems.push(...own.map((p) => `client URL "${url}": ${p}`));
+  return own.length === 0 ? { service, ifname: ifname ?? '', labels } : undefined;
+}
+
+/**
+ * Parses the annotation value: comma-separated URLs, each checked; interface names must differ
+ * within the pod. Problems are messages naming the URL and the expected form.
+ * Usage: `const { requests, problems } = parseClientAnnotation('kernel://4g-network/nsm-0?app=s6a')`.
+ */
+export function parseClientAnnotation(text: string): { requests: ClientRequest[]; problems: string[] } {
+  const problems: string[] = [];
+  const requests: ClientRequest[] = [];
+  const urls = text.split(',').map((u) => u.trim());
+  if (urls.every((u) => u === '')) {
+    return { requests, problems: [`annotation ${CLIENT_ANNOTATION} is empty; ${FORM}, comma-separated`] };
+  }
+  for (const url of urls) {
+    if (url === '') {
+      problems.push(`annotation ${CLIENT_ANNOTATION} has an empty entry between commas; ${FORM}`);
+      continue;
+    }
+    const request = parseUrl(url, problems);
+    if (!request) continue;
+    if (requests.some((r) => r.ifname === request.ifname)) {
+      problems.push(
+        `client URL "${url}": interface name "${request.ifname}" is used twice in this pod; expected a different name per request`,
+      );
+      continue;
+    }
+    requests.push(request);
+  }
+  return { requests, problems };
+}

@@ -1,0 +1,107 @@
+/**
+ * Manifests to a lab plan: reads every YAML document under the given paths, validates all of them, and
+ * returns what `nsm up` builds (network services, pods with their roles and nodes) or throws a
+ * `ManifestError` listing every problem as `file:line:col: what is wrong; expected ...`.
+ */
+import type { NetworkService } from '../../../sdk/src/api/types.js';
+import type { ClientRequest } from './client-url.js';
+import { crossCheck, endpointName } from './cross-check.js';
+import { formatProblem, ManifestError, type ManifestProblem } from './errors.js';
+import { readManifests } from './kinds.js';
+import { nodeNames, placePods } from './placement.js';
+import { readDocuments } from './read.js';
+import { Report } from './report.js';
+
+export { ManifestError, formatProblem, type ManifestProblem } from './errors.js';
+export { parseClientAnnotation, CLIENT_ANNOTATION, type ClientRequest } from './client-url.js';
+export { KINDS, IGNORED_KINDS } from './kinds.js';
+
+/** The endpoint role of a pod. */
+export interface EndpointPlan {
+  /** The registered endpoint name: NSM_NAME, default the pod name. */
+  name: string;
+  serviceNames: string[];
+  /** NSM_LABELS, for every service the endpoint provides. */
+  labels: Record<string, string>;
+  /** NSM_CIDR_PREFIX as written; empty only for a passthrough. */
+  cidrPrefix: string[];
+}
+
+/** One lab pod: a client, an endpoint, or both (a passthrough that forwards IP between its interfaces). */
+export interface PodPlan {
+  name: string;
+  node: string;
+  /** Where the Pod or Deployment that made it starts. */
+  source: { file: string; line: number };
+  client?: { requests: ClientRequest[] };
+  endpoint?: EndpointPlan;
+}
+
+/** What `nsm up` creates. */
+export interface LabPlan {
+  services: NetworkService[];
+  pods: PodPlan[];
+  nodes: string[];
+  /** `file:line:col: ...` lines for what was accepted but is ignored in the lab. */
+  warnings: string[];
+}
+
+/** Options of `loadManifests`. */
+export interface LoadOptions {
+  /** How many emulated nodes (`node-1` ... `node-<nodes>`); an integer >= 1. */
+  nodes: number;
+}
+
+/** What role a pod plays. Usage: `roleOf(pod) === 'passthrough'`. */
+export function roleOf(pod: PodPlan): 'client' | 'endpoint' | 'passthrough' {
+  return pod.client && pod.endpoint ? 'passthrough' : pod.client ? 'client' : 'endpoint';
+}
+
+function byPosition(files: readonly string[]): (a: ManifestProblem, b: ManifestProblem) => number {
+  const order = (file: string): number => {
+    const i = files.indexOf(file);
+    return i < 0 ? -1 : i;
+  };
+  return (a, b) => order(a.file) - order(b.file) || a.line - b.line || a.col - b.col;
+}
+
+/**
+ * Loads and validates every manifest under `paths` (files, or directories read recursively in sorted
+ * order) and plans the lab on `options.nodes` nodes. Throws `ManifestError` with every problem found;
+ * creates nothing. Usage: `const plan = loadManifests(['deploy/examples/4g-epc'], { nodes: 2 })`.
+ */
+export function loadManifests(paths: readonly string[], options: LoadOptions): LabPlan {
+  const report = new Report();
+  if (!Number.isInteger(options.nodes) || options.nodes < 1) {
+    report.error({ file: '--nodes', line: 0, col: 0 }, `is ${options.nodes}; expected an integer >= 1`);
+  }
+  const nodes = nodeNames(Math.max(1, Math.floor(options.nodes) || 1));
+  const { docs, files } = readDocuments(paths, report);
+  const manifests = readManifests(docs);
+  const placed = placePods(manifests.pods, nodes);
+  crossCheck(manifests);
+  if (report.problems.length > 0) throw new ManifestError(report.problems.sort(byPosition(files)));
+  return {
+    services: manifests.services.map(({ ns }) => ns),
+    pods: manifests.pods.map((pod, i) => ({
+      name: pod.name,
+      node: placed[i] ?? '',
+      source: pod.source,
+      ...(pod.client
+        ? { client: { requests: pod.client.requests.map((r) => ({ ...r, labels: { ...r.labels } })) } }
+        : {}),
+      ...(pod.endpoint
+        ? {
+            endpoint: {
+              name: endpointName(pod) ?? pod.name,
+              serviceNames: [...pod.endpoint.serviceNames],
+              labels: { ...pod.endpoint.labels },
+              cidrPrefix: [...pod.endpoint.cidrPrefix],
+            },
+          }
+        : {}),
+    })),
+    nodes,
+    warnings: report.warnings.sort(byPosition(files)).map(formatProblem),
+  };
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/** The forwarder daemon: kernel wires (veth, VXLAN) for the connections of its node. See config.ts. */
+import { runDaemon } from '../../sdk/src/tools/daemon.js';
+import { readForwarderConfig, usage } from './config.js';
+import { startForwarder } from './forwarder.js';
+import { createKernelDataplane } from './mechanisms/dataplane.js';
+
+await runDaemon('forwarder', usage, () => readForwarderConfig(), async (config, log) => {
+  const dataplane = await createKernelDataplane({ name: config.name, tunnelIp: config.tunnelIp, vxlanPort: config.vxlanPort, log });
+  try {
+    return await startForwarder(config, { log, dataplane });
+  } catch (err) {
+    dataplane.close();
+    throw err;
+  }
+});
