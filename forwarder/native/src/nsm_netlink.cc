@@ -20,23 +20,20 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
 
 namespace {
 
+using nsm::Failure;
+using nsm::MakeError;
+
 constexpr int kReplyTimeoutSeconds = 10;
 constexpr int kSocketBufferBytes = 1 << 20;
 constexpr size_t kReceiveBufferBytes = 1 << 16;
-
-struct Failure {
-  Failure() = default;
-  Failure(int e, std::string w) : err(e), what(std::move(w)) {}
-  int err = 0;
-  std::string what;  // the step that failed, for the error message
-  std::string hint;  // what the failure most likely means, when errno alone is ambiguous
-};
 
 // ---- socket creation ------------------------------------------------------------------------
 
@@ -78,9 +75,21 @@ int OpenSocket(Failure* f) {
 
 struct OpenJob {
   std::string path;
+  // domain < 0: a configured NETLINK_ROUTE socket; otherwise socket(domain, type, protocol).
+  int domain = -1;
+  int type = 0;
+  int protocol = 0;
   int fd = -1;
   Failure failure;
 };
+
+int OpenJobSocket(OpenJob* job) {
+  if (job->domain < 0) return OpenSocket(&job->failure);
+  int fd = socket(job->domain, job->type | SOCK_CLOEXEC, job->protocol);
+  if (fd < 0) job->failure = {errno, "socket(" + std::to_string(job->domain) + ", " +
+                                         std::to_string(job->type) + ", " + std::to_string(job->protocol) + ")"};
+  return fd;
+}
 
 // Runs on its own thread: the namespace switch dies with the thread, so no shared thread is moved.
 void* OpenInNamespaceThread(void* arg) {
@@ -96,7 +105,7 @@ void* OpenInNamespaceThread(void* arg) {
     return nullptr;
   }
   close(nsfd);
-  job->fd = OpenSocket(&job->failure);
+  job->fd = OpenJobSocket(job);
   return nullptr;
 }
 
@@ -186,25 +195,6 @@ bool Transact(int fd, const std::vector<uint8_t>& req, std::vector<uint8_t>* out
 
 // ---- N-API glue ----------------------------------------------------------------------------
 
-napi_value MakeError(napi_env env, const Failure& f, const std::string& context) {
-  const char* name = strerrorname_np(f.err);
-  std::string code = name ? name : "E" + std::to_string(f.err);
-  std::string reason = strerror(f.err);
-  if (!f.hint.empty()) reason += ": " + f.hint;
-  std::string msg = context + ": " + f.what + " failed: " + reason + " (" + code + ")";
-  napi_value jcode, jmsg, err, jerrno, jsyscall, jreason;
-  napi_create_string_utf8(env, code.c_str(), code.size(), &jcode);
-  napi_create_string_utf8(env, msg.c_str(), msg.size(), &jmsg);
-  napi_create_error(env, jcode, jmsg, &err);
-  napi_create_int32(env, f.err, &jerrno);
-  napi_create_string_utf8(env, f.what.c_str(), f.what.size(), &jsyscall);
-  napi_set_named_property(env, err, "errno", jerrno);
-  napi_set_named_property(env, err, "syscall", jsyscall);
-  // The explanation without context, for callers that phrase their own message around it.
-  napi_create_string_utf8(env, reason.c_str(), reason.size(), &jreason);
-  napi_set_named_property(env, err, "reason", jreason);
-  return err;
-}
 
 bool ArgCount(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
   size_t argc = want;
@@ -236,43 +226,71 @@ bool GetBuffer(napi_env env, napi_value v, std::vector<uint8_t>* out) {
   return true;
 }
 
-napi_value OpenNetlinkInNamespace(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  if (!ArgCount(env, info, 1, argv)) return nullptr;
+// Opens job's socket in the namespace named by `arg` (a path, or null for this process's own).
+napi_value OpenIn(napi_env env, napi_value arg, OpenJob* job, const std::string& fn) {
   napi_valuetype type;
-  napi_typeof(env, argv[0], &type);
-  OpenJob job;
-  std::string context = "openNetlinkInNamespace(current namespace)";
+  napi_typeof(env, arg, &type);
+  std::string context = fn + "(current namespace)";
   if (type == napi_null || type == napi_undefined) {
-    job.fd = OpenSocket(&job.failure);
+    job->fd = OpenJobSocket(job);
   } else {
     size_t len;
-    if (type != napi_string || napi_get_value_string_utf8(env, argv[0], nullptr, 0, &len) != napi_ok) {
+    if (type != napi_string || napi_get_value_string_utf8(env, arg, nullptr, 0, &len) != napi_ok) {
       napi_throw_type_error(env, "EINVAL", "nsPath must be a string or null");
       return nullptr;
     }
-    job.path.resize(len + 1);
-    napi_get_value_string_utf8(env, argv[0], job.path.data(), len + 1, &len);
-    job.path.resize(len);
-    context = "openNetlinkInNamespace(" + job.path + ")";
+    job->path.resize(len + 1);
+    napi_get_value_string_utf8(env, arg, job->path.data(), len + 1, &len);
+    job->path.resize(len);
+    context = fn + "(" + job->path + ")";
     pthread_t thread;
-    int rc = pthread_create(&thread, nullptr, OpenInNamespaceThread, &job);
+    int rc = pthread_create(&thread, nullptr, OpenInNamespaceThread, job);
     if (rc != 0) {
-      job.failure = {rc, "pthread_create"};
+      job->failure = {rc, "pthread_create"};
     } else {
       pthread_join(thread, nullptr);
     }
   }
-  if (job.fd < 0) {
-    if (job.failure.err == EINVAL && job.failure.what.rfind("setns", 0) == 0) {
-      job.failure.hint = "the file is not a network namespace";
+  if (job->fd < 0) {
+    if (job->failure.err == EINVAL && job->failure.what.rfind("setns", 0) == 0) {
+      job->failure.hint = "the file is not a network namespace";
     }
-    napi_throw(env, MakeError(env, job.failure, context));
+    napi_throw(env, MakeError(env, job->failure, context));
     return nullptr;
   }
   napi_value result;
-  napi_create_int32(env, job.fd, &result);
+  napi_create_int32(env, job->fd, &result);
   return result;
+}
+
+napi_value OpenNetlinkInNamespace(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!ArgCount(env, info, 1, argv)) return nullptr;
+  OpenJob job;
+  return OpenIn(env, argv[0], &job, "openNetlinkInNamespace");
+}
+
+bool GetInt(napi_env env, napi_value v, const char* what, int* out) {
+  if (napi_get_value_int32(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", (std::string(what) + " must be an integer").c_str());
+    return false;
+  }
+  return true;
+}
+
+napi_value OpenSocketInNamespace(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!ArgCount(env, info, 4, argv)) return nullptr;
+  OpenJob job;
+  if (!GetInt(env, argv[1], "domain", &job.domain) || !GetInt(env, argv[2], "type", &job.type) ||
+      !GetInt(env, argv[3], "protocol", &job.protocol)) {
+    return nullptr;
+  }
+  if (job.domain < 0) {
+    napi_throw_range_error(env, "EINVAL", "domain must not be negative");
+    return nullptr;
+  }
+  return OpenIn(env, argv[0], &job, "openSocketInNamespace");
 }
 
 struct TransactWork {
@@ -353,8 +371,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"transact", nullptr, TransactAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"transactSync", nullptr, TransactSync, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"openSocketInNamespace", nullptr, OpenSocketInNamespace, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  nsm::InitPing(env, exports);
   return exports;
 }
 

@@ -17,8 +17,19 @@ export interface NetlinkAddon {
   transact(fd: number, request: Buffer): Promise<Buffer>;
   /** Blocking form of {@link NetlinkAddon.transact}, for start-up and cleanup paths. */
   transactSync(fd: number, request: Buffer): Buffer;
-  /** Closes a descriptor returned by `openNetlinkInNamespace`. */
+  /** Closes a descriptor returned by `openNetlinkInNamespace` or `openSocketInNamespace`. */
   close(fd: number): void;
+  /**
+   * Opens `socket(domain, type, protocol)` inside the namespace at `nsPath` (null: this
+   * process's), e.g. a raw ICMP socket in a pod. The socket keeps that namespace for life.
+   */
+  openSocketInNamespace(nsPath: string | null, domain: number, type: number, protocol: number): number;
+  /**
+   * Sends one ICMP echo request to `addr` on a raw or ping socket and waits on a libuv pool thread
+   * for the reply; resolves with the round-trip time in milliseconds, rejects with code ETIMEDOUT
+   * after `timeoutMs` (1..60000) or with the errno of a failed send.
+   */
+  pingOnce(fd: number, addr: string, family: 4 | 6, timeoutMs: number): Promise<number>;
 }
 
 let cached: NetlinkAddon | undefined;

@@ -30,6 +30,7 @@ export const RTM = {
   SETLINK: 19,
   NEWADDR: 20,
   DELADDR: 21,
+  GETADDR: 22,
   NEWROUTE: 24,
   DELROUTE: 25,
   NEWNEIGH: 28,
@@ -48,6 +49,8 @@ export const IFLA = {
   LINKINFO: 18,
   IFALIAS: 20,
   NET_NS_FD: 28,
+  /** With a namespace move: the index the link gets there (EEXIST if taken). */
+  NEW_IFINDEX: 49,
 } as const;
 
 /** Attributes nested in IFLA_LINKINFO. */

@@ -1,3 +1,4 @@
+export * from './address-info.js';
 export * from './address-requests.js';
 export * from './attributes.js';
 export * from './batch.js';

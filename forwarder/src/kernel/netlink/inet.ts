@@ -74,3 +74,24 @@ export function parseMac(text: string): Buffer {
 export function formatMac(bytes: Buffer): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
+
+/**
+ * Formats 4 or 16 address bytes as text (IPv6 in the RFC 5952 short form).
+ * Usage: `formatIp(Buffer.from([10, 0, 0, 1])) === '10.0.0.1'`.
+ */
+export function formatIp(bytes: Buffer): string {
+  if (bytes.length === 4) return [...bytes].join('.');
+  if (bytes.length !== 16) throw invalidArgument(`${bytes.length} bytes are not an IP address`);
+  const words = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
+  // The longest run of two or more zero words becomes "::" (the first such run on a tie).
+  let best = { at: -1, len: 1 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
+  if (best.at < 0) return hex(words);
+  return `${hex(words.slice(0, best.at))}::${hex(words.slice(best.at + best.len))}`;
+}

@@ -1,7 +1,15 @@
 import { attrString, attrU32, parseAttrs } from './attributes.js';
-import { IFF_UP, IFLA, IFLA_INFO } from './constants.js';
-import { formatMac } from './inet.js';
+import { IFF_UP, IFLA, IFLA_INFO, IFLA_VXLAN } from './constants.js';
+import { formatIp, formatMac } from './inet.js';
 import { readIfinfomsg } from './structs.js';
+
+/** The parameters of a VXLAN device, as the kernel reports them. */
+export interface VxlanLinkInfo {
+  readonly vni: number;
+  readonly local?: string;
+  readonly remote?: string;
+  readonly port?: number;
+}
 
 /** What the forwarder needs to know about a link. */
 export interface LinkInfo {
@@ -18,6 +26,27 @@ export interface LinkInfo {
   readonly up: boolean;
   /** Hardware address as `aa:bb:cc:dd:ee:ff`, for Ethernet-like links. */
   readonly mac?: string;
+  /** IFLA_LINK: for a veth, the peer's index in the peer's own namespace (for a plain device, its own index). */
+  readonly link?: number;
+  /** For kind `vxlan`: its tunnel parameters. */
+  readonly vxlan?: VxlanLinkInfo;
+}
+
+function parseVxlan(data: Buffer): VxlanLinkInfo {
+  const a = parseAttrs(data);
+  const addr = (v4: number, v6: number): string | undefined => {
+    const b = a.get(v4) ?? a.get(v6);
+    return b && (b.length === 4 || b.length === 16) ? formatIp(b) : undefined;
+  };
+  const local = addr(IFLA_VXLAN.LOCAL, IFLA_VXLAN.LOCAL6);
+  const remote = addr(IFLA_VXLAN.GROUP, IFLA_VXLAN.GROUP6);
+  const port = a.get(IFLA_VXLAN.PORT);
+  return {
+    vni: attrU32(a.get(IFLA_VXLAN.ID)) ?? 0,
+    ...(local ? { local } : {}),
+    ...(remote ? { remote } : {}),
+    ...(port?.length === 2 ? { port: port.readUInt16BE(0) } : {}),
+  };
 }
 
 /** Decodes the payload of an RTM_NEWLINK reply. */
@@ -26,8 +55,11 @@ export function parseLink(payload: Buffer): LinkInfo {
   const attrs = parseAttrs(payload.subarray(16));
   const alias = attrString(attrs.get(IFLA.IFALIAS));
   const linkinfo = attrs.get(IFLA.LINKINFO);
-  const kind = linkinfo ? attrString(parseAttrs(linkinfo).get(IFLA_INFO.KIND)) : undefined;
+  const info = linkinfo ? parseAttrs(linkinfo) : undefined;
+  const kind = attrString(info?.get(IFLA_INFO.KIND));
+  const data = info?.get(IFLA_INFO.DATA);
   const address = attrs.get(IFLA.ADDRESS);
+  const link = attrU32(attrs.get(IFLA.LINK));
   return {
     index: hdr.index,
     name: attrString(attrs.get(IFLA.IFNAME)) ?? '',
@@ -37,5 +69,7 @@ export function parseLink(payload: Buffer): LinkInfo {
     flags: hdr.flags,
     up: (hdr.flags & IFF_UP) !== 0,
     ...(address?.length === 6 ? { mac: formatMac(address) } : {}),
+    ...(link !== undefined ? { link } : {}),
+    ...(kind === 'vxlan' && data ? { vxlan: parseVxlan(data) } : {}),
   };
 }

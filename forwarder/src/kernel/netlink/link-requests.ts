@@ -29,6 +29,8 @@ export interface LinkChanges {
   readonly alias?: string;
   /** Moves the link into the network namespace open at this descriptor. */
   readonly nsFd?: number;
+  /** With `nsFd`: the index the link takes in its new namespace (EEXIST when taken there). */
+  readonly newIndex?: number;
 }
 
 /** Parameters of a point-to-point VXLAN device. */
@@ -145,6 +147,11 @@ export function setLinkRequest(ref: LinkRef, changes: LinkChanges): NetlinkReque
   if (changes.nsFd !== undefined) {
     validateFd(changes.nsFd, 'namespace descriptor');
     attrs.push(s32Attr(IFLA.NET_NS_FD, changes.nsFd));
+  }
+  if (changes.newIndex !== undefined) {
+    if (changes.nsFd === undefined) throw invalidArgument('newIndex only applies to a namespace move (nsFd)');
+    validateIfIndex(changes.newIndex);
+    attrs.push(s32Attr(IFLA.NEW_IFINDEX, changes.newIndex));
   }
   const up = changes.up;
   const header = ifinfomsg({

@@ -1,5 +1,6 @@
 import { Code, NsmError } from '../../../../sdk/src/core/errors.js';
 import { type NetlinkAddon, loadNetlinkAddon } from '../native.js';
+import { type AddressInfo, listAddressesRequest, parseAddress } from './address-info.js';
 import { addAddressRequest, deleteAddressRequest } from './address-requests.js';
 import { describeBatch, encodeBatch, settleBatch } from './batch.js';
 import { KernelError, explainCreateError } from './errors.js';
@@ -150,10 +151,20 @@ export class Netlink {
 
   /** Lists every link of the namespace. */
   async listLinks(): Promise<LinkInfo[]> {
+    return (await this.dump(listLinksRequest())).map((m) => parseLink(m.payload));
+  }
+
+  /** Lists every IPv4 and IPv6 address of the namespace. */
+  async listAddresses(): Promise<AddressInfo[]> {
+    const msgs = await this.dump(listAddressesRequest());
+    return msgs.map((m) => parseAddress(m.payload)).filter((a) => a !== undefined);
+  }
+
+  private async dump(request: NetlinkRequest): Promise<NetlinkMessage[]> {
     for (let attempt = 1; ; attempt++) {
-      const [msgs = []] = await this.execute([listLinksRequest()]);
+      const [msgs = []] = await this.execute([request]);
       if (attempt < DUMP_ATTEMPTS && msgs.some((m) => m.flags & NLM_F_DUMP_INTR)) continue;
-      return msgs.map((m) => parseLink(m.payload));
+      return msgs;
     }
   }
 

@@ -1,0 +1,44 @@
+// Helpers shared by the addon's source files.
+#pragma once
+
+#include <node_api.h>
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace nsm {
+
+struct Failure {
+  Failure() = default;
+  Failure(int e, std::string w) : err(e), what(std::move(w)) {}
+  int err = 0;
+  std::string what;  // the step that failed, for the error message
+  std::string hint;  // what the failure most likely means, when errno alone is ambiguous
+};
+
+// A JS Error whose code is the errno name (ENOENT ...), carrying errno, syscall and reason.
+inline napi_value MakeError(napi_env env, const Failure& f, const std::string& context) {
+  const char* name = strerrorname_np(f.err);
+  std::string code = name ? name : "E" + std::to_string(f.err);
+  std::string reason = strerror(f.err);
+  if (!f.hint.empty()) reason += ": " + f.hint;
+  std::string msg = context + ": " + f.what + " failed: " + reason + " (" + code + ")";
+  napi_value jcode, jmsg, err, jerrno, jsyscall, jreason;
+  napi_create_string_utf8(env, code.c_str(), code.size(), &jcode);
+  napi_create_string_utf8(env, msg.c_str(), msg.size(), &jmsg);
+  napi_create_error(env, jcode, jmsg, &err);
+  napi_create_int32(env, f.err, &jerrno);
+  napi_create_string_utf8(env, f.what.c_str(), f.what.size(), &jsyscall);
+  napi_set_named_property(env, err, "errno", jerrno);
+  napi_set_named_property(env, err, "syscall", jsyscall);
+  // The explanation without context, for callers that phrase their own message around it.
+  napi_create_string_utf8(env, reason.c_str(), reason.size(), &jreason);
+  napi_set_named_property(env, err, "reason", jreason);
+  return err;
+}
+
+// Registers the ICMP echo functions (ping.cc).
+void InitPing(napi_env env, napi_value exports);
+
+}  // namespace nsm

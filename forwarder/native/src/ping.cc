@@ -1,0 +1,245 @@
+// One ICMP echo on a socket the caller opened (usually inside a pod's namespace with
+// openSocketInNamespace). Works with raw sockets (SOCK_RAW + IPPROTO_ICMP/ICMPV6, needs
+// CAP_NET_RAW) and with unprivileged ping sockets (SOCK_DGRAM, needs net.ipv4.ping_group_range).
+// The wait runs on a libuv pool thread and is bounded by the caller's timeout.
+#include <node_api.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+
+namespace nsm {
+namespace {
+
+constexpr size_t kPayloadBytes = 16;
+// From <linux/icmp.h>, which clashes with <netinet/ip_icmp.h>.
+constexpr int kIcmpFilter = 1;
+struct IcmpFilter {
+  uint32_t data;
+};
+std::atomic<uint32_t> next_seq{1};
+
+struct PingWork {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  int fd = -1;
+  int family = 4;
+  std::string addr;
+  int timeout_ms = 0;
+  double rtt_ms = 0;
+  Failure failure;
+  bool ok = false;
+};
+
+double NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+uint16_t Checksum(const uint8_t* data, size_t len) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < len; i += 2) sum += (data[i] << 8) | data[i + 1];
+  if (len & 1) sum += data[len - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+struct Target {
+  sockaddr_storage sa{};
+  socklen_t len = 0;
+  bool raw = false;
+};
+
+bool Prepare(PingWork* w, Target* t) {
+  int type = 0;
+  socklen_t tlen = sizeof type;
+  if (getsockopt(w->fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0) {
+    w->failure = {errno, "getsockopt(SO_TYPE)"};
+    return false;
+  }
+  t->raw = type == SOCK_RAW;
+  if (w->family == 4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&t->sa);
+    sin->sin_family = AF_INET;
+    t->len = sizeof *sin;
+    if (inet_pton(AF_INET, w->addr.c_str(), &sin->sin_addr) != 1) {
+      w->failure = {EINVAL, "inet_pton(" + w->addr + ")"};
+      return false;
+    }
+    // Only echo replies wake us up on a raw socket, which otherwise sees every ICMP packet.
+    IcmpFilter filter{~(1u << ICMP_ECHOREPLY)};
+    if (t->raw) setsockopt(w->fd, SOL_RAW, kIcmpFilter, &filter, sizeof filter);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&t->sa);
+    sin6->sin6_family = AF_INET6;
+    t->len = sizeof *sin6;
+    if (inet_pton(AF_INET6, w->addr.c_str(), &sin6->sin6_addr) != 1) {
+      w->failure = {EINVAL, "inet_pton(" + w->addr + ")"};
+      return false;
+    }
+    icmp6_filter filter;
+    ICMP6_FILTER_SETBLOCKALL(&filter);
+    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+    if (t->raw) setsockopt(w->fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+  }
+  return true;
+}
+
+bool SameSource(const Target& t, const sockaddr_storage& from) {
+  if (from.ss_family != t.sa.ss_family) return false;
+  if (from.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in&>(from).sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in&>(t.sa).sin_addr.s_addr;
+  }
+  return memcmp(&reinterpret_cast<const sockaddr_in6&>(from).sin6_addr,
+                &reinterpret_cast<const sockaddr_in6&>(t.sa).sin6_addr, sizeof(in6_addr)) == 0;
+}
+
+// Whether `pkt` is the reply to our echo. Raw IPv4 sockets deliver the IP header too; ping
+// sockets rewrite the identifier to their port, so only the sequence number is ours there.
+bool IsReply(const PingWork* w, const Target& t, const uint8_t* pkt, ssize_t n, uint16_t id, uint16_t seq) {
+  size_t off = 0;
+  if (w->family == 4 && t.raw) {
+    if (n < 20) return false;
+    off = (pkt[0] & 0x0f) * 4;
+  }
+  if (n < static_cast<ssize_t>(off + 8)) return false;
+  const uint8_t* icmp = pkt + off;
+  uint8_t want = w->family == 4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY;
+  uint16_t got_id = (icmp[4] << 8) | icmp[5];
+  uint16_t got_seq = (icmp[6] << 8) | icmp[7];
+  return icmp[0] == want && got_seq == seq && (!t.raw || got_id == id);
+}
+
+bool Ping(PingWork* w) {
+  Target t;
+  if (!Prepare(w, &t)) return false;
+  uint32_t n = next_seq.fetch_add(1);
+  uint16_t id = static_cast<uint16_t>((getpid() ^ (n >> 16)) & 0xffff);
+  uint16_t seq = static_cast<uint16_t>(n & 0xffff);
+  uint8_t pkt[8 + kPayloadBytes] = {};
+  pkt[0] = w->family == 4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+  pkt[4] = id >> 8;
+  pkt[5] = id & 0xff;
+  pkt[6] = seq >> 8;
+  pkt[7] = seq & 0xff;
+  memcpy(pkt + 8, "nsm-liveness....", kPayloadBytes);
+  // ICMPv6 checksums cover a pseudo-header the kernel fills in itself.
+  if (w->family == 4) {
+    uint16_t sum = Checksum(pkt, sizeof pkt);
+    pkt[2] = sum >> 8;
+    pkt[3] = sum & 0xff;
+  }
+  double start = NowMs();
+  double deadline = start + w->timeout_ms;
+  if (sendto(w->fd, pkt, sizeof pkt, 0, reinterpret_cast<sockaddr*>(&t.sa), t.len) < 0) {
+    w->failure = {errno, "sendto(" + w->addr + ")"};
+    return false;
+  }
+  uint8_t buf[1500];
+  for (;;) {
+    double left = deadline - NowMs();
+    if (left <= 0) break;
+    pollfd p{w->fd, POLLIN, 0};
+    int rc = poll(&p, 1, static_cast<int>(left) + 1);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0) {
+      w->failure = {errno, "poll"};
+      return false;
+    }
+    if (rc == 0) break;
+    sockaddr_storage from{};
+    socklen_t flen = sizeof from;
+    ssize_t got = recvfrom(w->fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+    if (got < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      w->failure = {errno, "recvfrom"};
+      return false;
+    }
+    if (SameSource(t, from) && IsReply(w, t, buf, got, id, seq)) {
+      w->rtt_ms = NowMs() - start;
+      return true;
+    }
+  }
+  w->failure = {ETIMEDOUT, "waiting for an echo reply from " + w->addr};
+  return false;
+}
+
+void Execute(napi_env, void* data) {
+  auto* w = static_cast<PingWork*>(data);
+  w->ok = Ping(w);
+}
+
+void Complete(napi_env env, napi_status, void* data) {
+  auto* w = static_cast<PingWork*>(data);
+  if (w->ok) {
+    napi_value rtt;
+    napi_create_double(env, w->rtt_ms, &rtt);
+    napi_resolve_deferred(env, w->deferred, rtt);
+  } else {
+    napi_reject_deferred(env, w->deferred, MakeError(env, w->failure, "pingOnce(" + w->addr + ")"));
+  }
+  napi_delete_async_work(env, w->work);
+  delete w;
+}
+
+bool ReadArgs(napi_env env, napi_callback_info info, PingWork* w) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  size_t len = 0;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], &w->fd) != napi_ok || w->fd < 0 ||
+      napi_get_value_string_utf8(env, argv[1], nullptr, 0, &len) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &w->family) != napi_ok ||
+      napi_get_value_int32(env, argv[3], &w->timeout_ms) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "pingOnce(fd, addr, family, timeoutMs): bad arguments");
+    return false;
+  }
+  if ((w->family != 4 && w->family != 6) || w->timeout_ms < 1 || w->timeout_ms > 60000) {
+    napi_throw_range_error(env, "EINVAL", "pingOnce: family must be 4 or 6 and timeoutMs 1..60000");
+    return false;
+  }
+  w->addr.resize(len + 1);
+  napi_get_value_string_utf8(env, argv[1], w->addr.data(), len + 1, &len);
+  w->addr.resize(len);
+  return true;
+}
+
+napi_value PingOnce(napi_env env, napi_callback_info info) {
+  auto* w = new PingWork();
+  if (!ReadArgs(env, info, w)) {
+    delete w;
+    return nullptr;
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &w->deferred, &promise);
+  napi_create_string_utf8(env, "nsm_netlink.pingOnce", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, nullptr, name, Execute, Complete, w, &w->work);
+  napi_queue_async_work(env, w->work);
+  return promise;
+}
+
+}  // namespace
+
+void InitPing(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"pingOnce", nullptr, PingOnce, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
+
+}  // namespace nsm

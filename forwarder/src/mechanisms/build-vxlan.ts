@@ -1,0 +1,90 @@
+/**
+ * KERNEL over VXLAN: a VXLAN device is created in the node namespace, so its UDP socket lives
+ * there and needs no extra hop, then moved into the pod under the requested name (keeping its
+ * index, so the pod's configuration needs no lookup) and configured in one batch.
+ */
+import { closeSync } from 'node:fs';
+
+import { Code, NsmError } from '../../../sdk/src/core/errors.js';
+import { KernelError, explainCreateError } from '../kernel/netlink/errors.js';
+import { createVxlanRequest, getLinkRequest, setLinkRequest } from '../kernel/netlink/link-requests.js';
+import { type LinkInfo, parseLink } from '../kernel/netlink/link-info.js';
+import type { Netlink } from '../kernel/netlink/netlink.js';
+import { openEndNamespace } from './build-veth.js';
+import { VniInUseError, atEnd, isTaken, nameTaken, temporaryName } from './build-errors.js';
+import type { NetlinkCache } from './netlink-cache.js';
+import { EMPTY_CONFIG, configRequests } from './pod-config.js';
+import { type EndTarget, type TunnelSpec, type WireEnd, type WirePlan, deleteOwned, findOwned, inNamespace } from './wire.js';
+
+async function createDevice(node: Netlink, t: TunnelSpec, mtu: number | undefined, alias: string): Promise<LinkInfo> {
+  const name = temporaryName();
+  try {
+    const [, , got] = await node.execute([
+      createVxlanRequest({ name, vni: t.vni, local: t.local, remote: t.remote, dstPort: t.port, ...(mtu ? { mtu } : {}) }),
+      setLinkRequest(name, { alias }),
+      getLinkRequest(name),
+    ]);
+    const payload = got?.[0]?.payload;
+    if (!payload) throw new NsmError(Code.INTERNAL, `createVxlan(${name}): the kernel sent no link back`);
+    return parseLink(payload);
+  } catch (err) {
+    if (!(err instanceof KernelError)) throw err;
+    // The temporary name is random, so "exists" is the kernel's one-device-per-VNI-and-port rule.
+    if (err.errnoName === 'EEXIST' && (err.position?.index ?? 0) === 0) throw new VniInUseError(t.vni, err);
+    throw explainCreateError(err, 'vxlan');
+  }
+}
+
+/** Moves the device into the pod; resolves with its index there. */
+async function moveIntoPod(netlinks: NetlinkCache, node: Netlink, dev: LinkInfo, pod: EndTarget, alias: string): Promise<number> {
+  const fd = openEndNamespace(pod);
+  try {
+    const move = { nsFd: fd, name: pod.name, alias, up: true };
+    try {
+      await node.execute([setLinkRequest(dev.index, { ...move, newIndex: dev.index })]);
+      return dev.index;
+    } catch (err) {
+      if (!isTaken(err)) throw atEnd(pod, err);
+    }
+    // Either the name or the index is taken in the pod: only a taken name is an error.
+    const existing = await inNamespace(netlinks, pod.nsPath, pod.nsKey, (nl) => nl.findLink(pod.name));
+    if (existing) throw nameTaken(pod);
+    await node.execute([setLinkRequest(dev.index, move)]).catch((err: unknown) => {
+      throw isTaken(err) ? nameTaken(pod, err) : atEnd(pod, err);
+    });
+    const moved = await inNamespace(netlinks, pod.nsPath, pod.nsKey, (nl) => nl.getLink(pod.name));
+    if (moved?.alias !== alias) throw new NsmError(Code.INTERNAL, `"${pod.name}" moved into ${pod.nsPath} but is not found there`);
+    return moved.index;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Builds a VXLAN wire from the node namespace `node`; on failure nothing of it is left. */
+export async function buildVxlan(netlinks: NetlinkCache, node: Netlink, plan: WirePlan, alias: string): Promise<WireEnd[]> {
+  const [pod] = plan.ends;
+  const tunnel = plan.tunnel;
+  if (!pod || !tunnel || plan.ends.length !== 1) throw new NsmError(Code.INTERNAL, 'a vxlan plan needs one end and a tunnel');
+  const dev = await createDevice(node, tunnel, plan.mtu, alias);
+  let index: number;
+  try {
+    index = await moveIntoPod(netlinks, node, dev, pod, alias);
+  } catch (err) {
+    if (await findOwned(node, dev.index, alias)) await node.deleteLink(dev.index).catch(() => undefined);
+    throw err;
+  }
+  const end: WireEnd = { target: pod, index, applied: EMPTY_CONFIG, mtu: plan.mtu };
+  try {
+    const requests = configRequests(index, pod.config, EMPTY_CONFIG);
+    const done = await inNamespace(netlinks, pod.nsPath, pod.nsKey, async (nl) => {
+      if (requests.length > 0) await nl.execute(requests);
+      return true;
+    });
+    if (!done) throw new NsmError(Code.NOT_FOUND, `${pod.nsPath} is gone`);
+  } catch (err) {
+    await deleteOwned(netlinks, { ...pod, index }, alias).catch(() => false);
+    throw err instanceof NsmError && err.code === Code.NOT_FOUND ? err : atEnd(pod, err);
+  }
+  end.applied = pod.config;
+  return [end];
+}

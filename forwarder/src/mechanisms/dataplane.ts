@@ -1,0 +1,31 @@
+/** The kernel data plane as the forwarder daemon plugs it in. */
+import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
+import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './deps.js';
+import { kernelMechanism } from './kernel.js';
+import { noopMechanism } from './noop.js';
+import { vxlanMechanism } from './vxlan.js';
+
+/** Matches `ForwarderDataplane` of forwarder.ts, plus the deps for inspection. */
+export interface KernelDataplane {
+  /** Elements by mechanism type, for `mechanisms(...)` in the forwarder chain. */
+  readonly mechanisms: Record<string, NetworkServiceElement>;
+  /** Local mechanism types offered to endpoints, best first. */
+  readonly localTypes: string[];
+  readonly deps: KernelDeps;
+  /** Closes sockets and stops adoption; wires stay for the next run to adopt. */
+  close(): void;
+}
+
+/**
+ * Creates deps (scanning for a previous run's interfaces) and the KERNEL, VXLAN and NOOP elements.
+ * Usage: `startForwarder(config, { log, dataplane: await createKernelDataplane({ ...config, log }) })`.
+ */
+export async function createKernelDataplane(options: KernelDepsOptions): Promise<KernelDataplane> {
+  const deps = await createKernelDeps(options);
+  return {
+    mechanisms: { KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() },
+    localTypes: ['KERNEL', 'NOOP'],
+    deps,
+    close: () => deps.close(),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * kernelMechanism: the forwarder's element for a KERNEL mechanism from the client. It validates
+ * the client's side before anything else happens, lets the request go on to the next hop, and then
+ * joins the client's pod to what the next hop chose: a veth straight into the endpoint's pod
+ * (KERNEL, same node) or a VXLAN device toward the remote forwarder (VXLAN).
+ */
+import { clone } from '../../../sdk/src/api/builders.js';
+import { type Connection, type Mechanism, MechanismType } from '../../../sdk/src/api/types.js';
+import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
+import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
+import { kernelInterfaceName } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
+import { nextHopMechanismOf } from '../../../sdk/src/networkservice/common/nexthop/nexthop-mechanism.js';
+import { formatAlias } from './alias.js';
+import { VniInUseError } from './build-errors.js';
+import type { KernelDeps } from './deps.js';
+import { contextMtu } from './mtu.js';
+import { type PodEnd, checkNameFree, podEnd, vethPlan, vxlanClientPlan } from './plans.js';
+import { rollback } from './rollback.js';
+import type { WirePlan } from './wire.js';
+import { type WireTable, dropWire, ensureWire } from './wires.js';
+
+/** How often a VXLAN wire is renegotiated when the remote forwarder's VNI is taken on this node. */
+const VNI_ATTEMPTS = 3;
+
+/**
+ * The KERNEL mechanism element for the forwarder chain.
+ * Usage: `mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() })`.
+ */
+export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
+  const wires: WireTable = new Map();
+  return {
+    async request(ctx, req, next) {
+      const conn = req.connection;
+      if (!conn?.mechanism) throw invalidArgument('KERNEL request without connection.mechanism');
+      const mech = clone(conn.mechanism);
+      const client = podEnd(mech, 'nsc', kernelInterfaceName(mech, conn.network_service));
+      contextMtu(conn);
+      await checkNameFree(deps, client, formatAlias(deps.owner, conn.id));
+      const out = { ...req, connection: { ...conn, mechanism: mech } };
+      for (let attempt = 1; ; attempt++) {
+        const result = await next.request(ctx, out);
+        try {
+          const plan = await planFor(deps, client, result, nextHopMechanismOf(ctx));
+          if (plan) await ensureWire(deps, wires, result.id, plan, ctx.log);
+          else await dropWire(deps, wires, result.id, ctx.log);
+          return { ...result, mechanism: mech };
+        } catch (err) {
+          await rollback(ctx, deps, wires, result, next);
+          if (err instanceof VniInUseError && attempt < VNI_ATTEMPTS) {
+            ctx.log.info({ connId: conn.id, vni: err.vni }, 'VNI taken on this node: renegotiating the tunnel');
+            continue;
+          }
+          throw err;
+        }
+      }
+    },
+    async close(ctx, conn, next) {
+      await dropWire(deps, wires, conn.id, ctx.log);
+      await next.close(ctx, conn);
+    },
+  };
+}
+
+async function planFor(
+  deps: KernelDeps,
+  client: PodEnd,
+  conn: Connection,
+  nextHop: Mechanism | null,
+): Promise<WirePlan | undefined> {
+  switch (nextHop?.type) {
+    case MechanismType.KERNEL:
+      return vethPlan(client, nextHop, conn);
+    case MechanismType.VXLAN:
+      return vxlanClientPlan(deps, client, nextHop, conn);
+    case MechanismType.NOOP:
+      return undefined; // nothing to join: an endpoint without a data plane here
+    default:
+      throw new NsmError(
+        Code.UNIMPLEMENTED,
+        `the next hop chose mechanism ${nextHop?.type ?? 'none'}; a KERNEL client can be joined to KERNEL (same node), VXLAN (another node) or NOOP`,
+      );
+  }
+}

@@ -1,0 +1,10 @@
+/** noopMechanism: the element for a NOOP mechanism; there is no data plane to build. */
+import { type NetworkServiceElement, element } from '../../../sdk/src/core/chain.js';
+
+/**
+ * Passes requests and closes through unchanged (control-plane-only connections, endpoints outside
+ * the node). Usage: `mechanisms({ ..., NOOP: noopMechanism() })`.
+ */
+export function noopMechanism(): NetworkServiceElement {
+  return element({});
+}

@@ -1,0 +1,118 @@
+/**
+ * Turning negotiated mechanisms into wire plans: which pod namespaces, interface names, tunnel and
+ * MTU. Everything is validated here, before anything is built.
+ */
+import { createHash } from 'node:crypto';
+
+import type { Connection, Mechanism } from '../../../sdk/src/api/types.js';
+import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
+import { generateInterfaceName, kernelParameters } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
+import { vxlanParameters } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
+import { parseIp } from '../kernel/netlink/inet.js';
+import { resolveNamespace } from '../kernel/netns.js';
+import { nameTaken } from './build-errors.js';
+import type { KernelDeps } from './deps.js';
+import { contextMtu, tunnelMtu } from './mtu.js';
+import { type NsKey, nsKeyOf } from './netlink-cache.js';
+import { podConfig } from './pod-config.js';
+import { type EndTarget, type WirePlan, inNamespace } from './wire.js';
+
+/** A pod's side of a KERNEL mechanism: its namespace and interface name. */
+export interface PodEnd {
+  readonly role: 'nsc' | 'nse';
+  readonly nsPath: string;
+  readonly nsKey: NsKey;
+  readonly name: string;
+}
+
+const WHO = { nsc: 'client', nse: 'endpoint' } as const;
+
+/** Resolves the namespace of a KERNEL mechanism; `name` is the interface name to use there. */
+export function podEnd(mech: Mechanism, role: 'nsc' | 'nse', name: string): PodEnd {
+  const p = kernelParameters(mech);
+  if (p.pciAddress || p.tokenID) {
+    throw new NsmError(Code.UNIMPLEMENTED, `the ${WHO[role]}'s KERNEL mechanism asks for an SR-IOV device (pciAddress/tokenID), which this forwarder does not provide`);
+  }
+  const url = p.inodeURL;
+  if (!url) {
+    throw invalidArgument(`the ${WHO[role]}'s KERNEL mechanism has no inodeURL: expected its pod's network namespace (file:///proc/<pid>/ns/net or inode://<dev>/<ino>)`);
+  }
+  try {
+    const nsPath = resolveNamespace(url);
+    return { role, nsPath, nsKey: nsKeyOf(nsPath), name };
+  } catch (err) {
+    const e = NsmError.from(err, Code.INVALID_ARGUMENT);
+    throw new NsmError(e.code, `the ${WHO[role]}'s inodeURL ${url}: ${e.message}`, { cause: err });
+  }
+}
+
+/** A stable generated name for an endpoint that gave none (refreshes must not rename it). */
+export function endpointName(service: string, connId: string): string {
+  const digest = createHash('sha256').update(connId).digest();
+  let i = 0;
+  return generateInterfaceName(service, (max) => (digest[i++ % digest.length] ?? 0) % max);
+}
+
+/** Fails with ALREADY_EXISTS when `pod.name` is taken in the pod by a link that is not this connection's. */
+export async function checkNameFree(deps: KernelDeps, pod: PodEnd, alias: string): Promise<void> {
+  const link = await inNamespace(deps.netlinks, pod.nsPath, pod.nsKey, (nl) => nl.findLink(pod.name));
+  if (link && link.alias !== alias) throw nameTaken(pod);
+}
+
+function target(pod: PodEnd, conn: Connection): EndTarget {
+  const side = pod.role === 'nsc' ? 'src' : 'dst';
+  return { ...pod, side, config: podConfig(conn.context, side) };
+}
+
+/** The endpoint's end from its KERNEL mechanism (name generated when it gave none). */
+export function endpointEnd(nse: Mechanism, conn: Connection): PodEnd {
+  const given = nse.parameters['name'];
+  return podEnd(nse, 'nse', given ? given : endpointName(conn.network_service, conn.id));
+}
+
+/** KERNEL ↔ KERNEL on this node: a veth between the two pods. */
+export function vethPlan(client: PodEnd, nse: Mechanism, conn: Connection): WirePlan {
+  const endpoint = endpointEnd(nse, conn);
+  const mtu = contextMtu(conn);
+  return { kind: 'veth', ends: [target(client, conn), target(endpoint, conn)], ...(mtu ? { mtu } : {}) };
+}
+
+/**
+ * A VXLAN device in `pod` toward `remote`. `peerMtu` is the other side's MTU parameter, if any.
+ * Usage: `await vxlanPlan(deps, pod, conn, { remote, vni, port })`.
+ */
+export async function vxlanPlan(
+  deps: KernelDeps,
+  pod: PodEnd,
+  conn: Connection,
+  t: { remote: string; vni: number; port: number; peerMtu?: number },
+): Promise<WirePlan> {
+  if (!deps.tunnelIp) throw new NsmError(Code.FAILED_PRECONDITION, 'this forwarder has no tunnel IP: set NSM_TUNNEL_IP');
+  const local = parseIp(deps.tunnelIp);
+  const remote = parseIp(t.remote);
+  if (local.family !== remote.family) {
+    throw invalidArgument(`VXLAN peer ${t.remote} is not in the address family of this node's tunnel IP ${deps.tunnelIp}`);
+  }
+  const family = remote.bytes.length === 4 ? 4 : 6;
+  const mtu = tunnelMtu(await deps.underlayMtu(), family, contextMtu(conn), t.peerMtu);
+  return {
+    kind: 'vxlan',
+    ends: [target(pod, conn)],
+    tunnel: { local: deps.tunnelIp, remote: t.remote, vni: t.vni, port: t.port },
+    mtu,
+  };
+}
+
+/** The client side of a VXLAN wire from what the remote forwarder answered. */
+export async function vxlanClientPlan(deps: KernelDeps, client: PodEnd, remote: Mechanism, conn: Connection): Promise<WirePlan> {
+  const p = vxlanParameters(remote);
+  if (!p.dstIp || p.vni === undefined) {
+    throw invalidArgument(`the remote forwarder's VXLAN mechanism lacks ${p.dstIp ? 'vni' : 'dst_ip'}: expected both`);
+  }
+  return vxlanPlan(deps, client, conn, {
+    remote: p.dstIp,
+    vni: p.vni,
+    port: p.dstPort || deps.vxlanPort,
+    ...(p.mtu ? { peerMtu: p.mtu } : {}),
+  });
+}

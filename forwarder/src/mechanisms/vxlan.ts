@@ -1,0 +1,123 @@
+/**
+ * vxlanMechanism: the forwarder's element for a VXLAN mechanism from a remote forwarder (this
+ * forwarder is on the endpoint's node). Before the request goes on it completes the mechanism
+ * (dst_ip, dst_port, a VNI kept across refreshes, MTU); once the endpoint has answered with its
+ * KERNEL mechanism it builds the VXLAN device into the endpoint's pod.
+ */
+import { clone } from '../../../sdk/src/api/builders.js';
+import { type Connection, type Mechanism, MechanismType } from '../../../sdk/src/api/types.js';
+import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
+import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
+import type { Logger } from '../../../sdk/src/core/log.js';
+import { setVxlanParameters, vxlanParameters } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
+import { nextHopMechanismOf } from '../../../sdk/src/networkservice/common/nexthop/nexthop-mechanism.js';
+import { parseIp } from '../kernel/netlink/inet.js';
+import { VniInUseError } from './build-errors.js';
+import type { KernelDeps } from './deps.js';
+import { vxlanOverhead } from './mtu.js';
+import { endpointEnd, vxlanPlan } from './plans.js';
+import { rollback } from './rollback.js';
+import { type WireTable, dropWire, ensureWire } from './wires.js';
+
+const VNI_ATTEMPTS = 8;
+
+/** A VNI for `connId` from src, unused by any other VXLAN device this forwarder made on the node. */
+function pickVni(deps: KernelDeps, connId: string, src: string, requested?: number): number {
+  for (let i = 0; i < VNI_ATTEMPTS; i++) {
+    const vni = deps.vnis.allocate(connId, src, deps.tunnelIp, i === 0 ? requested : undefined);
+    const owner = deps.nodeVnis.get(vni);
+    if (owner === undefined || owner === connId) return vni;
+    deps.vnis.release(connId);
+  }
+  throw new NsmError(Code.RESOURCE_EXHAUSTED, `no VXLAN VNI free on this node for a tunnel from ${src}`);
+}
+
+/** Completes the incoming VXLAN mechanism; throws before anything is allocated when it cannot. */
+async function complete(deps: KernelDeps, conn: Connection): Promise<{ mech: Mechanism; src: string; port: number }> {
+  if (!deps.tunnelIp) throw new NsmError(Code.FAILED_PRECONDITION, 'a VXLAN tunnel reached this forwarder, but it has no tunnel IP: set NSM_TUNNEL_IP');
+  const mech = clone(conn.mechanism as Mechanism);
+  const p = vxlanParameters(mech);
+  if (!p.srcIp) throw invalidArgument('VXLAN mechanism without src_ip: expected the remote forwarder\'s tunnel IP');
+  const family = parseIp(p.srcIp).bytes.length === 4 ? 4 : 6;
+  if (family !== (parseIp(deps.tunnelIp).bytes.length === 4 ? 4 : 6)) {
+    throw invalidArgument(`VXLAN src_ip ${p.srcIp} is not in the address family of this node's tunnel IP ${deps.tunnelIp}`);
+  }
+  // A Linux VXLAN device sends to and listens on one port, so both sides must use the same one.
+  const port = p.srcPort || deps.vxlanPort;
+  // After a restart the request may come without its VNI; the stale tunnel still knows it.
+  const stale = deps.adoption.peek(conn.id).find((l) => l.vxlan)?.vxlan?.vni;
+  const vni = pickVni(deps, conn.id, p.srcIp, p.vni ?? stale);
+  const mtu = (await deps.underlayMtu()) - vxlanOverhead(family);
+  setVxlanParameters(mech, { dstIp: deps.tunnelIp, dstPort: port, vni, mtu });
+  return { mech, src: p.srcIp, port };
+}
+
+/**
+ * The VXLAN mechanism element (receiving side) for the forwarder chain.
+ * Usage: `mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() })`.
+ */
+export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
+  const wires: WireTable = new Map();
+  return {
+    async request(ctx, req, next) {
+      const conn = req.connection;
+      if (!conn?.mechanism) throw invalidArgument('VXLAN request without connection.mechanism');
+      const held = deps.vnis.vniOf(conn.id) !== undefined;
+      const { mech, src, port } = await complete(deps, conn);
+      let result: Connection;
+      try {
+        result = await next.request(ctx, { ...req, connection: { ...conn, mechanism: mech } });
+      } catch (err) {
+        if (!held) deps.vnis.release(conn.id);
+        throw err;
+      }
+      const nse = nextHopMechanismOf(ctx);
+      try {
+        if (nse?.type === MechanismType.KERNEL) {
+          await buildWithFreeVni(deps, wires, ctx.log, result, nse, mech, src, port);
+        } else if (nse?.type === MechanismType.NOOP) {
+          await dropWire(deps, wires, result.id, ctx.log);
+        } else {
+          throw new NsmError(Code.UNIMPLEMENTED, `the endpoint chose mechanism ${nse?.type ?? 'none'}; a VXLAN tunnel can end in KERNEL or NOOP`);
+        }
+        return { ...result, mechanism: mech };
+      } catch (err) {
+        await rollback(ctx, deps, wires, result, next);
+        deps.vnis.release(conn.id);
+        throw err;
+      }
+    },
+    async close(ctx, conn, next) {
+      await dropWire(deps, wires, conn.id, ctx.log);
+      deps.vnis.release(conn.id);
+      await next.close(ctx, conn);
+    },
+  };
+}
+
+/** Builds the endpoint's end; a VNI the kernel already has is replaced (the answer is not sent yet). */
+async function buildWithFreeVni(
+  deps: KernelDeps,
+  wires: WireTable,
+  log: Logger,
+  conn: Connection,
+  nse: Mechanism,
+  mech: Mechanism,
+  src: string,
+  port: number,
+): Promise<void> {
+  const pod = endpointEnd(nse, conn);
+  for (let attempt = 1; ; attempt++) {
+    const vni = Number(mech.parameters['vni']);
+    const plan = await vxlanPlan(deps, pod, conn, { remote: src, vni, port });
+    try {
+      await ensureWire(deps, wires, conn.id, plan, log);
+      return;
+    } catch (err) {
+      if (!(err instanceof VniInUseError) || attempt >= VNI_ATTEMPTS) throw err;
+      log.info({ connId: conn.id, vni }, 'VNI taken on this node: picking another');
+      deps.vnis.release(conn.id);
+      setVxlanParameters(mech, { vni: pickVni(deps, conn.id, src) });
+    }
+  }
+}
