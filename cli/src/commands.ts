@@ -2,6 +2,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { ManifestError } from './manifests/manifests.js';
 import { check, type LinkCheck } from './lab/check.js';
+import { startProcess, stopProcess } from './lab/control.js';
 import { down } from './lab/down.js';
 import { inspect, type LabStatus } from './lab/inspect.js';
 import { Lab, type LabState } from './lab/lab.js';
@@ -134,5 +135,14 @@ export function logsCommand(name: string, opts: { lab: string }): number {
 export async function downCommand(opts: { lab: string }): Promise<number> {
   const result = await down(new Lab(opts.lab));
   err(`nsm down: stopped ${result.processes} processes, removed ${result.namespaces.length} namespaces\n`);
+  return 0;
+}
+
+/** `nsm stop <name>` / `nsm start <name>`. */
+export async function controlCommand(action: 'stop' | 'start', name: string, opts: { lab: string }): Promise<number> {
+  const lab = new Lab(opts.lab);
+  const state = runningState(lab);
+  const changed = action === 'stop' ? await stopProcess(lab, state, name) : await startProcess(lab, state, name);
+  err(`nsm ${action}: ${name} ${changed ? (action === 'stop' ? 'stopped' : 'started') : `was already ${action === 'stop' ? 'stopped' : 'running'}`}\n`);
   return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `nsm` command: a whole mesh on one Linux machine, from the YAML you would deploy to Kubernetes. */
 import { Command, Option } from 'commander';
-import { checkCommand, downCommand, logsCommand, statusCommand, upCommand } from './commands.js';
+import { checkCommand, controlCommand, downCommand, logsCommand, statusCommand, upCommand } from './commands.js';
 
 const program = new Command()
   .name('nsm')
@@ -50,6 +50,18 @@ program
   .description('print the log of a component (registry, nsmgr-node-1, forwarder-node-1) or a pod')
   .argument('<name>', 'component or pod name')
   .action(run((name: string) => logsCommand(name, { lab: lab() })));
+
+for (const action of ['stop', 'start'] as const) {
+  program
+    .command(action)
+    .description(
+      action === 'stop'
+        ? 'stop a component (registry, nsmgr-node-1, forwarder-node-1) or a pod, e.g. to watch the mesh heal'
+        : 'start a stopped component or pod again, with the configuration it had',
+    )
+    .argument('<name>', 'component or pod name')
+    .action(run((name: string) => controlCommand(action, name, { lab: lab() })));
+}
 
 program
   .command('down')

@@ -40,6 +40,19 @@ describe('heal', () => {
     expect(downs.length).toBeGreaterThan(0);
   });
 
+  it('keeps healing until a remote endpoint that died comes back', async () => {
+    const m = await meshWithService(2);
+    const first = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
+    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+
+    await first.close();
+    // Several heal attempts fail while no endpoint exists.
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    await expect.poll(() => again.connections().length, { timeout: 10_000 }).toBe(1);
+  });
+
   it('heals after the forwarder restarts', async () => {
     const m = await meshWithService(1);
     const nse = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });

@@ -20,6 +20,9 @@ export interface LabProcess {
   pid: number;
   netns: string;
   log: string;
+  /** What it runs, so that `nsm start` can run it again. */
+  script: string;
+  env: Record<string, string>;
 }
 
 /** What `nsm up` created, as `nsm status` and `nsm down` read it. */

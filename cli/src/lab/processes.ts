@@ -26,7 +26,7 @@ export function startInNetns(options: {
       child.once('error', (err) => reject(new Error(`cannot start ${options.name}: ${err.message}`)));
       child.once('spawn', () => {
         child.unref();
-        resolve({ name: options.name, pid: child.pid!, netns: options.netns, log: options.log });
+        resolve({ name: options.name, pid: child.pid!, netns: options.netns, log: options.log, script: options.script, env: options.env });
       });
     });
   } finally {

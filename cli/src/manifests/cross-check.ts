@@ -19,29 +19,30 @@ export function endpointName(pod: PodDraft): string | undefined {
 
 function checkNames(pods: readonly PodDraft[]): void {
   const podNames = new Map<string, Position>();
-  const nseNames = new Map<string, Position>();
+  const nseNames = new Map<string, { at: Position; endpoint: EndpointDraft }>();
   const reported = new Set<object>();
   for (const pod of pods) {
-    const at = pod.doc.at(['metadata', 'name']);
     const first = podNames.get(pod.name);
-    if (first)
-      pod.doc.error(
-        ['metadata', 'name'],
-        `pod "${pod.name}" also comes from ${formatPosition(first)}; expected unique pod names`,
-      );
-    else podNames.set(pod.name, at);
+    if (first) {
+      const message = `pod "${pod.name}" also comes from ${formatPosition(first)}; expected unique pod names`;
+      pod.doc.error(['metadata', 'name'], message);
+    } else podNames.set(pod.name, pod.doc.at(['metadata', 'name']));
     const nse = endpointName(pod);
     if (!pod.endpoint || nse === undefined) continue;
     const namePath = pod.endpoint.at.name ?? ['metadata', 'name'];
     const firstNse = nseNames.get(nse);
-    if (firstNse && !first && !reported.has(pod.endpoint)) {
-      reported.add(pod.endpoint);
-      pod.doc.error(
-        namePath,
-        `endpoint name "${nse}" is also used at ${formatPosition(firstNse)}; expected unique endpoint names (NSM_NAME, default the pod name)`,
-      );
-    }
-    if (!firstNse) nseNames.set(nse, pod.doc.at(namePath));
+    if (!firstNse) nseNames.set(nse, { at: pod.doc.at(namePath), endpoint: pod.endpoint });
+    if (!firstNse || first || reported.has(pod.endpoint)) continue;
+    reported.add(pod.endpoint);
+    const where =
+      firstNse.endpoint === pod.endpoint
+        ? 'by every replica of this Deployment'
+        : `also at ${formatPosition(firstNse.at)}`;
+    pod.doc.error(
+      namePath,
+      `endpoint name "${nse}" is used ${where}; expected unique endpoint names ` +
+        '(NSM_NAME, default the pod name; valueFrom.fieldRef.fieldPath: metadata.name gives each pod its own)',
+    );
   }
 }
 

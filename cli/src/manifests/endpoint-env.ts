@@ -27,6 +27,8 @@ interface EnvValue {
   path: FieldPath;
   /** Set by `valueFrom.fieldRef.fieldPath: metadata.name`: the value is each pod's own name. */
   podName?: true;
+  /** Set when the value could not be read (already reported): checks of the value are skipped. */
+  unresolved?: true;
 }
 
 function envValue(doc: ManifestDoc, path: FieldPath, podName: string): EnvValue | undefined {
@@ -42,7 +44,7 @@ function envValue(doc: ManifestDoc, path: FieldPath, podName: string): EnvValue 
     `${what} of ${String(entry['name'])} is ${found}; expected a string value ` +
       '(or valueFrom.fieldRef.fieldPath: metadata.name, the only valueFrom the lab resolves)',
   );
-  return undefined;
+  return { value: '', path, unresolved: true };
 }
 
 /** The NSM_* variables of the container at `path`. */
@@ -85,6 +87,33 @@ function readCidrs(doc: ManifestDoc, env: EnvValue | undefined): { texts: string
   return out;
 }
 
+function readServiceNames(doc: ManifestDoc, env: EnvValue | undefined): string[] {
+  if (!env) return [];
+  const names = list(env.value);
+  if (names.length === 0) {
+    doc.error(env.path, 'NSM_SERVICE_NAMES is empty; expected a comma-separated list of network services');
+  }
+  for (const name of names) {
+    const bad = dnsLabelProblem(name, 'NSM_SERVICE_NAMES: network service');
+    if (bad) doc.error(env.path, bad);
+  }
+  return names;
+}
+
+function readLabels(doc: ManifestDoc, env: EnvValue | undefined): Record<string, string> {
+  if (!env) return {};
+  const problems: string[] = [];
+  const labels = parseLabels(env.value, 'NSM_LABELS', problems);
+  problems.push(...labelProblems(labels, 'NSM_LABELS'));
+  for (const problem of problems) {
+    const text = problem.includes('expected')
+      ? problem.replace(': expected', '; expected')
+      : `${problem}; expected each key once`;
+    doc.error(env.path, text);
+  }
+  return labels;
+}
+
 /**
  * Reads the endpoint role of the pod spec at `spec`, if a container sets NSM_SERVICE_NAMES; a second
  * such container is an error (one endpoint per pod in the lab). `podName` stands for the pod's name where
@@ -92,46 +121,34 @@ function readCidrs(doc: ManifestDoc, env: EnvValue | undefined): { texts: string
  */
 export function readEndpoint(doc: ManifestDoc, spec: FieldPath, podName: string): EndpointDraft | undefined {
   let env: Map<string, EnvValue> | undefined;
-  listAt(doc, [...spec, 'containers'], 'a list of containers').forEach((_, i) => {
+  const containers = listAt(doc, [...spec, 'containers'], 'a list of containers');
+  for (const i of containers.keys()) {
     const path = [...spec, 'containers', i];
-    if (!mapAt(doc, path, true)) return;
+    if (!mapAt(doc, path, true)) continue;
     const vars = nsmEnv(doc, path, podName);
     const services = vars.get('NSM_SERVICE_NAMES');
-    if (!services) return;
-    if (env)
+    if (!services) continue;
+    if (!env) env = vars;
+    else
       doc.error(
         services.path,
         'a second container sets NSM_SERVICE_NAMES; expected one endpoint container per pod',
       );
-    else env = vars;
-  });
+  }
   const services = env?.get('NSM_SERVICE_NAMES');
   if (!env || !services) return undefined;
-  const serviceNames = list(services.value);
-  if (serviceNames.length === 0)
-    doc.error(
-      services.path,
-      'NSM_SERVICE_NAMES is empty; expected a comma-separated list of network services',
-    );
-  for (const name of serviceNames) {
-    const bad = dnsLabelProblem(name, 'NSM_SERVICE_NAMES: network service');
-    if (bad) doc.error(services.path, bad);
-  }
-  const labelsVar = env.get('NSM_LABELS');
-  const labelErrors: string[] = [];
-  const labels = parseLabels(labelsVar?.value ?? '', 'NSM_LABELS', labelErrors);
-  labelErrors.push(...labelProblems(labels, 'NSM_LABELS'));
-  for (const problem of labelErrors) {
-    const text = problem.includes('expected')
-      ? problem.replace(': expected', '; expected')
-      : `${problem}; expected each key once`;
-    if (labelsVar) doc.error(labelsVar.path, text);
-  }
-  const nameVar = env.get('NSM_NAME');
+  // Unresolved values are reported already; checking them again would only repeat the problem.
+  const known = (name: string): EnvValue | undefined => {
+    const value = env?.get(name);
+    return value?.unresolved ? undefined : value;
+  };
+  const serviceNames = readServiceNames(doc, known('NSM_SERVICE_NAMES'));
+  const labels = readLabels(doc, known('NSM_LABELS'));
+  const nameVar = known('NSM_NAME');
   const nameProblem = nameVar && dnsLabelProblem(nameVar.value, 'NSM_NAME');
   if (nameVar && nameProblem) doc.error(nameVar.path, nameProblem);
   const cidrVar = env.get('NSM_CIDR_PREFIX');
-  const { texts, cidrs } = readCidrs(doc, cidrVar);
+  const { texts, cidrs } = readCidrs(doc, known('NSM_CIDR_PREFIX'));
   return {
     ...(nameVar && !nameVar.podName ? { name: nameVar.value } : {}),
     serviceNames,
@@ -141,7 +158,7 @@ export function readEndpoint(doc: ManifestDoc, spec: FieldPath, podName: string)
     at: {
       services: services.path,
       ...(cidrVar ? { cidr: cidrVar.path } : {}),
-      ...(nameVar ? { name: nameVar.path } : {}),
+      ...(env.has('NSM_NAME') ? { name: env.get('NSM_NAME')?.path ?? [] } : {}),
     },
   };
 }

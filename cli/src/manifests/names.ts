@@ -46,11 +46,14 @@ export function selectorProblems(selector: Readonly<Record<string, string>>, wha
   const problems: string[] = [];
   for (const [key, value] of Object.entries(selector)) {
     const keyProblem = labelKeyProblem(key);
-    if (keyProblem) problems.push(`${what}: ${keyProblem}`);
+    if (keyProblem)
+      problems.push(`${what}: ${keyProblem.replace(' is invalid: ', ' is invalid; expected: ')}`);
     try {
       compileTemplate(value);
     } catch (err) {
-      problems.push(`${what}[${JSON.stringify(key)}]: ${(err as Error).message}`);
+      problems.push(
+        `${what}[${JSON.stringify(key)}]: ${(err as Error).message}; expected a label value or a template such as {{.nodeName}}`,
+      );
     }
   }
   return problems;

@@ -8,6 +8,7 @@
  *   passthrough: both (the first client URL names the next service and the labels to present)
  *   all:         POD_NAME, NODE_NAME, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_POD_STATUS (status file)
  */
+import { createLivenessCheck } from '../../../forwarder/src/liveness/liveness.js';
 import { kernelMechanism } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
 import { createLogger } from '../../../sdk/src/core/log.js';
 import { parseLabels } from '../../../sdk/src/tools/labels.js';
@@ -70,15 +71,19 @@ if (isEndpoint) {
     },
   });
 } else {
-  stop = runClient({ log, managerUrl, pod, requests, status, save });
+  // Heal asks the data plane first: a wire that still passes traffic is repaired on the same path.
+  stop = runClient({ log, managerUrl, pod, requests, status, save, livenessCheck: createLivenessCheck() });
 }
 save();
+// The SDK's timers never hold a process; this one does (a pod lives until stopped) and keeps the status fresh.
+const keepAlive = setInterval(save, 5000);
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
+    clearInterval(keepAlive);
     log.info({ signal }, 'stopping');
     stop().then(
       () => process.exit(0),

@@ -56,4 +56,18 @@ describe('native netlink addon', () => {
     }
     expect(() => addon.close(fd)).toThrow(/EBADF/);
   });
+
+  it('opens any socket inside a namespace and explains failures', () => {
+    const ns = fx.add('s');
+    const udp = addon.openSocketInNamespace(ns.path, 2, 2, 0); // AF_INET, SOCK_DGRAM
+    addon.close(udp);
+    expect(() => addon.openSocketInNamespace(ns.path, 4242, 2, 0)).toThrow(
+      /openSocketInNamespace\(\/run\/netns\/nsmt-s.*\): socket\(4242, 2, 0\) failed: .*EAFNOSUPPORT/,
+    );
+    expect(() => addon.openSocketInNamespace('/etc/hostname', 2, 2, 0)).toThrow(
+      /the file is not a network namespace/,
+    );
+    expect(() => addon.openSocketInNamespace(null, -1, 2, 0)).toThrow(/domain must not be negative/);
+    expect(() => addon.pingOnce(0, '10.0.0.1', 5 as 4, 100)).toThrow(/family must be 4 or 6/);
+  });
 });

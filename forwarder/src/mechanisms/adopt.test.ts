@@ -80,7 +80,11 @@ describe('restart: a new forwarder run adopts or removes the interfaces of the p
     const second = await start({ name, clock, adoptionGraceMs: 30_000 });
     expect(second.adoption.pending).toBe(1);
     await clock.advance(29_000);
-    expect(linksOf(nsc.name).map((l) => l.ifname).sort()).toEqual(['nsc0', 'nsc9']);
+    expect(
+      linksOf(nsc.name)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['nsc0', 'nsc9']);
     await clock.advance(1_000);
     await expect.poll(() => linksOf(nsc.name).map((l) => l.ifname)).toEqual(['nsc9']);
     expect(linksOf(nse.name).map((l) => l.ifname)).toEqual(['nse9']);

@@ -74,7 +74,10 @@ function listDir(dir: string): string[] {
  * Every network namespace reachable through `first`, /run/netns/* and /proc/<pid>/ns/net, once
  * each (by inode). Usage: `listNamespaces(['/proc/self/ns/net'])`.
  */
-export function listNamespaces(first: readonly string[], roots: NamespaceRoots = {}): { path: string; key: NsKey }[] {
+export function listNamespaces(
+  first: readonly string[],
+  roots: NamespaceRoots = {},
+): { path: string; key: NsKey }[] {
   const runNetns = roots.runNetns ?? '/run/netns';
   const proc = roots.proc ?? '/proc';
   const candidates = [
@@ -100,10 +103,12 @@ export function listNamespaces(first: readonly string[], roots: NamespaceRoots =
 async function scan(deps: AdoptionDeps, roots: NamespaceRoots): Promise<Map<string, StaleLink[]>> {
   const stale = new Map<string, StaleLink[]>();
   for (const ns of listNamespaces([deps.nodeNs ?? '/proc/self/ns/net'], roots)) {
-    const links = await inNamespace(deps.netlinks, ns.path, ns.key, (nl) => nl.listLinks()).catch((err: unknown) => {
-      deps.log.debug({ ns: ns.path, err: String(err) }, 'adoption scan skipped a namespace');
-      return undefined;
-    });
+    const links = await inNamespace(deps.netlinks, ns.path, ns.key, (nl) => nl.listLinks()).catch(
+      (err: unknown) => {
+        deps.log.debug({ ns: ns.path, err: String(err) }, 'adoption scan skipped a namespace');
+        return undefined;
+      },
+    );
     for (const link of links ?? []) {
       const alias = parseAlias(link.alias);
       if (alias?.owner !== deps.owner) continue;
@@ -122,7 +127,8 @@ async function scan(deps: AdoptionDeps, roots: NamespaceRoots): Promise<Map<stri
 export async function startAdoption(deps: AdoptionDeps, options: AdoptionOptions = {}): Promise<Adoption> {
   const stale = await scan(deps, options.roots ?? {});
   const count = [...stale.values()].reduce((n, l) => n + l.length, 0);
-  if (count > 0) deps.log.info({ links: count, connections: stale.size }, 'found interfaces of a previous run');
+  if (count > 0)
+    deps.log.info({ links: count, connections: stale.size }, 'found interfaces of a previous run');
 
   const sweep = async (): Promise<number> => {
     const all = [...stale.values()].flat();
@@ -133,7 +139,10 @@ export async function startAdoption(deps: AdoptionDeps, options: AdoptionOptions
       try {
         if (await deleteOwned(deps.netlinks, link, alias)) removed++;
       } catch (err) {
-        deps.log.warn({ connId: link.connId, link: link.name, ns: link.nsPath, err: String(err) }, 'removing a stale interface failed');
+        deps.log.warn(
+          { connId: link.connId, link: link.name, ns: link.nsPath, err: String(err) },
+          'removing a stale interface failed',
+        );
       }
     }
     if (removed > 0) deps.log.info({ removed }, 'removed unclaimed interfaces of a previous run');
@@ -143,7 +152,9 @@ export async function startAdoption(deps: AdoptionDeps, options: AdoptionOptions
   const cancel =
     stale.size > 0
       ? deps.clock.after(options.graceMs ?? 60_000, () => {
-          sweep().catch((err: unknown) => deps.log.warn({ err: String(err) }, 'stale interface sweep failed'));
+          sweep().catch((err: unknown) =>
+            deps.log.warn({ err: String(err) }, 'stale interface sweep failed'),
+          );
         })
       : () => {};
   return {

@@ -22,12 +22,16 @@ export interface WireAlias {
  */
 export function formatAlias(owner: string, connId: string): string {
   if (owner === '' || owner.includes(':')) {
-    throw invalidArgument(`forwarder name "${owner}" cannot mark interfaces: it must be non-empty without ':'`);
+    throw invalidArgument(
+      `forwarder name "${owner}" cannot mark interfaces: it must be non-empty without ':'`,
+    );
   }
   if (connId === '') throw invalidArgument('connection id is empty: expected the id of this hop');
   const alias = `${ALIAS_PREFIX}${owner}:${connId}`;
   if (Buffer.byteLength(alias) > IFALIAS_MAX) {
-    throw invalidArgument(`connection id "${connId.slice(0, 40)}..." is too long for an interface alias (${IFALIAS_MAX} bytes)`);
+    throw invalidArgument(
+      `connection id "${connId.slice(0, 40)}..." is too long for an interface alias (${IFALIAS_MAX} bytes)`,
+    );
   }
   return alias;
 }

@@ -27,7 +27,13 @@ describe('bad input: a clear error, and nothing half-built', () => {
   afterEach(() => fx.cleanup());
 
   async function deps(options: Partial<KernelDepsOptions> = {}): Promise<KernelDeps> {
-    const d = await createKernelDeps({ name: `fwd-${randomSuffix()}`, tunnelIp: '', vxlanPort: 4789, adopt: false, ...options });
+    const d = await createKernelDeps({
+      name: `fwd-${randomSuffix()}`,
+      tunnelIp: '',
+      vxlanPort: 4789,
+      adopt: false,
+      ...options,
+    });
     fx.defer(() => d.close());
     return d;
   }
@@ -46,20 +52,29 @@ describe('bad input: a clear error, and nothing half-built', () => {
 
   it('rejects a client namespace that does not exist or is not a namespace, before the next hop', async () => {
     const { endpoint, fwd } = await local();
-    const missing = await rejectionOf(fwd.request(ctx, clientRequest('b-1', `/run/netns/nsmt-missing-${randomSuffix()}`)));
+    const missing = await rejectionOf(
+      fwd.request(ctx, clientRequest('b-1', `/run/netns/nsmt-missing-${randomSuffix()}`)),
+    );
     expect(missing.code).toBe(Code.NOT_FOUND);
     expect(missing.message).toMatch(/the client's inodeURL file:\/\/\/run\/netns\/nsmt-missing-.*ENOENT/);
     const notNs = await rejectionOf(fwd.request(ctx, clientRequest('b-1', '/etc/hostname')));
     expect(notNs.code).toBe(Code.INVALID_ARGUMENT);
     expect(notNs.message).toMatch(/is not a namespace file/);
-    const noUrl = await rejectionOf(fwd.request(ctx, clientRequest('b-1', '', { mechanism: newMechanism('KERNEL', 'LOCAL', { name: 'x' }) })));
+    const noUrl = await rejectionOf(
+      fwd.request(
+        ctx,
+        clientRequest('b-1', '', { mechanism: newMechanism('KERNEL', 'LOCAL', { name: 'x' }) }),
+      ),
+    );
     expect(noUrl.message).toMatch(/has no inodeURL/);
     expect(endpoint.requests).toBe(0);
   });
 
   it('rejects a name longer than 15 bytes and a name taken in the client pod, before the next hop', async () => {
     const { nsc, endpoint, fwd } = await local();
-    const long = await rejectionOf(fwd.request(ctx, clientRequest('b-2', nsc.path, { name: 'a-very-long-ifname' })));
+    const long = await rejectionOf(
+      fwd.request(ctx, clientRequest('b-2', nsc.path, { name: 'a-very-long-ifname' })),
+    );
     expect(long.code).toBe(Code.INVALID_ARGUMENT);
     expect(long.message).toMatch(/"a-very-long-ifname" is 18 bytes long/);
     ipIn(nsc.name, 'link', 'add', 'nsc0', 'type', 'veth', 'peer', 'name', 'x0');
@@ -67,7 +82,11 @@ describe('bad input: a clear error, and nothing half-built', () => {
     expect(taken.code).toBe(Code.ALREADY_EXISTS);
     expect(taken.message).toMatch(/interface "nsc0" already exists in the client pod's namespace/);
     expect(endpoint.requests).toBe(0);
-    expect(linksOf(nsc.name).map((l) => l.ifname).sort()).toEqual(['nsc0', 'x0']);
+    expect(
+      linksOf(nsc.name)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['nsc0', 'x0']);
   });
 
   it('rejects a context MTU outside 68..65535 before the next hop', async () => {
@@ -81,8 +100,15 @@ describe('bad input: a clear error, and nothing half-built', () => {
   });
 
   it('refuses a mechanism kind nobody here builds (VLAN) and an endpoint answering one', async () => {
-    const { nsc, endpoint, fwd, untouched } = await local({ mutate: (c) => void (c.mechanism = newMechanism('MEMIF', 'LOCAL')) });
-    const vlan = await rejectionOf(fwd.request(ctx, clientRequest('b-4', nsc.path, { mechanism: newMechanism('VLAN', 'REMOTE', { 'vlan-id': '7' }) })));
+    const { nsc, endpoint, fwd, untouched } = await local({
+      mutate: (c) => void (c.mechanism = newMechanism('MEMIF', 'LOCAL')),
+    });
+    const vlan = await rejectionOf(
+      fwd.request(
+        ctx,
+        clientRequest('b-4', nsc.path, { mechanism: newMechanism('VLAN', 'REMOTE', { 'vlan-id': '7' }) }),
+      ),
+    );
     expect(vlan.code).toBe(Code.UNIMPLEMENTED);
     expect(vlan.message).toMatch(/no supported mechanism in \[VLAN\]/);
     expect(endpoint.requests).toBe(0);
@@ -101,7 +127,11 @@ describe('bad input: a clear error, and nothing half-built', () => {
     expect(err.message).toMatch(/interface "nse0" already exists in the endpoint pod's namespace/);
     expect(endpoint.closes).toBe(1);
     expect(linksOf(nsc.name)).toEqual([]);
-    expect(linksOf(nse.name).map((l) => l.ifname).sort()).toEqual(['nse0', 'y0']);
+    expect(
+      linksOf(nse.name)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['nse0', 'y0']);
   });
 
   it('closes the next hop and removes the wire when the endpoint answers a bad IP context', async () => {
@@ -122,7 +152,11 @@ describe('bad input: a clear error, and nothing half-built', () => {
     const endpoint = endpointDouble({ nsPath: nse.path, name: 'nse0' });
     // The receiving forwarder has no tunnel IP: it says so before going on.
     const noIpB = forwarderChain(await deps({ nodeNs: nodeB.path }), localOffer, endpoint);
-    const fwdA = forwarderChain(await deps({ nodeNs: nodeA.path, tunnelIp: TUNNEL_A }), tunnelOffer(TUNNEL_A), remoteHop(noIpB));
+    const fwdA = forwarderChain(
+      await deps({ nodeNs: nodeA.path, tunnelIp: TUNNEL_A }),
+      tunnelOffer(TUNNEL_A),
+      remoteHop(noIpB),
+    );
     const atB = await rejectionOf(fwdA.request(ctx, clientRequest('b-7', nsc.path, { name: 'nsc0' })));
     expect(atB.code).toBe(Code.FAILED_PRECONDITION);
     expect(atB.message).toMatch(/a VXLAN tunnel reached this forwarder, but it has no tunnel IP/);
@@ -142,11 +176,20 @@ describe('bad input: a clear error, and nothing half-built', () => {
     const { nodeB } = twoNodes(fx);
     const nse = fx.add('e');
     const endpoint = endpointDouble({ nsPath: nse.path, name: 'nse0' });
-    const wrongIp = forwarderChain(await deps({ nodeNs: nodeB.path, tunnelIp: '192.168.99.9' }), localOffer, endpoint);
-    const vxlanReq = (params: Record<string, string>) => ({ ...clientRequest('b-9', nse.path), mechanism_preferences: [newMechanism('VXLAN', 'REMOTE', params)] });
+    const wrongIp = forwarderChain(
+      await deps({ nodeNs: nodeB.path, tunnelIp: '192.168.99.9' }),
+      localOffer,
+      endpoint,
+    );
+    const vxlanReq = (params: Record<string, string>) => ({
+      ...clientRequest('b-9', nse.path),
+      mechanism_preferences: [newMechanism('VXLAN', 'REMOTE', params)],
+    });
     const notHere = await rejectionOf(wrongIp.request(ctx, vxlanReq({ src_ip: TUNNEL_A, src_port: '4789' })));
     expect(notHere.code).toBe(Code.FAILED_PRECONDITION);
-    expect(notHere.message).toMatch(/tunnel IP 192\.168\.99\.9 is not an address of any interface in the node namespace/);
+    expect(notHere.message).toMatch(
+      /tunnel IP 192\.168\.99\.9 is not an address of any interface in the node namespace/,
+    );
     const fwdB = forwarderChain(await deps({ nodeNs: nodeB.path, tunnelIp: TUNNEL_B }), localOffer, endpoint);
     const noSrc = await rejectionOf(fwdB.request(ctx, vxlanReq({ src_port: '4789' })));
     expect(noSrc.code).toBe(Code.INVALID_ARGUMENT);

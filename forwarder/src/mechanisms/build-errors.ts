@@ -11,7 +11,9 @@ export class VniInUseError extends NsmError {
     readonly vni: number,
     cause: unknown,
   ) {
-    super(Code.ALREADY_EXISTS, `VXLAN VNI ${vni} is already used by another device in the node namespace`, { cause });
+    super(Code.ALREADY_EXISTS, `VXLAN VNI ${vni} is already used by another device in the node namespace`, {
+      cause,
+    });
   }
 }
 
@@ -47,5 +49,7 @@ export function nameTaken(end: Pick<EndTarget, 'role' | 'nsPath' | 'name'>, caus
 /** Wraps a failure while configuring an end so the message says where it happened. */
 export function atEnd(end: Pick<EndTarget, 'role' | 'nsPath' | 'name'>, err: unknown): NsmError {
   const base = NsmError.from(err, Code.INTERNAL);
-  return new NsmError(base.code, `configuring "${end.name}" in ${describeEnd(end)}: ${base.message}`, { cause: err });
+  return new NsmError(base.code, `configuring "${end.name}" in ${describeEnd(end)}: ${base.message}`, {
+    cause: err,
+  });
 }

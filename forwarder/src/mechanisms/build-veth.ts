@@ -26,7 +26,13 @@ export function openEndNamespace(end: EndTarget): number {
   return fd;
 }
 
-async function createPair(netlinks: NetlinkCache, nsc: EndTarget, nse: EndTarget, mtu: number | undefined, alias: string) {
+async function createPair(
+  netlinks: NetlinkCache,
+  nsc: EndTarget,
+  nse: EndTarget,
+  mtu: number | undefined,
+  alias: string,
+) {
   const fd = openEndNamespace(nse);
   try {
     const tmp = temporaryName();
@@ -80,7 +86,8 @@ export async function buildVeth(netlinks: NetlinkCache, plan: WirePlan, alias: s
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) {
     // Deleting either end deletes the pair; try both in case one namespace is gone.
-    for (const end of ends) await deleteOwned(netlinks, { ...end.target, index: end.index }, alias).catch(() => false);
+    for (const end of ends)
+      await deleteOwned(netlinks, { ...end.target, index: end.index }, alias).catch(() => false);
     throw failed.reason;
   }
   return ends;

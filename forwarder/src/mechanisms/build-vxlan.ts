@@ -14,13 +14,33 @@ import { openEndNamespace } from './build-veth.js';
 import { VniInUseError, atEnd, isTaken, nameTaken, temporaryName } from './build-errors.js';
 import type { NetlinkCache } from './netlink-cache.js';
 import { EMPTY_CONFIG, configRequests } from './pod-config.js';
-import { type EndTarget, type TunnelSpec, type WireEnd, type WirePlan, deleteOwned, findOwned, inNamespace } from './wire.js';
+import {
+  type EndTarget,
+  type TunnelSpec,
+  type WireEnd,
+  type WirePlan,
+  deleteOwned,
+  findOwned,
+  inNamespace,
+} from './wire.js';
 
-async function createDevice(node: Netlink, t: TunnelSpec, mtu: number | undefined, alias: string): Promise<LinkInfo> {
+async function createDevice(
+  node: Netlink,
+  t: TunnelSpec,
+  mtu: number | undefined,
+  alias: string,
+): Promise<LinkInfo> {
   const name = temporaryName();
   try {
     const [, , got] = await node.execute([
-      createVxlanRequest({ name, vni: t.vni, local: t.local, remote: t.remote, dstPort: t.port, ...(mtu ? { mtu } : {}) }),
+      createVxlanRequest({
+        name,
+        vni: t.vni,
+        local: t.local,
+        remote: t.remote,
+        dstPort: t.port,
+        ...(mtu ? { mtu } : {}),
+      }),
       setLinkRequest(name, { alias }),
       getLinkRequest(name),
     ]);
@@ -36,7 +56,13 @@ async function createDevice(node: Netlink, t: TunnelSpec, mtu: number | undefine
 }
 
 /** Moves the device into the pod; resolves with its index there. */
-async function moveIntoPod(netlinks: NetlinkCache, node: Netlink, dev: LinkInfo, pod: EndTarget, alias: string): Promise<number> {
+async function moveIntoPod(
+  netlinks: NetlinkCache,
+  node: Netlink,
+  dev: LinkInfo,
+  pod: EndTarget,
+  alias: string,
+): Promise<number> {
   const fd = openEndNamespace(pod);
   try {
     const move = { nsFd: fd, name: pod.name, alias, up: true };
@@ -53,7 +79,8 @@ async function moveIntoPod(netlinks: NetlinkCache, node: Netlink, dev: LinkInfo,
       throw isTaken(err) ? nameTaken(pod, err) : atEnd(pod, err);
     });
     const moved = await inNamespace(netlinks, pod.nsPath, pod.nsKey, (nl) => nl.getLink(pod.name));
-    if (moved?.alias !== alias) throw new NsmError(Code.INTERNAL, `"${pod.name}" moved into ${pod.nsPath} but is not found there`);
+    if (moved?.alias !== alias)
+      throw new NsmError(Code.INTERNAL, `"${pod.name}" moved into ${pod.nsPath} but is not found there`);
     return moved.index;
   } finally {
     closeSync(fd);
@@ -61,10 +88,16 @@ async function moveIntoPod(netlinks: NetlinkCache, node: Netlink, dev: LinkInfo,
 }
 
 /** Builds a VXLAN wire from the node namespace `node`; on failure nothing of it is left. */
-export async function buildVxlan(netlinks: NetlinkCache, node: Netlink, plan: WirePlan, alias: string): Promise<WireEnd[]> {
+export async function buildVxlan(
+  netlinks: NetlinkCache,
+  node: Netlink,
+  plan: WirePlan,
+  alias: string,
+): Promise<WireEnd[]> {
   const [pod] = plan.ends;
   const tunnel = plan.tunnel;
-  if (!pod || !tunnel || plan.ends.length !== 1) throw new NsmError(Code.INTERNAL, 'a vxlan plan needs one end and a tunnel');
+  if (!pod || !tunnel || plan.ends.length !== 1)
+    throw new NsmError(Code.INTERNAL, 'a vxlan plan needs one end and a tunnel');
   const dev = await createDevice(node, tunnel, plan.mtu, alias);
   let index: number;
   try {

@@ -6,9 +6,13 @@ import type { Clock } from '../../../sdk/src/core/clock.js';
 import { realClock } from '../../../sdk/src/core/clock.js';
 import { Code, NsmError } from '../../../sdk/src/core/errors.js';
 import { type Logger, silentLogger } from '../../../sdk/src/core/log.js';
-import { type VniAllocator, createVniAllocator } from '../../../sdk/src/networkservice/common/mechanisms/vxlan-vni.js';
+import {
+  type VniAllocator,
+  createVniAllocator,
+} from '../../../sdk/src/networkservice/common/mechanisms/vxlan-vni.js';
 import type { NamespaceRoots } from '../kernel/netns.js';
 import { type Adoption, noAdoption, startAdoption } from './adopt.js';
+import { formatAlias } from './alias.js';
 import { findUnderlayMtu } from './mtu.js';
 import { NetlinkCache, type NetlinkLease } from './netlink-cache.js';
 
@@ -53,6 +57,8 @@ export interface KernelDepsOptions {
   readonly adoptionGraceMs?: number;
   /** Where the adoption scan looks for namespaces (default /proc and /run/netns). */
   readonly namespaceRoots?: NamespaceRoots;
+  /** The VNI allocator (default: a random one); injectable for tests. */
+  readonly vnis?: VniAllocator;
 }
 
 /**
@@ -60,6 +66,7 @@ export interface KernelDepsOptions {
  * Usage: `const deps = await createKernelDeps({ ...config, log }); ...; deps.close()`.
  */
 export async function createKernelDeps(options: KernelDepsOptions): Promise<KernelDeps> {
+  formatAlias(options.name, 'check'); // a name that cannot mark interfaces fails now, not per request
   const netlinks = new NetlinkCache();
   const nodeNs = options.nodeNs ?? null;
   const node = netlinks.acquire(nodeNs); // held for life: the node namespace is always in use
@@ -73,7 +80,7 @@ export async function createKernelDeps(options: KernelDepsOptions): Promise<Kern
     nodeNs,
     netlinks,
     netlinkFor: (nsPath: string | null) => netlinks.acquire(nsPath ?? nodeNs),
-    vnis: createVniAllocator(),
+    vnis: options.vnis ?? createVniAllocator(),
     nodeVnis: new Map<number, string>(),
     underlayMtu(): Promise<number> {
       mtu ??= lookUpUnderlayMtu(node, options.tunnelIp).catch((err: unknown) => {
@@ -107,7 +114,8 @@ export async function createKernelDeps(options: KernelDepsOptions): Promise<Kern
 }
 
 async function lookUpUnderlayMtu(node: NetlinkLease, tunnelIp: string): Promise<number> {
-  if (!tunnelIp) throw new NsmError(Code.FAILED_PRECONDITION, 'no tunnel IP is configured: set NSM_TUNNEL_IP');
+  if (!tunnelIp)
+    throw new NsmError(Code.FAILED_PRECONDITION, 'no tunnel IP is configured: set NSM_TUNNEL_IP');
   const found = await findUnderlayMtu(node.nl, tunnelIp);
   if (found === undefined) {
     throw new NsmError(

@@ -4,7 +4,15 @@ import { createContext } from '../../../sdk/src/core/context.js';
 import { NamespaceFixture, ipIn, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
 import { formatAlias } from './alias.js';
 import { type KernelDeps, createKernelDeps } from './deps.js';
-import { NSC_IP, NSE_IP, clientRequest, endpointDouble, forwarderChain, localOffer, refreshOf } from './testing/harness.js';
+import {
+  NSC_IP,
+  NSE_IP,
+  clientRequest,
+  endpointDouble,
+  forwarderChain,
+  localOffer,
+  refreshOf,
+} from './testing/harness.js';
 import { addressesOf, linksOf, routesOf } from './testing/inspect.js';
 
 const ctx = createContext();
@@ -16,7 +24,11 @@ describe('kernelMechanism: KERNEL to KERNEL on one node', () => {
   async function setup(nseName: string | null = 'nse0') {
     const nsc = fx.add('c');
     const nse = fx.add('e');
-    const deps: KernelDeps = await createKernelDeps({ name: `fwd-${randomSuffix()}`, tunnelIp: '', vxlanPort: 4789 });
+    const deps: KernelDeps = await createKernelDeps({
+      name: `fwd-${randomSuffix()}`,
+      tunnelIp: '',
+      vxlanPort: 4789,
+    });
     fx.defer(() => deps.close());
     const endpoint = endpointDouble({ nsPath: nse.path, ...(nseName ? { name: nseName } : {}) });
     return { nsc, nse, deps, endpoint, fwd: forwarderChain(deps, localOffer, endpoint) };
@@ -26,19 +38,36 @@ describe('kernelMechanism: KERNEL to KERNEL on one node', () => {
     const { nsc, nse, deps, endpoint, fwd } = await setup();
     const conn = await fwd.request(ctx, clientRequest('k2k-1', nsc.path, { name: 'nsc0', mtu: 1400 }));
 
-    expect(conn.mechanism).toMatchObject({ type: 'KERNEL', parameters: { name: 'nsc0', inodeURL: `file://${nsc.path}` } });
+    expect(conn.mechanism).toMatchObject({
+      type: 'KERNEL',
+      parameters: { name: 'nsc0', inodeURL: `file://${nsc.path}` },
+    });
     const alias = formatAlias(deps.owner, 'k2k-1');
     const [client] = linksOf(nsc.name);
     const [server] = linksOf(nse.name);
     expect(linksOf(nsc.name)).toHaveLength(1);
     expect(linksOf(nse.name)).toHaveLength(1);
-    expect(client).toMatchObject({ ifname: 'nsc0', mtu: 1400, ifalias: alias, linkinfo: { info_kind: 'veth' } });
-    expect(server).toMatchObject({ ifname: 'nse0', mtu: 1400, ifalias: alias, linkinfo: { info_kind: 'veth' } });
+    expect(client).toMatchObject({
+      ifname: 'nsc0',
+      mtu: 1400,
+      ifalias: alias,
+      linkinfo: { info_kind: 'veth' },
+    });
+    expect(server).toMatchObject({
+      ifname: 'nse0',
+      mtu: 1400,
+      ifalias: alias,
+      linkinfo: { info_kind: 'veth' },
+    });
     expect(client?.flags).toContain('UP');
     expect(addressesOf(nsc.name, 'nsc0')).toEqual([`${NSC_IP}/32`]);
     expect(addressesOf(nse.name, 'nse0')).toEqual([`${NSE_IP}/32`]);
-    expect(routesOf(nsc.name)).toContainEqual(expect.objectContaining({ dst: NSE_IP, dev: 'nsc0', scope: 'link' }));
-    expect(routesOf(nse.name)).toContainEqual(expect.objectContaining({ dst: NSC_IP, dev: 'nse0', scope: 'link' }));
+    expect(routesOf(nsc.name)).toContainEqual(
+      expect.objectContaining({ dst: NSE_IP, dev: 'nsc0', scope: 'link' }),
+    );
+    expect(routesOf(nse.name)).toContainEqual(
+      expect.objectContaining({ dst: NSC_IP, dev: 'nse0', scope: 'link' }),
+    );
     expect(succeedsIn(nsc.name, 'ping', '-c1', '-W1', NSE_IP)).toBe(true);
     expect(succeedsIn(nse.name, 'ping', '-c1', '-W1', NSC_IP)).toBe(true);
 
@@ -79,7 +108,9 @@ describe('kernelMechanism: KERNEL to KERNEL on one node', () => {
     await fwd.request(ctx, changed);
     expect([linksOf(nsc.name)[0]?.ifindex, linksOf(nse.name)[0]?.ifindex]).toEqual(before);
     expect(addressesOf(nsc.name, 'nsc0')).toEqual(['172.16.9.3/32']);
-    expect(routesOf(nsc.name)).toContainEqual(expect.objectContaining({ dst: '10.99.0.0/16', gateway: NSE_IP, flags: ['onlink'] }));
+    expect(routesOf(nsc.name)).toContainEqual(
+      expect.objectContaining({ dst: '10.99.0.0/16', gateway: NSE_IP, flags: ['onlink'] }),
+    );
     expect(routesOf(nse.name).map((r) => r.dst)).toEqual(['172.16.9.3']);
     expect(succeedsIn(nse.name, 'ping', '-c1', '-W1', '172.16.9.3')).toBe(true);
 
@@ -95,7 +126,12 @@ describe('kernelMechanism: KERNEL to KERNEL on one node', () => {
 
   it('builds nothing for a NOOP endpoint', async () => {
     const nsc = fx.add('c');
-    const deps = await createKernelDeps({ name: `fwd-${randomSuffix()}`, tunnelIp: '', vxlanPort: 4789, adopt: false });
+    const deps = await createKernelDeps({
+      name: `fwd-${randomSuffix()}`,
+      tunnelIp: '',
+      vxlanPort: 4789,
+      adopt: false,
+    });
     fx.defer(() => deps.close());
     const endpoint = endpointDouble({ nsPath: nsc.path, noop: true });
     const fwd = forwarderChain(deps, () => [{ type: 'NOOP', cls: 'LOCAL', parameters: {} }], endpoint);

@@ -47,7 +47,10 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
         } catch (err) {
           await rollback(ctx, deps, wires, result, next);
           if (err instanceof VniInUseError && attempt < VNI_ATTEMPTS) {
-            ctx.log.info({ connId: conn.id, vni: err.vni }, 'VNI taken on this node: renegotiating the tunnel');
+            ctx.log.info(
+              { connId: conn.id, vni: err.vni },
+              'VNI taken on this node: renegotiating the tunnel',
+            );
             continue;
           }
           throw err;
@@ -67,7 +70,9 @@ async function planFor(
   conn: Connection,
   nextHop: Mechanism | null,
 ): Promise<WirePlan | undefined> {
-  switch (nextHop?.type) {
+  if (!nextHop)
+    throw new NsmError(Code.INTERNAL, `connection ${conn.id}: the next hop answered without a mechanism`);
+  switch (nextHop.type) {
     case MechanismType.KERNEL:
       return vethPlan(client, nextHop, conn);
     case MechanismType.VXLAN:
@@ -77,7 +82,7 @@ async function planFor(
     default:
       throw new NsmError(
         Code.UNIMPLEMENTED,
-        `the next hop chose mechanism ${nextHop?.type ?? 'none'}; a KERNEL client can be joined to KERNEL (same node), VXLAN (another node) or NOOP`,
+        `the next hop chose mechanism ${nextHop.type}; a KERNEL client can be joined to KERNEL (same node), VXLAN (another node) or NOOP`,
       );
   }
 }

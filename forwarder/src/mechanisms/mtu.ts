@@ -1,7 +1,10 @@
 /** MTU rules for the interfaces the forwarder builds. */
 import type { Connection } from '../../../sdk/src/api/types.js';
 import { invalidArgument } from '../../../sdk/src/core/errors.js';
-import { VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6 } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
+import {
+  VXLAN_OVERHEAD_IPV4,
+  VXLAN_OVERHEAD_IPV6,
+} from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
 import { formatIp, parseIp } from '../kernel/netlink/inet.js';
 import type { Netlink } from '../kernel/netlink/netlink.js';
 

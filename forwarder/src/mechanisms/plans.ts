@@ -6,7 +6,10 @@ import { createHash } from 'node:crypto';
 
 import type { Connection, Mechanism } from '../../../sdk/src/api/types.js';
 import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
-import { generateInterfaceName, kernelParameters } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
+import {
+  generateInterfaceName,
+  kernelParameters,
+} from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
 import { vxlanParameters } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
 import { parseIp } from '../kernel/netlink/inet.js';
 import { resolveNamespace } from '../kernel/netns.js';
@@ -31,11 +34,16 @@ const WHO = { nsc: 'client', nse: 'endpoint' } as const;
 export function podEnd(mech: Mechanism, role: 'nsc' | 'nse', name: string): PodEnd {
   const p = kernelParameters(mech);
   if (p.pciAddress || p.tokenID) {
-    throw new NsmError(Code.UNIMPLEMENTED, `the ${WHO[role]}'s KERNEL mechanism asks for an SR-IOV device (pciAddress/tokenID), which this forwarder does not provide`);
+    throw new NsmError(
+      Code.UNIMPLEMENTED,
+      `the ${WHO[role]}'s KERNEL mechanism asks for an SR-IOV device (pciAddress/tokenID), which this forwarder does not provide`,
+    );
   }
   const url = p.inodeURL;
   if (!url) {
-    throw invalidArgument(`the ${WHO[role]}'s KERNEL mechanism has no inodeURL: expected its pod's network namespace (file:///proc/<pid>/ns/net or inode://<dev>/<ino>)`);
+    throw invalidArgument(
+      `the ${WHO[role]}'s KERNEL mechanism has no inodeURL: expected its pod's network namespace (file:///proc/<pid>/ns/net or inode://<dev>/<ino>)`,
+    );
   }
   try {
     const nsPath = resolveNamespace(url);
@@ -87,11 +95,14 @@ export async function vxlanPlan(
   conn: Connection,
   t: { remote: string; vni: number; port: number; peerMtu?: number },
 ): Promise<WirePlan> {
-  if (!deps.tunnelIp) throw new NsmError(Code.FAILED_PRECONDITION, 'this forwarder has no tunnel IP: set NSM_TUNNEL_IP');
+  if (!deps.tunnelIp)
+    throw new NsmError(Code.FAILED_PRECONDITION, 'this forwarder has no tunnel IP: set NSM_TUNNEL_IP');
   const local = parseIp(deps.tunnelIp);
   const remote = parseIp(t.remote);
   if (local.family !== remote.family) {
-    throw invalidArgument(`VXLAN peer ${t.remote} is not in the address family of this node's tunnel IP ${deps.tunnelIp}`);
+    throw invalidArgument(
+      `VXLAN peer ${t.remote} is not in the address family of this node's tunnel IP ${deps.tunnelIp}`,
+    );
   }
   const family = remote.bytes.length === 4 ? 4 : 6;
   const mtu = tunnelMtu(await deps.underlayMtu(), family, contextMtu(conn), t.peerMtu);
@@ -104,10 +115,17 @@ export async function vxlanPlan(
 }
 
 /** The client side of a VXLAN wire from what the remote forwarder answered. */
-export async function vxlanClientPlan(deps: KernelDeps, client: PodEnd, remote: Mechanism, conn: Connection): Promise<WirePlan> {
+export async function vxlanClientPlan(
+  deps: KernelDeps,
+  client: PodEnd,
+  remote: Mechanism,
+  conn: Connection,
+): Promise<WirePlan> {
   const p = vxlanParameters(remote);
   if (!p.dstIp || p.vni === undefined) {
-    throw invalidArgument(`the remote forwarder's VXLAN mechanism lacks ${p.dstIp ? 'vni' : 'dst_ip'}: expected both`);
+    throw invalidArgument(
+      `the remote forwarder's VXLAN mechanism lacks ${p.dstIp ? 'vni' : 'dst_ip'}: expected both`,
+    );
   }
   return vxlanPlan(deps, client, conn, {
     remote: p.dstIp,

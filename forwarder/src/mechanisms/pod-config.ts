@@ -41,7 +41,9 @@ function routeFor(prefix: string, nextHop: string, peers: readonly string[]): Ro
   // The peer itself is reached on the link; everything else through the peer.
   if (isHost && peerHosts.some((p) => p.bytes.equals(dst.bytes))) return { dst: prefix, scope: 'link' };
   const via = peerHosts[0];
-  return via ? { dst: prefix, gateway: via.text.split('/')[0] ?? '', onlink: true } : { dst: prefix, scope: 'link' };
+  return via
+    ? { dst: prefix, gateway: via.text.split('/')[0] ?? '', onlink: true }
+    : { dst: prefix, scope: 'link' };
 }
 
 /**
@@ -56,10 +58,13 @@ export function podConfig(context: ConnectionContext | null, side: Side): PodCon
   if (!ip) return EMPTY_CONFIG;
   const own = side === 'src' ? ip.src_ip_addrs : ip.dst_ip_addrs;
   const peers = side === 'src' ? ip.dst_ip_addrs : ip.src_ip_addrs;
-  const routes = (side === 'src' ? ip.src_routes : ip.dst_routes).map((r) => routeFor(r.prefix, r.nextHop, peers));
-  const ownIps = own.map((a) => a.split('/')[0] ?? a);
+  const routes = (side === 'src' ? ip.src_routes : ip.dst_routes).map((r) =>
+    routeFor(r.prefix, r.nextHop, peers),
+  );
+  const clientIps = ip.src_ip_addrs.map((a) => a.split('/')[0] ?? a);
+  const toEndpoint = (n: { ip: string }): boolean => clientIps.some((c) => sameIp(c, n.ip));
   const neighbors = ip.ip_neighbors
-    .filter((n) => ownIps.some((o) => sameIp(o, n.ip)) === (side === 'dst'))
+    .filter((n) => toEndpoint(n) === (side === 'dst'))
     .map((n) => ({ ip: n.ip, mac: n.hardware_address }));
   const config = { addresses: [...own], routes, neighbors };
   // Encoding checks every value now rather than halfway through building a wire.

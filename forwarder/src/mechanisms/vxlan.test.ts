@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { createContext } from '../../../sdk/src/core/context.js';
-import { NamespaceFixture, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
+import {
+  type VniAllocator,
+  createVniAllocator,
+} from '../../../sdk/src/networkservice/common/mechanisms/vxlan-vni.js';
+import { NamespaceFixture, ipIn, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
 import { formatAlias } from './alias.js';
 import { type KernelDeps, createKernelDeps } from './deps.js';
 import { TUNNEL_A, TUNNEL_B, twoNodes } from './testing/fabric.js';
@@ -24,18 +28,24 @@ describe('KERNEL over VXLAN between two nodes', () => {
   const fx = new NamespaceFixture();
   afterEach(() => fx.cleanup());
 
-  async function deps(nodeNs: string, tunnelIp: string): Promise<KernelDeps> {
-    const d = await createKernelDeps({ name: `fwd-${randomSuffix()}`, tunnelIp, vxlanPort: 4789, nodeNs });
+  async function deps(nodeNs: string, tunnelIp: string, vnis?: VniAllocator): Promise<KernelDeps> {
+    const d = await createKernelDeps({
+      name: `fwd-${randomSuffix()}`,
+      tunnelIp,
+      vxlanPort: 4789,
+      nodeNs,
+      ...(vnis ? { vnis } : {}),
+    });
     fx.defer(() => d.close());
     return d;
   }
 
-  async function setup(fabricMtu = 1500, nseName: string | null = 'nse0') {
+  async function setup(fabricMtu = 1500, nseName: string | null = 'nse0', vnis?: VniAllocator) {
     const { nodeA, nodeB } = twoNodes(fx, fabricMtu);
     const nsc = fx.add('c');
     const nse = fx.add('e');
     const depsA = await deps(nodeA.path, TUNNEL_A);
-    const depsB = await deps(nodeB.path, TUNNEL_B);
+    const depsB = await deps(nodeB.path, TUNNEL_B, vnis);
     const endpoint = endpointDouble({ nsPath: nse.path, ...(nseName ? { name: nseName } : {}) });
     const fwdB = forwarderChain(depsB, localOffer, endpoint);
     const fwdA = forwarderChain(depsA, tunnelOffer(TUNNEL_A), remoteHop(fwdB));
@@ -100,11 +110,72 @@ describe('KERNEL over VXLAN between two nodes', () => {
     const one = await fwdA.request(ctx, clientRequest('k2v2k-4', nsc.path, { name: 'nsc0' }));
     const two = await fwdA.request(ctx, clientRequest('k2v2k-5', nsc.path, { name: 'nsc1' }));
     expect(depsB.vnis.vniOf('k2v2k-4@remote')).not.toBe(depsB.vnis.vniOf('k2v2k-5@remote'));
-    expect(linksOf(nsc.name).map((l) => l.ifname).sort()).toEqual(['nsc0', 'nsc1']);
+    expect(
+      linksOf(nsc.name)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['nsc0', 'nsc1']);
     expect(linksOf(nse.name)).toHaveLength(2);
     await fwdA.close(ctx, one);
     expect(linksOf(nsc.name).map((l) => l.ifname)).toEqual(['nsc1']);
     expect(linksOf(nse.name)).toHaveLength(1);
     await fwdA.close(ctx, two);
+  });
+
+  /** VNIs 100, 102, 104 ... in that order (random() hands out 50, 51, 52 ...). */
+  function predictableVnis(): VniAllocator {
+    let next = 50;
+    return createVniAllocator({ random: () => next++ });
+  }
+
+  it('picks another VNI when the receiving node already has the chosen one', async () => {
+    const vnis = predictableVnis();
+    const { nodeB, nsc, nse, depsB, fwdA } = await setup(1500, 'nse0', vnis);
+    ipIn(
+      nodeB.name,
+      'link',
+      'add',
+      'squat',
+      'type',
+      'vxlan',
+      'id',
+      '100',
+      'dstport',
+      '4789',
+      'local',
+      TUNNEL_B,
+    );
+    const conn = await fwdA.request(ctx, clientRequest('k2v2k-6', nsc.path, { name: 'nsc0' }));
+    expect(depsB.vnis.vniOf('k2v2k-6@remote')).toBe(102);
+    expect(linksOf(nsc.name)[0]?.linkinfo?.info_data?.id).toBe(102);
+    expect(linksOf(nse.name)[0]?.linkinfo?.info_data?.id).toBe(102);
+    expect(succeedsIn(nsc.name, 'ping', '-c1', '-W1', NSE_IP)).toBe(true);
+    await fwdA.close(ctx, conn);
+  });
+
+  it('renegotiates the tunnel when the sending node already has the VNI the remote chose', async () => {
+    const vnis = predictableVnis();
+    const { nodeA, nsc, nse, endpoint, fwdA } = await setup(1500, 'nse0', vnis);
+    ipIn(
+      nodeA.name,
+      'link',
+      'add',
+      'squat',
+      'type',
+      'vxlan',
+      'id',
+      '100',
+      'dstport',
+      '4789',
+      'local',
+      TUNNEL_A,
+    );
+    const conn = await fwdA.request(ctx, clientRequest('k2v2k-7', nsc.path, { name: 'nsc0' }));
+    expect(linksOf(nsc.name)[0]?.linkinfo?.info_data?.id).toBe(102);
+    expect(linksOf(nse.name).map((l) => l.linkinfo?.info_data?.id)).toEqual([102]);
+    expect(endpoint.closes).toBe(1); // the first attempt was closed end to end
+    expect(succeedsIn(nse.name, 'ping', '-c1', '-W1', NSC_IP)).toBe(true);
+    await fwdA.close(ctx, conn);
+    expect([...linksOf(nsc.name), ...linksOf(nse.name)]).toEqual([]);
   });
 });

@@ -9,7 +9,10 @@ import { type Connection, type Mechanism, MechanismType } from '../../../sdk/src
 import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
 import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
 import type { Logger } from '../../../sdk/src/core/log.js';
-import { setVxlanParameters, vxlanParameters } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
+import {
+  setVxlanParameters,
+  vxlanParameters,
+} from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
 import { nextHopMechanismOf } from '../../../sdk/src/networkservice/common/nexthop/nexthop-mechanism.js';
 import { parseIp } from '../kernel/netlink/inet.js';
 import { VniInUseError } from './build-errors.js';
@@ -33,21 +36,31 @@ function pickVni(deps: KernelDeps, connId: string, src: string, requested?: numb
 }
 
 /** Completes the incoming VXLAN mechanism; throws before anything is allocated when it cannot. */
-async function complete(deps: KernelDeps, conn: Connection): Promise<{ mech: Mechanism; src: string; port: number }> {
-  if (!deps.tunnelIp) throw new NsmError(Code.FAILED_PRECONDITION, 'a VXLAN tunnel reached this forwarder, but it has no tunnel IP: set NSM_TUNNEL_IP');
+async function complete(
+  deps: KernelDeps,
+  conn: Connection,
+): Promise<{ mech: Mechanism; src: string; port: number }> {
+  if (!deps.tunnelIp)
+    throw new NsmError(
+      Code.FAILED_PRECONDITION,
+      'a VXLAN tunnel reached this forwarder, but it has no tunnel IP: set NSM_TUNNEL_IP',
+    );
   const mech = clone(conn.mechanism as Mechanism);
   const p = vxlanParameters(mech);
-  if (!p.srcIp) throw invalidArgument('VXLAN mechanism without src_ip: expected the remote forwarder\'s tunnel IP');
+  if (!p.srcIp)
+    throw invalidArgument("VXLAN mechanism without src_ip: expected the remote forwarder's tunnel IP");
   const family = parseIp(p.srcIp).bytes.length === 4 ? 4 : 6;
   if (family !== (parseIp(deps.tunnelIp).bytes.length === 4 ? 4 : 6)) {
-    throw invalidArgument(`VXLAN src_ip ${p.srcIp} is not in the address family of this node's tunnel IP ${deps.tunnelIp}`);
+    throw invalidArgument(
+      `VXLAN src_ip ${p.srcIp} is not in the address family of this node's tunnel IP ${deps.tunnelIp}`,
+    );
   }
+  const mtu = (await deps.underlayMtu()) - vxlanOverhead(family);
   // A Linux VXLAN device sends to and listens on one port, so both sides must use the same one.
   const port = p.srcPort || deps.vxlanPort;
   // After a restart the request may come without its VNI; the stale tunnel still knows it.
   const stale = deps.adoption.peek(conn.id).find((l) => l.vxlan)?.vxlan?.vni;
   const vni = pickVni(deps, conn.id, p.srcIp, p.vni ?? stale);
-  const mtu = (await deps.underlayMtu()) - vxlanOverhead(family);
   setVxlanParameters(mech, { dstIp: deps.tunnelIp, dstPort: port, vni, mtu });
   return { mech, src: p.srcIp, port };
 }
@@ -78,7 +91,10 @@ export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
         } else if (nse?.type === MechanismType.NOOP) {
           await dropWire(deps, wires, result.id, ctx.log);
         } else {
-          throw new NsmError(Code.UNIMPLEMENTED, `the endpoint chose mechanism ${nse?.type ?? 'none'}; a VXLAN tunnel can end in KERNEL or NOOP`);
+          throw new NsmError(
+            Code.UNIMPLEMENTED,
+            `the endpoint chose mechanism ${nse?.type ?? 'none'}; a VXLAN tunnel can end in KERNEL or NOOP`,
+          );
         }
         return { ...result, mechanism: mech };
       } catch (err) {

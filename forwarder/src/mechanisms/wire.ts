@@ -77,7 +77,8 @@ export async function inNamespace<T>(
   try {
     lease = netlinks.acquire(nsPath, nsKey);
   } catch (err) {
-    if (err instanceof NamespaceChangedError || (err instanceof NsmError && err.code === Code.NOT_FOUND)) return undefined;
+    if (err instanceof NamespaceChangedError || (err instanceof NsmError && err.code === Code.NOT_FOUND))
+      return undefined;
     throw err;
   }
   try {
@@ -127,10 +128,13 @@ export async function wireAlive(netlinks: NetlinkCache, wire: Wire): Promise<boo
 export async function removeWire(netlinks: NetlinkCache, wire: Wire): Promise<void> {
   const errors: unknown[] = [];
   for (const end of wire.ends) {
-    await deleteOwned(netlinks, { ...end.target, index: end.index }, wire.alias).catch((err: unknown) => errors.push(err));
+    await deleteOwned(netlinks, { ...end.target, index: end.index }, wire.alias).catch((err: unknown) =>
+      errors.push(err),
+    );
   }
   if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateError(errors, `removing the wire of connection ${wire.connId} failed`);
+  if (errors.length > 1)
+    throw new AggregateError(errors, `removing the wire of connection ${wire.connId} failed`);
 }
 
 const GONE_ALREADY = new Set(['ESRCH', 'ENOENT', 'EADDRNOTAVAIL', 'ENODEV']);
@@ -140,7 +144,12 @@ const GONE_ALREADY = new Set(['ESRCH', 'ENOENT', 'EADDRNOTAVAIL', 'ENODEV']);
  * before old ones go (removing an interface's last IPv4 address flushes its routes, so routes are
  * all re-added after any address removal), then routes and neighbours.
  */
-export async function updateEnd(nl: Netlink, end: WireEnd, target: EndTarget, mtu: number | undefined): Promise<void> {
+export async function updateEnd(
+  nl: Netlink,
+  end: WireEnd,
+  target: EndTarget,
+  mtu: number | undefined,
+): Promise<void> {
   const have = end.applied;
   const want = target.config;
   const first = [

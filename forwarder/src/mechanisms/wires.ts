@@ -11,12 +11,23 @@ import { formatAlias } from './alias.js';
 import { buildVeth } from './build-veth.js';
 import { buildVxlan } from './build-vxlan.js';
 import type { KernelDeps } from './deps.js';
-import { type Wire, type WireEnd, type WirePlan, deleteOwned, inNamespace, planKey, removeWire, updateEnd, wireAlive } from './wire.js';
+import {
+  type Wire,
+  type WireEnd,
+  type WirePlan,
+  deleteOwned,
+  inNamespace,
+  planKey,
+  removeWire,
+  updateEnd,
+  wireAlive,
+} from './wire.js';
 
 /** Wires by connection id, owned by one mechanism element. */
 export type WireTable = Map<string, Wire>;
 
-const sameIp = (a: string | undefined, b: string): boolean => a !== undefined && parseIp(a).bytes.equals(parseIp(b).bytes);
+const sameIp = (a: string | undefined, b: string): boolean =>
+  a !== undefined && parseIp(a).bytes.equals(parseIp(b).bytes);
 
 function matches(link: StaleLink, plan: WirePlan, i: number): boolean {
   const end = plan.ends[i];
@@ -28,17 +39,28 @@ function matches(link: StaleLink, plan: WirePlan, i: number): boolean {
 }
 
 /** Takes over a previous run's links when they are exactly what the plan wants; deletes the rest. */
-async function adopt(deps: KernelDeps, connId: string, alias: string, plan: WirePlan, log: Logger): Promise<Wire | undefined> {
+async function adopt(
+  deps: KernelDeps,
+  connId: string,
+  alias: string,
+  plan: WirePlan,
+  log: Logger,
+): Promise<Wire | undefined> {
   const stale = deps.adoption.claim(connId);
   if (stale.length === 0) return undefined;
   const picked = plan.ends.map((_, i) => stale.find((l) => matches(l, plan, i)));
   const [a, b] = picked;
-  const ok = picked.every((l) => l !== undefined) && (plan.kind !== 'veth' || (a?.link === b?.index && b?.link === a?.index));
+  const ok =
+    picked.every((l) => l !== undefined) &&
+    (plan.kind !== 'veth' || (a?.link === b?.index && b?.link === a?.index));
   for (const link of stale) {
     if (!ok || !picked.includes(link)) await deleteOwned(deps.netlinks, link, alias);
   }
   if (!ok) {
-    log.info({ connId, links: stale.map((l) => l.name) }, 'interfaces of a previous run do not match; rebuilding');
+    log.info(
+      { connId, links: stale.map((l) => l.name) },
+      'interfaces of a previous run do not match; rebuilding',
+    );
     return undefined;
   }
   const ends = await Promise.all(
@@ -46,7 +68,9 @@ async function adopt(deps: KernelDeps, connId: string, alias: string, plan: Wire
       const link = picked[i] as StaleLink;
       // What the previous run configured is not known beyond the addresses the link has now.
       const addrs = await inNamespace(deps.netlinks, target.nsPath, target.nsKey, (nl) => nl.listAddresses());
-      const addresses = (addrs ?? []).filter((x) => x.index === link.index && !x.linkLocal).map((x) => x.cidr);
+      const addresses = (addrs ?? [])
+        .filter((x) => x.index === link.index && !x.linkLocal)
+        .map((x) => x.cidr);
       return { target, index: link.index, applied: { addresses, routes: [], neighbors: [] }, mtu: link.mtu };
     }),
   );
@@ -91,7 +115,13 @@ async function build(deps: KernelDeps, plan: WirePlan, alias: string): Promise<W
  * again, so the caller's rollback ({@link dropWire}) removes it.
  * Usage: `await ensureWire(deps, wires, conn.id, plan, ctx.log)`.
  */
-export async function ensureWire(deps: KernelDeps, wires: WireTable, connId: string, plan: WirePlan, log: Logger): Promise<Wire> {
+export async function ensureWire(
+  deps: KernelDeps,
+  wires: WireTable,
+  connId: string,
+  plan: WirePlan,
+  log: Logger,
+): Promise<Wire> {
   const alias = formatAlias(deps.owner, connId);
   const key = planKey(plan);
   const current = wires.get(connId);
@@ -100,7 +130,10 @@ export async function ensureWire(deps: KernelDeps, wires: WireTable, connId: str
     return current;
   }
   if (current) {
-    log.info({ connId, was: current.key, now: key }, current.key === key ? 'wire is gone: rebuilding' : 'wire changed: rebuilding');
+    log.info(
+      { connId, was: current.key, now: key },
+      current.key === key ? 'wire is gone: rebuilding' : 'wire changed: rebuilding',
+    );
     await dropWire(deps, wires, connId, log);
   } else {
     const adopted = await adopt(deps, connId, alias, plan, log);
@@ -118,7 +151,12 @@ export async function ensureWire(deps: KernelDeps, wires: WireTable, connId: str
  * Removes the wire of `connId` (and any unclaimed interfaces a previous run left for it). Errors
  * are logged, not thrown: a close must go on to the next hop.
  */
-export async function dropWire(deps: KernelDeps, wires: WireTable, connId: string, log: Logger): Promise<void> {
+export async function dropWire(
+  deps: KernelDeps,
+  wires: WireTable,
+  connId: string,
+  log: Logger,
+): Promise<void> {
   const wire = wires.get(connId);
   wires.delete(connId);
   const vni = wire?.plan.tunnel?.vni;

@@ -137,6 +137,14 @@ export function detached(ctx: Context, budgetMs = 15_000): { ctx: Context; cance
   return withTimeout(root, budgetMs);
 }
 
+/**
+ * A context for long-lived work (a watch stream) started from `ctx`: same logger, clock and values, but
+ * neither cancelled with `ctx` nor bound by its deadline. Call `cancel` to end it.
+ */
+export function withoutCancel(ctx: Context): { ctx: Context; cancel: (reason?: unknown) => void } {
+  return withCancel(asCall(ctx).derive({ signal: unboundedSignal(), deadline: undefined }));
+}
+
 /** Milliseconds left until the deadline of `ctx` (Infinity without one). */
 export function remaining(ctx: Context): number {
   return ctx.deadline === undefined ? Infinity : Math.max(0, ctx.deadline - ctx.clock.now());

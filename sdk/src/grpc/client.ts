@@ -137,6 +137,9 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
     // Reconnect quickly after a hop restarts: heal time is bounded by this backoff.
     'grpc.initial_reconnect_backoff_ms': 100,
     'grpc.max_reconnect_backoff_ms': 1000,
+    // The mesh retries and heals itself; grpc-js's transparent retry of a call refused by a restarting
+    // server can hang once the channel is ready again (seen with registry restarts), so fail instead.
+    'grpc.enable_retries': 0,
   };
   const ns = new p.networkservice.NetworkService(target, creds, channelOptions);
   const shared = { ...channelOptions, channelOverride: ns.getChannel() as grpc.Channel };

@@ -104,7 +104,8 @@ export function createServer(options: ServerOptions = {}): MeshServer {
           next: (value) => void call.write(value),
           error: (err: unknown) => {
             streams.delete(stop);
-            call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+            // grpc-js turns an 'error' event into the call's status; destroy() would drop it.
+            call.emit('error', toStatus(err));
           },
           complete: () => {
             streams.delete(stop);
@@ -112,7 +113,8 @@ export function createServer(options: ServerOptions = {}): MeshServer {
           },
         });
       } catch (err) {
-        call.destroy(Object.assign(new Error(toStatus(err).details), toStatus(err)));
+        streams.delete(stop);
+        call.emit('error', toStatus(err));
       }
     };
 

@@ -85,7 +85,7 @@ export function formatIp(bytes: Buffer): string {
   const words = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
   // The longest run of two or more zero words becomes "::" (the first such run on a tie).
   let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && words[j] === 0) j++;
     if (j - i > best.len) best = { at: i, len: j - i };

@@ -5,7 +5,7 @@ import { encodeAttrs, nestedAttr, parseAttrs, stringAttr, u32Attr } from './attr
 import { encodeBatch, settleBatch } from './batch.js';
 import { NLM_F, NLMSG, RTM } from './constants.js';
 import { KernelError } from './errors.js';
-import { parseCidr, parseIp, parseMac } from './inet.js';
+import { formatIp, parseCidr, parseIp, parseMac } from './inet.js';
 import { createVethRequest, setLinkRequest } from './link-requests.js';
 import { type NetlinkMessage, decodeAck, encodeRequest, parseMessages } from './message.js';
 
@@ -107,6 +107,15 @@ describe('addresses and names', () => {
     expect(() => parseCidr('10.0.0.1/33')).toThrow(/invalid prefix length/);
     expect(() => parseIp('10.0.0.300')).toThrow(/not an IP address/);
     expect(parseMac('02:00:00:aa:bb:cc').toString('hex')).toBe('020000aabbcc');
+  });
+
+  it('formats addresses back, IPv6 in the short form', () => {
+    for (const text of ['10.1.2.3', '::', '::1', 'fd00::1', 'fe80::1:0:0:2', '2001:db8:0:1:1:1:1:1', '1::']) {
+      expect(formatIp(parseIp(text).bytes)).toBe(text);
+    }
+    expect(formatIp(parseIp('fd00:0:0:0:0:0:0:1').bytes)).toBe('fd00::1');
+    expect(formatIp(parseIp('1:0:0:2:0:0:0:3').bytes)).toBe('1:0:0:2::3');
+    expect(() => formatIp(Buffer.alloc(5))).toThrow(/5 bytes are not an IP address/);
   });
 
   it('rejects interface names the kernel would reject, before sending anything', () => {

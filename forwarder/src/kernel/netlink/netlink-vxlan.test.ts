@@ -63,7 +63,15 @@ describe('Netlink: VXLAN devices moved into pods', () => {
     const endA = await podEnd(nodeA, podA, '192.168.77.1', '192.168.77.2', '10.70.0.1/24');
     await podEnd(nodeB, podB, '192.168.77.2', '192.168.77.1', '10.70.0.2/24');
 
-    expect(endA).toMatchObject({ name: 'nsm0', kind: 'vxlan', mtu: 1450 });
+    expect(endA).toMatchObject({
+      name: 'nsm0',
+      kind: 'vxlan',
+      mtu: 1450,
+      vxlan: { vni: 4242, local: '192.168.77.1', remote: '192.168.77.2', port: 4789 },
+    });
+    expect(await nodeA.nl.listAddresses()).toContainEqual(
+      expect.objectContaining({ index: fabric.index, family: 4, cidr: '192.168.77.1/24', linkLocal: false }),
+    );
     const [link] = ipJson<IpVxlanLink[]>(podA.name, '-d', 'link', 'show', 'nsm0');
     expect(link?.linkinfo.info_kind).toBe('vxlan');
     expect(link?.linkinfo.info_data).toMatchObject({
@@ -85,6 +93,7 @@ describe('Netlink: VXLAN devices moved into pods', () => {
       remote: 'fd77::2',
       dstPort: 8472,
     });
+    expect(vx.vxlan).toEqual({ vni: 7, local: 'fd77::1', remote: 'fd77::2', port: 8472 });
     const [link] = ipJson<IpVxlanLink[]>(node.name, '-d', 'link', 'show', 'vx6');
     expect(link?.linkinfo.info_data).toMatchObject({
       id: 7,

@@ -5,7 +5,11 @@
  */
 import { clone, ensureIpContext, newMechanism, newRequest } from '../../../../sdk/src/api/builders.js';
 import type { Connection, Mechanism, NetworkServiceRequest } from '../../../../sdk/src/api/types.js';
-import { type NetworkServiceElement, type NetworkServiceHandler, toHandler } from '../../../../sdk/src/core/chain.js';
+import {
+  type NetworkServiceElement,
+  type NetworkServiceHandler,
+  toHandler,
+} from '../../../../sdk/src/core/chain.js';
 import { createContext } from '../../../../sdk/src/core/context.js';
 import { NsmError } from '../../../../sdk/src/core/errors.js';
 import { metadata } from '../../../../sdk/src/core/metadata.js';
@@ -62,13 +66,19 @@ export function endpointDouble(options: EndpointOptions): EndpointDouble {
       const offered = req.mechanism_preferences.map((m) => m.type);
       const useKernel = !options.noop && (conn.mechanism?.type === 'KERNEL' || offered.includes('KERNEL'));
       conn.mechanism ??= useKernel
-        ? newMechanism('KERNEL', 'LOCAL', { inodeURL: `file://${options.nsPath}`, ...(options.name ? { name: options.name } : {}) })
+        ? newMechanism('KERNEL', 'LOCAL', {
+            inodeURL: `file://${options.nsPath}`,
+            ...(options.name ? { name: options.name } : {}),
+          })
         : newMechanism('NOOP', 'LOCAL');
       const ip = ensureIpContext(conn);
       if (ip.src_ip_addrs.length === 0) {
         ip.src_ip_addrs.push(`${NSC_IP}/32`);
         ip.dst_ip_addrs.push(`${NSE_IP}/32`);
-        ip.src_routes.push({ prefix: `${NSE_IP}/32`, nextHop: '' }, ...(options.srcRoutes ?? []).map((prefix) => ({ prefix, nextHop: '' })));
+        ip.src_routes.push(
+          { prefix: `${NSE_IP}/32`, nextHop: '' },
+          ...(options.srcRoutes ?? []).map((prefix) => ({ prefix, nextHop: '' })),
+        );
         ip.dst_routes.push({ prefix: `${NSC_IP}/32`, nextHop: '' });
       }
       options.mutate?.(conn);
@@ -84,7 +94,11 @@ export function endpointDouble(options: EndpointOptions): EndpointDouble {
 }
 
 /** A forwarder chain around the real mechanism elements, continuing to `next` through the mechanism swap. */
-export function forwarderChain(deps: KernelDeps, offer: OfferFn, next: NetworkServiceElement): NetworkServiceHandler {
+export function forwarderChain(
+  deps: KernelDeps,
+  offer: OfferFn,
+  next: NetworkServiceElement,
+): NetworkServiceHandler {
   return toHandler([
     exposeNextHopMechanism(),
     mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() }),
@@ -114,7 +128,9 @@ export function remoteHop(remote: NetworkServiceHandler): NetworkServiceElement 
 /** Offers the endpoint the client's own local mechanism type (KERNEL), or KERNEL and NOOP after a tunnel. */
 export const localOffer: OfferFn = (_ctx, req) => {
   const incoming = req.connection?.mechanism;
-  return incoming?.cls === 'LOCAL' ? [newMechanism(incoming.type, 'LOCAL')] : [newMechanism('KERNEL', 'LOCAL'), newMechanism('NOOP', 'LOCAL')];
+  return incoming?.cls === 'LOCAL'
+    ? [newMechanism(incoming.type, 'LOCAL')]
+    : [newMechanism('KERNEL', 'LOCAL'), newMechanism('NOOP', 'LOCAL')];
 };
 
 /** Offers a VXLAN tunnel from `tunnelIp`. */
@@ -123,10 +139,26 @@ export function tunnelOffer(tunnelIp: string, port = 4789): OfferFn {
 }
 
 /** A client's first request: a KERNEL mechanism for its pod, and a context MTU when given. */
-export function clientRequest(connId: string, nsPath: string, opts: { name?: string; mtu?: number; mechanism?: Mechanism } = {}): NetworkServiceRequest {
-  const mech = opts.mechanism ?? newMechanism('KERNEL', 'LOCAL', { inodeURL: `file://${nsPath}`, ...(opts.name ? { name: opts.name } : {}) });
+export function clientRequest(
+  connId: string,
+  nsPath: string,
+  opts: { name?: string; mtu?: number; mechanism?: Mechanism } = {},
+): NetworkServiceRequest {
+  const mech =
+    opts.mechanism ??
+    newMechanism('KERNEL', 'LOCAL', {
+      inodeURL: `file://${nsPath}`,
+      ...(opts.name ? { name: opts.name } : {}),
+    });
   const req = newRequest({ id: connId, network_service: 'icmp-responder' }, [mech]);
-  if (opts.mtu !== undefined && req.connection) req.connection.context = { ip_context: null, dns_context: null, ethernet_context: null, extra_context: {}, MTU: opts.mtu };
+  if (opts.mtu !== undefined && req.connection)
+    req.connection.context = {
+      ip_context: null,
+      dns_context: null,
+      ethernet_context: null,
+      extra_context: {},
+      MTU: opts.mtu,
+    };
   return req;
 }
 

@@ -9,7 +9,10 @@ export interface IpLink {
   ifalias?: string;
   operstate: string;
   flags: string[];
-  linkinfo?: { info_kind: string; info_data?: { id?: number; remote?: string; local?: string; port?: number } };
+  linkinfo?: {
+    info_kind: string;
+    info_data?: { id?: number; remote?: string; local?: string; port?: number };
+  };
 }
 
 /** Every link of a namespace except loopback. */
@@ -19,7 +22,13 @@ export function linksOf(ns: string): IpLink[] {
 
 /** The global addresses of an interface, as `a.b.c.d/len`. */
 export function addressesOf(ns: string, ifname: string): string[] {
-  const [entry] = ipJson<{ addr_info: { local: string; prefixlen: number; scope: string }[] }[]>(ns, 'addr', 'show', 'dev', ifname);
+  const [entry] = ipJson<{ addr_info: { local: string; prefixlen: number; scope: string }[] }[]>(
+    ns,
+    'addr',
+    'show',
+    'dev',
+    ifname,
+  );
   return (entry?.addr_info ?? []).filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`);
 }
 

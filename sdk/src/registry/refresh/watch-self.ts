@@ -2,14 +2,11 @@
  * Watches one's own registration: the signal that the registry restarted (the stream breaks) or
  * lost the record (a `deleted` event), so the owner can re-register without waiting for a refresh.
  */
-import { Subscription } from 'rxjs';
+import { Subscription, toArray } from 'rxjs';
 import { newEndpoint } from '../../api/builders.js';
-import { detached, type Context } from '../../core/context.js';
+import { withoutCancel, type Context } from '../../core/context.js';
 import { NsmError } from '../../core/errors.js';
 import type { NseHandler } from '../../core/registry-chain.js';
-
-/** The longest timer Node accepts: the watch is renewed (as after a break) when it runs out. */
-const WATCH_BUDGET_MS = 2 ** 31 - 1;
 
 /**
  * Opens a watch on the NSE `name` through `next`; `onLost` runs once (asynchronously) when the
@@ -22,7 +19,8 @@ export function watchOwnRecord(
   name: string,
   onLost: (why: string) => void,
 ): () => void {
-  const call = detached(ctx, WATCH_BUDGET_MS);
+  // No deadline: a watch lasts until stopped (grpc-js turns deadlines beyond ~24.8 days into immediate expiry).
+  const call = withoutCancel(ctx);
   let stopped = false;
   // A container first: a stream failing synchronously on subscribe is then torn down on `add`.
   const sub = new Subscription();
@@ -46,6 +44,21 @@ export function watchOwnRecord(
       error: (err: unknown) => lost(`the watch failed: ${NsmError.from(err).message}`),
       complete: () => lost('the watch stream ended'),
     }),
+  );
+  // The watch may have reached a registry that restarted and lost the record without ever saying
+  // "deleted": ask once whether the record is there.
+  sub.add(
+    next
+      .find(call.ctx, { network_service_endpoint: newEndpoint({ name }), watch: false })
+      .pipe(toArray())
+      .subscribe({
+        next: (found) => {
+          if (!found.some((r) => r.network_service_endpoint?.name === name && !r.deleted)) {
+            lost('the registry does not hold the record');
+          }
+        },
+        error: (err: unknown) => lost(`checking the record failed: ${NsmError.from(err).message}`),
+      }),
   );
   return () => {
     if (!stopped) end();

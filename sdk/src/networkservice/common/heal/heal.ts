@@ -37,6 +37,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
     for (let attempt = 1; ; attempt++) {
       const alive = options.livenessCheck ? await options.livenessCheck(ctx, conn).catch(() => false) : false;
       const how = alive ? 'same-path' : 'reselect';
+      ctx.log.debug({ connId: conn.id, reason, how, attempt }, 'heal attempt');
       try {
         const healed = await (alive ? factory.request() : factory.reselect());
         ctx.log.info({ connId: conn.id, reason, how, attempt }, 'connection healed');
