@@ -11,6 +11,7 @@ import { createContext } from '../../sdk/src/core/context.js';
 import type { Logger } from '../../sdk/src/core/log.js';
 import { ClientPool } from '../../sdk/src/grpc/client.js';
 import { createServer } from '../../sdk/src/grpc/server.js';
+import { cachedNsRegistry, cachedNseRegistry } from '../../sdk/src/registry/cache/cache.js';
 import { createRegistryClient } from '../../sdk/src/registry/client/client.js';
 import { jwtTokenGenerator } from '../../sdk/src/tools/token/token.js';
 import type { ForwarderConfig } from './config.js';
@@ -40,10 +41,13 @@ export async function startForwarder(
 ): Promise<RunningForwarder> {
   const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs });
   const manager = pool.get(config.connectTo);
+  // Endpoint selection runs on every request: keep a watched copy of the registry as the manager sees it.
+  const nse = cachedNseRegistry(manager.endpointRegistry, { log: deps.log });
+  const ns = cachedNsRegistry(manager.serviceRegistry, { log: deps.log });
   const { handler, monitor } = createForwarderChain({
     name: config.name,
-    nse: manager.endpointRegistry,
-    ns: manager.serviceRegistry,
+    nse,
+    ns,
     pool,
     tokens: jwtTokenGenerator({ name: config.name, lifetimeMs: config.maxTokenLifetimeMs }),
     mechanisms: deps.dataplane.mechanisms,
@@ -68,6 +72,8 @@ export async function startForwarder(
     );
   } catch (err) {
     await server.close();
+    nse.close();
+    ns.close();
     pool.close();
     throw err;
   }
@@ -81,6 +87,8 @@ export async function startForwarder(
       await registry.close(ctx).catch((err: unknown) => deps.log.warn({ err }, 'unregistering failed'));
       await server.close();
       await deps.dataplane.close();
+      nse.close();
+      ns.close();
       pool.close();
     },
   };

@@ -5,6 +5,7 @@
 import type { Clock } from '../core/clock.js';
 import { toRegistryHandler, type NsHandler, type NseHandler } from '../core/registry-chain.js';
 import { ClientPool } from '../grpc/client.js';
+import { cachedNsRegistry, cachedNseRegistry } from './cache/cache.js';
 import { connectNs, connectNse } from './connect/connect.js';
 import { expire } from './expire/expire.js';
 import { localBypass } from './localbypass/localbypass.js';
@@ -83,8 +84,15 @@ export function createManagerRegistry(options: ManagerRegistryOptions): Registry
   if (options.registryUrl) {
     const pool = options.pool ?? new ClientPool();
     const connect = { url: options.registryUrl, pool, name: options.name ?? 'nsmgr' };
-    upstream = { nse: connectNse(connect), ns: connectNs(connect) };
-    release = options.pool ? () => undefined : () => pool.close();
+    // Forwarders look endpoints up on every request: answer from a watched copy, not the remote registry.
+    const nse = cachedNseRegistry(connectNse(connect));
+    const ns = cachedNsRegistry(connectNs(connect));
+    upstream = { nse, ns };
+    release = () => {
+      nse.close();
+      ns.close();
+      if (!options.pool) pool.close();
+    };
   } else if (options.upstream) {
     upstream = options.upstream;
     release = () => undefined;

@@ -25,6 +25,15 @@ function setup(): { upstream: NseHandler; manager: NseHandler; bypass: ReturnTyp
 }
 
 describe('localBypass', () => {
+  it('rewrites the watch event that the registry sends before register returns', async () => {
+    const { manager } = setup();
+    const seen: string[] = [];
+    const sub = manager.find(ctx, { network_service_endpoint: null, watch: true }).subscribe((r) => seen.push(r.network_service_endpoint!.url));
+    await manager.register(ctx, nse('local', 'unix:///run/nse.sock'));
+    sub.unsubscribe();
+    expect(seen).toEqual(['unix:///run/nse.sock']);
+  });
+
   it('registers a local NSE upstream under the manager URL and answers with its own URL', async () => {
     const { upstream, manager, bypass } = setup();
     const out = await manager.register(ctx, nse('local', 'unix:///run/nse.sock'));

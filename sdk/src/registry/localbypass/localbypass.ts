@@ -27,9 +27,17 @@ export function localBypass(options: LocalBypassOptions): LocalBypassElement {
     local,
     async register(ctx, nse, next) {
       if (!nse.url) return next.register(ctx, nse); // nothing to bypass to
-      const result = await next.register(ctx, { ...nse, url: managerUrl });
-      local.set(result.name, nse.url);
-      return { ...result, url: nse.url };
+      // Known before the registry answers: its watchers hear of the record before we do.
+      const previous = local.get(nse.name);
+      if (nse.name) local.set(nse.name, nse.url);
+      try {
+        const result = await next.register(ctx, { ...nse, url: managerUrl });
+        local.set(result.name, nse.url);
+        return { ...result, url: nse.url };
+      } catch (err) {
+        if (nse.name && previous === undefined) local.delete(nse.name);
+        throw err;
+      }
     },
     find(ctx, query, next) {
       return next.find(ctx, query).pipe(

@@ -1,13 +1,13 @@
 /**
- * Watches one connection on the next hop's MonitorConnections stream and reports its loss: a DELETE, a
- * DOWN state, or the stream itself breaking (the hop died or restarted).
+ * Watches one connection on the next hop and reports its loss: a DELETE, a DOWN state, or the
+ * monitor stream itself breaking (the hop died or restarted). Streams are shared per next hop.
  */
 import type { Connection } from '../../../api/types.js';
-import { createContext, type Context } from '../../../core/context.js';
+import type { Context } from '../../../core/context.js';
 import type { ClientPool } from '../../../grpc/client.js';
+import { watchOnHub, type LossReason } from './monitor-hub.js';
 
-/** Why a watched connection was lost. */
-export type LossReason = 'deleted' | 'down' | 'stream-lost';
+export type { LossReason } from './monitor-hub.js';
 
 /** A running watch; `stop()` ends it without a report. */
 export interface NextHopWatch {
@@ -22,10 +22,7 @@ export function nextSegmentId(conn: Connection): string | undefined {
   return path?.path_segments[path.index + 1]?.id;
 }
 
-/**
- * Starts a watch of `conn` at `url`. `onLoss` is called at most once. The watch lives on its own
- * context (not the request's), so it outlives the call that started it.
- */
+/** Starts a watch of `conn` at `url`; `onLoss` is called at most once. It outlives the call that started it. */
 export function watchNextHop(
   ctx: Context,
   pool: ClientPool,
@@ -35,36 +32,6 @@ export function watchNextHop(
 ): NextHopWatch | undefined {
   const nextId = nextSegmentId(conn);
   if (!nextId) return undefined;
-  const controller = new AbortController();
-  const watchCtx = createContext({ signal: controller.signal, log: ctx.log, clock: ctx.clock });
-  let done = false;
-  const report = (reason: LossReason): void => {
-    if (done) return;
-    done = true;
-    sub.unsubscribe();
-    onLoss(reason);
-  };
-  const selector = { path_segments: [{ name: '', id: nextId, token: '', expires: null, metrics: {} }], network_services: [] };
-  const sub = pool
-    .get(url)
-    .monitor(watchCtx, selector)
-    .subscribe({
-      next: (event) => {
-        const seen = event.connections[nextId];
-        if (event.type === 'INITIAL_STATE_TRANSFER' && !seen) report('deleted');
-        else if (seen && event.type === 'DELETE') report('deleted');
-        else if (seen && seen.state === 'DOWN') report('down');
-      },
-      error: () => report('stream-lost'),
-      complete: () => report('stream-lost'),
-    });
-  return {
-    url,
-    nextId,
-    stop: () => {
-      done = true;
-      sub.unsubscribe();
-      controller.abort();
-    },
-  };
+  const stop = watchOnHub(pool, url, nextId, ctx.log, onLoss);
+  return { url, nextId, stop };
 }
