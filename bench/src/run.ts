@@ -1,13 +1,15 @@
 /**
  * `npm run bench [-- <name>...]`: runs the benchmarks (all, or those named), prints a Markdown table per
- * benchmark and writes bench/results/<name>.json. Names: control-plane, registry.
+ * benchmark and writes bench/results/<name>.json. Names: see `benches` below.
  */
 import { controlPlaneBench } from './control-plane.js';
+import { controlPlaneLabBench } from './control-plane-lab.js';
 import { registryFindBench } from './registry-find.js';
 import { saveResult, toMarkdown, type BenchResult } from './result.js';
 
 const benches: Record<string, () => Promise<BenchResult>> = {
   'control-plane': controlPlaneBench,
+  'control-plane-lab': controlPlaneLabBench,
   registry: registryFindBench,
 };
 

@@ -33,8 +33,8 @@ export async function upCommand(paths: string[], opts: { nodes: string; lab: str
       progress: (line) => err(`nsm up: ${line}\n`),
     });
     if (result.pending.length > 0) {
-      err(`nsm up: ${result.pending.length} connection(s) not up:\n`);
-      for (const p of result.pending) err(`  ${p.pod}/${p.ifname} (${p.service}): ${p.error ?? 'still pending'}\n`);
+      err(`nsm up: ${result.pending.length} endpoint(s) or connection(s) not ready:\n`);
+      for (const p of result.pending) err(`  ${p.pod}${p.ifname ? `/${p.ifname}` : ''} (${p.service}): ${p.error ?? 'still pending'}\n`);
       err(`see "nsm logs <pod>" and "nsm status"\n`);
       return 1;
     }

@@ -78,8 +78,11 @@ export function readPodStatus(lab: Lab, pod: string): PodStatus | undefined {
 function pendingOf(lab: Lab, plan: LabPlan): PendingConnection[] {
   const pending: PendingConnection[] = [];
   for (const pod of plan.pods) {
-    if (roleOf(pod) !== 'client') continue;
     const status = readPodStatus(lab, pod.name);
+    if (pod.endpoint && !status?.endpoint) {
+      pending.push({ pod: pod.name, ifname: '', service: pod.endpoint.serviceNames.join(','), error: 'the endpoint has not registered yet' });
+    }
+    if (roleOf(pod) !== 'client') continue;
     for (const request of pod.client!.requests) {
       const seen = status?.requests.find((r) => r.ifname === request.ifname);
       if (seen?.state !== 'up') {
@@ -150,18 +153,18 @@ export async function up(options: UpOptions): Promise<UpResult> {
     await down(lab);
     throw err;
   }
-  const total = plan.pods.reduce((n, p) => n + (roleOf(p) === 'client' ? p.client!.requests.length : 0), 0);
+  const total = plan.pods.reduce((n, p) => n + (roleOf(p) === 'client' ? p.client!.requests.length : 0) + (p.endpoint ? 1 : 0), 0);
   const until = Date.now() + (options.timeoutMs ?? 60_000);
   let last = -1;
   let pending = pendingOf(lab, plan);
   while (pending.length > 0 && Date.now() < until) {
     if (total - pending.length !== last) {
       last = total - pending.length;
-      options.progress(`connections up: ${last}/${total}`);
+      options.progress(`endpoints registered and connections up: ${last}/${total}`);
     }
     await new Promise((r) => setTimeout(r, 200));
     pending = pendingOf(lab, plan);
   }
-  options.progress(`connections up: ${total - pending.length}/${total}`);
+  options.progress(`endpoints registered and connections up: ${total - pending.length}/${total}`);
   return { plan, pending };
 }

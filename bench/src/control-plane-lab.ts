@@ -1,0 +1,120 @@
+/**
+ * Benchmarks 1 and 2 as deployed: registry, managers, forwarders and endpoints are separate processes
+ * in the lab's namespaces (two nodes); this process is the client. NOOP mechanism, so the figures are
+ * the control plane alone. Baseline: plain unary round trips (health checks) on the same sockets.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createClient } from '../../sdk/src/client/create-client.js';
+import { createContext } from '../../sdk/src/core/context.js';
+import { ClientPool } from '../../sdk/src/grpc/client.js';
+import { down } from '../../cli/src/lab/down.js';
+import { Lab } from '../../cli/src/lab/lab.js';
+import { up } from '../../cli/src/lab/up.js';
+import { percentile, saveResult, toMarkdown, type BenchResult, type BenchRow } from './result.js';
+
+const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 400);
+const WARMUP = 40;
+
+const manifest = (name: string, node: string, service: string, cidr: string): string => `
+apiVersion: networkservicemesh.io/v1
+kind: NetworkService
+metadata: { name: ${service} }
+spec: { payload: ETHERNET }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  nodeName: ${node}
+  containers:
+    - name: nse
+      image: nse
+      env:
+        - { name: NSM_SERVICE_NAMES, value: ${service} }
+        - { name: NSM_LABELS, value: "app:${name}" }
+        - { name: NSM_CIDR_PREFIX, value: ${cidr} }
+`;
+
+const ms = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
+
+async function measure(lab: Lab, service: string, floorUrls: string[]): Promise<{ latency: number[]; floor: number[]; rate: number }> {
+  const pool = new ClientPool();
+  const client = createClient({ name: 'bench-nsc', managerUrl: lab.socket('nsmgr-node-1') });
+  const ctx = createContext();
+  const latency: number[] = [];
+  const floor: number[] = [];
+  try {
+    for (let i = 0; i < WARMUP + SAMPLES; i++) {
+      // Alternate a connect and a floor sample so machine noise hits both alike.
+      let start = process.hrtime.bigint();
+      const conn = await client.request({ networkService: service, mechanisms: ['NOOP'] });
+      const connect = ms(start);
+      await client.close(conn);
+      start = process.hrtime.bigint();
+      for (const url of floorUrls) await pool.get(url).health(ctx);
+      if (i >= WARMUP) {
+        latency.push(connect);
+        floor.push(ms(start));
+      }
+    }
+    const until = Date.now() + 5000;
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (Date.now() < until) {
+          const conn = await client.request({ networkService: service, mechanisms: ['NOOP'] });
+          done++;
+          await client.close(conn);
+        }
+      }),
+    );
+    return { latency, floor, rate: done / 5 };
+  } finally {
+    await client.shutdown();
+    pool.close();
+  }
+}
+
+function rows(kind: string, hops: number, m: { latency: number[]; floor: number[]; rate: number }): BenchRow[] {
+  const p50 = percentile(m.latency, 50);
+  const f50 = percentile(m.floor, 50);
+  return [
+    { metric: `${kind} connect p50`, value: p50, unit: 'ms', baseline: f50, ratio: p50 / f50, bar: '≤ 4× floor', pass: p50 <= 4 * f50 },
+    { metric: `${kind} connect p99`, value: percentile(m.latency, 99), unit: 'ms', baseline: percentile(m.floor, 99), ratio: percentile(m.latency, 99) / percentile(m.floor, 99) },
+    { metric: `${kind} floor: ${hops} unary round trips on the same sockets, p50`, value: f50, unit: 'ms' },
+    { metric: `${kind} sustained connect+close, 16 in flight`, value: m.rate, unit: '/s', bar: '≥ 300/s', pass: m.rate >= 300 },
+  ];
+}
+
+/** Runs benchmarks 1 and 2 against lab processes. */
+export async function controlPlaneLabBench(): Promise<BenchResult> {
+  const lab = new Lab(`bcp${process.pid % 10000}`);
+  const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-'));
+  writeFileSync(join(dir, 'a.yaml'), manifest('bench-local', 'node-1', 'bench-local', '10.90.0.0/16'));
+  writeFileSync(join(dir, 'b.yaml'), manifest('bench-remote', 'node-2', 'bench-remote', '10.91.0.0/16'));
+  try {
+    await up({ paths: [dir], nodes: 2, lab: lab.name, logLevel: 'warn', progress: () => undefined });
+    const [m1, f1, m2, f2] = ['nsmgr-node-1', 'forwarder-node-1', 'nsmgr-node-2', 'forwarder-node-2'].map((n) => lab.socket(n));
+    const local = await measure(lab, 'bench-local', [m1!, f1!, lab.socket('pod-bench-local'), m1!]);
+    const remote = await measure(lab, 'bench-remote', [m1!, f1!, m2!, f2!, lab.socket('pod-bench-remote'), m1!]);
+    return {
+      name: 'Control-plane connect, daemons as processes (benchmarks 1 and 2)',
+      rows: [...rows('local', 4, local), ...rows('remote', 6, remote)],
+      notes: [
+        `${SAMPLES} samples after ${WARMUP} warm-up, connects alternating with floor samples; NOOP mechanism; registry, 2 managers, 2 forwarders and the endpoints are separate processes in the lab; the client is the benchmark process. The remote floor uses the second manager's unix socket, which is faster than the TCP hop the connect takes, so the remote ratio is conservative.`,
+      ],
+    };
+  } finally {
+    await down(lab);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = await controlPlaneLabBench();
+  saveResult('control-plane-lab', result);
+  process.stdout.write(toMarkdown(result));
+}
