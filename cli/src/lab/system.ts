@@ -18,8 +18,10 @@ export async function sh(cmd: string, args: string[], options: { input?: string 
     return stdout;
   } catch (err) {
     const e = err as { stderr?: string; message: string; code?: unknown };
-    if (e.code === 'ENOENT') throw new Error(`${cmd} is not installed (needed for the lab): apt-get install -y iproute2 iputils-ping`);
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
+    if (e.code === 'ENOENT') {
+      throw new Error(`${cmd} is not installed (needed for the lab): apt-get install -y iproute2 iputils-ping`, { cause: err });
+    }
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, { cause: err });
   }
 }
 

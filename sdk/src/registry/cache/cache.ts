@@ -66,7 +66,7 @@ function createCache<T, Q, R extends { deleted: boolean }>(
       setTimeout(follow, retryMs).unref();
     };
     // The watch first, so nothing registered while the list is in flight is missed.
-    const sub = next.find(ctx, { ...kind.all, watch: true } as Q).subscribe({
+    const sub = next.find(ctx, { ...kind.all, watch: true }).subscribe({
       next: apply,
       error: (err: unknown) => again(String(err)),
       complete: () => again('the watch ended'),

@@ -71,7 +71,7 @@ const hubs = new WeakMap<ClientPool, Map<string, Hub>>();
 /** Watches connection `id` on the next hop at `url`; `onLoss` is called at most once. */
 export function watchOnHub(pool: ClientPool, url: string, id: string, log: Logger, onLoss: Listener): () => void {
   let byUrl = hubs.get(pool);
-  if (!byUrl) hubs.set(pool, (byUrl = new Map()));
+  if (!byUrl) hubs.set(pool, (byUrl = new Map<string, Hub>()));
   let hub = byUrl.get(url);
   if (!hub || hub.closed) {
     const created: Hub = new Hub(pool, url, log, () => {
