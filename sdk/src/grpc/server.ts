@@ -40,6 +40,9 @@ export interface MeshServer {
   close(): Promise<void>;
 }
 
+/** One shared abort reason: grpc-js reports 'cancelled' for many calls, and an Error per call is costly. */
+const cancelledByCaller = new NsmError(Code.CANCELLED, 'the call was cancelled by the caller');
+
 function toStatus(err: unknown): Partial<grpc.StatusObject> {
   const nsm = NsmError.from(err);
   return { code: nsm.code, details: nsm.message };
@@ -66,7 +69,7 @@ export function createServer(options: ServerOptions = {}): MeshServer {
 
   const contextFor = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string): Context => {
     const controller = new AbortController();
-    call.on('cancelled', () => controller.abort(new NsmError(Code.CANCELLED, `${method} cancelled by the caller`)));
+    call.on('cancelled', () => controller.abort(cancelledByCaller));
     const deadline = call.getDeadline();
     const ms = deadline instanceof Date ? deadline.getTime() : deadline;
     const init: Parameters<typeof createContext>[0] = { signal: controller.signal, log: log.child({ method }) };

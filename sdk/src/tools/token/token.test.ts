@@ -84,3 +84,19 @@ describe('rfc3339', () => {
     expect(parseRfc3339(undefined)).toBeUndefined();
   });
 });
+
+describe('jwtTokenGenerator reuse', () => {
+  it('signs once per second and audience, since the claims are the same', async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0, 100));
+    const ctx = createContext({ clock });
+    const tokens = jwtTokenGenerator({ name: 'nsc', lifetimeMs: 60_000 });
+    const a = tokens(ctx, { name: 'nsmgr' });
+    expect(tokens(ctx, { name: 'nsmgr' }).token).toBe(a.token);
+    expect(tokens(ctx, { name: 'other' }).token).not.toBe(a.token);
+    await clock.advance(1000);
+    const b = tokens(ctx, { name: 'nsmgr' });
+    expect(b.token).not.toBe(a.token);
+    expect(b.expiresAt).toBe(a.expiresAt + 1000);
+    expect(verifyJwt(b.token, tokens.publicKey).aud).toEqual(['nsmgr']);
+  });
+});

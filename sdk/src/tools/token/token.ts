@@ -57,12 +57,26 @@ export function jwtTokenGenerator(options: {
   if (!(lifetime >= 1000))
     throw invalidArgument(`token lifetime ${lifetime} ms is too short: expected at least 1000 ms`);
   const privateKey = p256(options.privateKey);
+  // Claims have one-second resolution: within a second the same audience gets the same claims, so the
+  // signature (the costliest step of a request) is reused rather than recomputed.
+  let second = -1;
+  const signed = new Map<string, Token>();
   const generate = (ctx: Context, peer?: TokenPeer): Token => {
     const now = ctx.clock.now();
+    const iat = Math.floor(now / 1000);
     const exp = Math.floor((now + lifetime) / 1000);
-    const claims: JwtClaims = { sub: options.name, iat: Math.floor(now / 1000), exp };
+    if (iat !== second) {
+      second = iat;
+      signed.clear();
+    }
+    const key = `${exp}\0${peer?.name ?? ''}`;
+    const known = signed.get(key);
+    if (known) return known;
+    const claims: JwtClaims = { sub: options.name, iat, exp };
     if (peer?.name) claims.aud = [peer.name];
-    return { token: signJwt(claims, privateKey), expiresAt: exp * 1000 };
+    const token = { token: signJwt(claims, privateKey), expiresAt: exp * 1000 };
+    signed.set(key, token);
+    return token;
   };
   return Object.assign(generate, { publicKey: createPublicKey(privateKey) });
 }

@@ -51,7 +51,7 @@ interface Entry {
 
 /** The request to replay later: the answered connection, UP again once a reselect went through. */
 function remembered(req: NetworkServiceRequest, conn: Connection): NetworkServiceRequest {
-  return { ...clone(req), connection: { ...clone(conn), state: 'UP' } };
+  return { mechanism_preferences: clone(req.mechanism_preferences), connection: { ...clone(conn), state: 'UP' } };
 }
 
 /** Options: `eventBudgetMs` bounds events started from inside the chain (default 15 s). */
