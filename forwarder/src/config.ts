@@ -7,6 +7,8 @@ import { parseLabels } from '../../sdk/src/tools/labels.js';
 export interface ForwarderConfig {
   name: string;
   nodeName: string;
+  /** CLUSTER_NAME: scopes the interfaces this forwarder owns, so two clusters on one host never touch each other's. */
+  clusterName: string;
   listenOn: string[];
   /** The local manager. */
   connectTo: string;
@@ -22,6 +24,7 @@ export interface ForwarderConfig {
 export const usage = `Usage: forwarder (configured by environment variables)
 
   NODE_NAME                            node this forwarder runs on (default: the host name)
+  CLUSTER_NAME                         cluster name; part of the owner mark on the interfaces it builds
   NSM_NAME                             forwarder name (default: forwarder-<NODE_NAME>)
   NSM_LISTEN_ON                        URL to serve on (default: unix:///var/lib/networkservicemesh/<NSM_NAME>.sock)
   NSM_CONNECT_TO                       the local manager (default: unix:///var/lib/networkservicemesh/nsm.io.sock)
@@ -42,6 +45,7 @@ export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): Forwa
   const config: ForwarderConfig = {
     name,
     nodeName,
+    clusterName: r.string('CLUSTER_NAME', ''),
     listenOn: r.urls('NSM_LISTEN_ON', `unix:///var/lib/networkservicemesh/${name}.sock`),
     connectTo: r.url('NSM_CONNECT_TO', 'unix:///var/lib/networkservicemesh/nsm.io.sock'),
     serviceName: r.string('NSM_FORWARDER_NETWORK_SERVICE_NAME', 'forwarder'),

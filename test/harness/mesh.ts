@@ -127,6 +127,7 @@ export async function createMesh(options: MeshOptions = {}) {
         {
           name: `forwarder-${name}`,
           nodeName: name,
+          clusterName: 'harness',
           listenOn: [forwarderUrl],
           connectTo: managerUrl,
           serviceName: 'forwarder',

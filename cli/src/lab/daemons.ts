@@ -41,7 +41,7 @@ export async function startRegistry(lab: Lab, logLevel: string): Promise<LabProc
 
 /** Starts node `index`'s manager and forwarder inside its namespace. */
 export async function startNode(lab: Lab, node: string, index: number, logLevel: string): Promise<LabProcess[]> {
-  const common = { NODE_NAME: node, NSM_LOG_LEVEL: logLevel, NSM_TUNNEL_IP: tunnelIp(index) };
+  const common = { NODE_NAME: node, CLUSTER_NAME: `lab-${lab.name}`, NSM_LOG_LEVEL: logLevel, NSM_TUNNEL_IP: tunnelIp(index) };
   const managerUrl = lab.socket(`nsmgr-${node}`);
   const manager = await startInNetns({
     name: `nsmgr-${node}`,

@@ -1,0 +1,93 @@
+/**
+ * The daemons as real processes: a bad configuration gets the usage and exit code 2; a good one
+ * serves (health SERVING), and SIGTERM ends it with exit code 0 and its socket removed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createContext } from '../sdk/src/core/context.js';
+import { dial } from '../sdk/src/grpc/client.js';
+
+const dist = join(import.meta.dirname, '..', 'dist');
+const main = (daemon: string): string => join(dist, daemon, 'src', 'main.js');
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function start(daemon: string, env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  if (!existsSync(main(daemon))) throw new Error(`${main(daemon)} is missing: run "npm run build" first (npm test does)`);
+  const child = spawn(process.execPath, [main(daemon)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exit };
+}
+
+async function healthy(url: string): Promise<void> {
+  const client = dial(url, { dialTimeoutMs: 200 });
+  try {
+    await expect
+      .poll(() => client.health(createContext({ deadline: Date.now() + 500 })).catch(() => 'down'), { timeout: 10_000, interval: 100 })
+      .toBe('SERVING');
+  } finally {
+    client.close();
+  }
+}
+
+describe.each([
+  ['registry', { NSM_LISTEN_ON: 'http://nope' }, /NSM_LISTEN_ON/],
+  ['manager', { NSM_LISTEN_ON: 'unix:///tmp/x.sock', NSM_MAX_TOKEN_LIFETIME: 'soon' }, /NSM_MAX_TOKEN_LIFETIME="soon"/],
+  ['forwarder', { NSM_LABELS: 'p2p', NSM_VXLAN_PORT: '70000' }, /NSM_LABELS.*\n.*NSM_VXLAN_PORT="70000"/],
+])('%s with a bad configuration', (daemon, env, problem) => {
+  it('prints every problem and its usage, and exits 2', async () => {
+    const run = start(daemon, env);
+    expect(await run.exit).toBe(2);
+    expect(run.output()).toMatch(problem);
+    expect(run.output()).toMatch(/Usage:/);
+  });
+});
+
+describe('daemons serve and stop cleanly', () => {
+  it('registry, manager and forwarder come up on their sockets and exit 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsm-daemons-'));
+    dirs.push(dir);
+    const registryUrl = `unix://${join(dir, 'registry.sock')}`;
+    const managerUrl = `unix://${join(dir, 'nsm.sock')}`;
+    const forwarderUrl = `unix://${join(dir, 'forwarder.sock')}`;
+    const registry = start('registry', { NSM_LISTEN_ON: registryUrl, NSM_LOG_LEVEL: 'warn' });
+    await healthy(registryUrl);
+    const manager = start('manager', {
+      NODE_NAME: 'node-1',
+      NSM_LISTEN_ON: managerUrl,
+      NSM_REGISTRY_URL: registryUrl,
+      NSM_LOG_LEVEL: 'warn',
+    });
+    await healthy(managerUrl);
+    const forwarder = start('forwarder', {
+      NODE_NAME: 'node-1',
+      NSM_NAME: 'forwarder-daemon-test',
+      CLUSTER_NAME: 'daemon-test',
+      NSM_LISTEN_ON: forwarderUrl,
+      NSM_CONNECT_TO: managerUrl,
+      NSM_LOG_LEVEL: 'warn',
+    });
+    await healthy(forwarderUrl);
+    for (const [run, url] of [
+      [forwarder, forwarderUrl],
+      [manager, managerUrl],
+      [registry, registryUrl],
+    ] as const) {
+      run.child.kill('SIGTERM');
+      expect(await run.exit, run.output()).toBe(0);
+      expect(existsSync(url.slice('unix://'.length))).toBe(false);
+    }
+  }, 30_000);
+});
