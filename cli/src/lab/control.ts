@@ -1,6 +1,8 @@
 /** `nsm stop` / `nsm start`: stop one component or pod of a running lab, and start it again. */
 import type { Lab, LabProcess, LabState } from './lab.js';
+import { waitHealthy } from './daemons.js';
 import { alive, startInNetns, stopAll } from './processes.js';
+import { registerServices } from './up.js';
 
 function find(state: LabState, name: string): { proc: LabProcess; index: number } {
   const index = state.processes.findIndex((p) => p.name === name || p.name === `pod/${name}`);
@@ -26,5 +28,11 @@ export async function startProcess(lab: Lab, state: LabState, name: string): Pro
   if (alive(proc.pid)) return false;
   state.processes[index] = await startInNetns({ ...proc, lab: lab.name });
   lab.writeState(state);
+  if (proc.name === 'registry') {
+    // The registry keeps records in memory: the manifests' NetworkServices must be registered again
+    // (endpoints and forwarders re-register by themselves).
+    await waitHealthy(lab.socket('registry'), 'the registry');
+    await registerServices(lab, state.services);
+  }
   return true;
 }

@@ -37,6 +37,8 @@ export interface LabStatus {
   pods: { name: string; node: string; role: string; netns: string }[];
   services: NetworkService[];
   endpoints: NetworkServiceEndpoint[];
+  /** Set when the registry could not be read (services and endpoints are then empty). */
+  registryError?: string;
   links: LinkStatus[];
 }
 
@@ -54,7 +56,9 @@ async function initialState(url: string): Promise<Connection[]> {
   }
 }
 
-async function registryRecords(lab: Lab): Promise<{ services: NetworkService[]; endpoints: NetworkServiceEndpoint[] }> {
+async function registryRecords(
+  lab: Lab,
+): Promise<{ services: NetworkService[]; endpoints: NetworkServiceEndpoint[]; registryError?: string }> {
   const registry = dial(lab.socket('registry'), { dialTimeoutMs: 500 });
   try {
     const nses = await lastValueFrom(registry.endpointRegistry.find(ctx(), { network_service_endpoint: null, watch: false }).pipe(toArray()));
@@ -63,6 +67,9 @@ async function registryRecords(lab: Lab): Promise<{ services: NetworkService[]; 
       services: nss.flatMap((r) => (r.network_service ? [r.network_service] : [])),
       endpoints: nses.flatMap((r) => (r.network_service_endpoint ? [r.network_service_endpoint] : [])),
     };
+  } catch (err) {
+    // The links may well still pass traffic: report the registry's state, not a failure of everything.
+    return { services: [], endpoints: [], registryError: err instanceof Error ? err.message : String(err) };
   } finally {
     registry.close();
   }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NetworkService } from '../../../sdk/src/api/types.js';
 
 /** Where labs keep their state (a tmpfs: gone after a reboot, like the namespaces). */
 export const LAB_ROOT = process.env['NSM_LAB_ROOT'] ?? '/run/nsm-lab';
@@ -41,6 +42,8 @@ export interface LabState {
   }[];
   processes: LabProcess[];
   registryUrl: string;
+  /** The NetworkServices of the manifests: registered again whenever the registry (in memory) restarts. */
+  services: NetworkService[];
 }
 
 /** Checks a lab name: it becomes part of namespace names. */

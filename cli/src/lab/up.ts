@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { NetworkService } from '../../../sdk/src/api/types.js';
 import { createContext } from '../../../sdk/src/core/context.js';
 import { dial } from '../../../sdk/src/grpc/client.js';
 import { loadManifests, roleOf, type LabPlan, type PodPlan } from '../manifests/manifests.js';
@@ -93,10 +94,11 @@ function pendingOf(lab: Lab, plan: LabPlan): PendingConnection[] {
   return pending;
 }
 
-async function registerServices(lab: Lab, plan: LabPlan): Promise<void> {
+/** Registers the lab's NetworkServices (after `up`, and again after a registry restart). */
+export async function registerServices(lab: Lab, services: NetworkService[]): Promise<void> {
   const registry = dial(lab.socket('registry'));
   try {
-    for (const service of plan.services) await registry.serviceRegistry.register(createContext({ deadline: Date.now() + 5000 }), service);
+    for (const service of services) await registry.serviceRegistry.register(createContext({ deadline: Date.now() + 5000 }), service);
   } finally {
     registry.close();
   }
@@ -127,13 +129,14 @@ export async function up(options: UpOptions): Promise<UpResult> {
     })),
     processes: [],
     registryUrl: lab.socket('registry'),
+    services: plan.services,
   };
   lab.writeState(state);
   try {
     await createFabric(lab, plan.nodes);
     options.progress(`created the fabric and ${plan.nodes.length} nodes (${plan.nodes.join(', ')})`);
     state.processes.push(await startRegistry(lab, logLevel));
-    await registerServices(lab, plan);
+    await registerServices(lab, plan.services);
     options.progress(`registry up; network services: ${plan.services.map((s) => s.name).join(', ')}`);
     for (const [i, node] of plan.nodes.entries()) {
       state.processes.push(...(await startNode(lab, node, i + 1, logLevel)));
