@@ -5,6 +5,7 @@
  * replaces what it built, never duplicates it); a stopped registry does not disturb the existing link,
  * and when it returns the lab is whole again. Each heal time is measured and printed.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostOf, interfaces, statusJson, type StatusJson, type StatusLink } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
@@ -82,6 +83,15 @@ describe('healing kernel2ethernet2kernel on the local lab', () => {
     // Still one interface after the replayed request settled.
     expect(await problems()).toEqual([]);
     expectOneInterfacePerConnection();
+  }, 60_000);
+
+  it('a data plane broken behind the mesh (client interface deleted) is noticed by pings and rebuilt', async () => {
+    execFileSync('ip', ['-n', nsOf(CLIENT).replace('/run/netns/', ''), 'link', 'del', 'nsm-1']);
+    const started = Date.now();
+    await expect.poll(problems, { timeout: 20_000, interval: 200 }).toEqual([]);
+    healMs['data plane'] = Date.now() - started;
+    expectOneInterfacePerConnection();
+    await expectTraffic((await statusJson(lab)).links[0]!);
   }, 60_000);
 
   it('a restarted nsmgr-node-2 heals the link with one interface per connection', async () => {

@@ -3,6 +3,7 @@
  * and an abandoned client whose connection times out at every hop.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { element } from '../../sdk/src/core/chain.js';
 import { createMesh, type Mesh } from '../harness/mesh.js';
 import { registerService } from '../harness/services.js';
 
@@ -51,6 +52,30 @@ describe('heal', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const again = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
     await expect.poll(() => again.connections().length, { timeout: 10_000 }).toBe(1);
+  });
+
+  it('reselects when the data plane breaks while the control plane is fine', async () => {
+    const m = await meshWithService(1);
+    const states: string[] = [];
+    const seen = element({
+      request: (ctx, req, next) => {
+        states.push(req.connection!.state);
+        return next.request(ctx, req);
+      },
+    });
+    await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24', elements: [seen] });
+    let breakDataPlane: (() => void) | undefined;
+    const dataPlane = {
+      watch: (_ctx: unknown, _conn: unknown, onFailure: () => void) => {
+        breakDataPlane = onFailure;
+        return () => undefined;
+      },
+    };
+    const client = m.client(1, { name: 'nsc', healRetryMs: 50, dataPlane });
+    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    expect(states).toEqual(['UP']);
+    breakDataPlane!();
+    await expect.poll(() => states, { timeout: 10_000 }).toEqual(['UP', 'RESELECT_REQUESTED']);
   });
 
   it('heals after the forwarder restarts', async () => {

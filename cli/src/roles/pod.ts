@@ -8,7 +8,9 @@
  *   passthrough: both (the first client URL names the next service and the labels to present)
  *   all:         POD_NAME, NODE_NAME, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_POD_STATUS (status file)
  */
-import { createLivenessCheck } from '../../../forwarder/src/liveness/liveness.js';
+import { createLivenessCheck, createLivenessMonitor } from '../../../forwarder/src/liveness/liveness.js';
+import type { Connection } from '../../../sdk/src/api/types.js';
+import type { Context } from '../../../sdk/src/core/context.js';
 import { kernelMechanism } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
 import { createLogger } from '../../../sdk/src/core/log.js';
 import { parseLabels } from '../../../sdk/src/tools/labels.js';
@@ -72,7 +74,10 @@ if (isEndpoint) {
   });
 } else {
   // Heal asks the data plane first: a wire that still passes traffic is repaired on the same path.
-  stop = runClient({ log, managerUrl, pod, requests, status, save, livenessCheck: createLivenessCheck() });
+  // and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself.
+  const monitor = createLivenessMonitor({ everyMs: 200, timeoutMs: 100, misses: 3 });
+  const dataPlane = { watch: (ctx: Context, conn: Connection, onFailure: () => void) => monitor.watch(ctx, conn, () => onFailure()) };
+  stop = runClient({ log, managerUrl, pod, requests, status, save, livenessCheck: createLivenessCheck(), dataPlane });
 }
 save();
 // The SDK's timers never hold a process; this one does (a pod lives until stopped) and keeps the status fresh.

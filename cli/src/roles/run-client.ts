@@ -4,7 +4,7 @@
  */
 import { createClient } from '../../../sdk/src/client/create-client.js';
 import type { Logger } from '../../../sdk/src/core/log.js';
-import type { LivenessCheck } from '../../../sdk/src/networkservice/common/heal/heal.js';
+import type { DataPlaneMonitor, LivenessCheck } from '../../../sdk/src/networkservice/common/heal/heal.js';
 import type { ClientRequest } from '../manifests/client-url.js';
 import type { PodStatus, RequestStatus } from './status-file.js';
 
@@ -17,12 +17,14 @@ export function runClient(options: {
   status: PodStatus;
   save: () => void;
   livenessCheck?: LivenessCheck;
+  dataPlane?: DataPlaneMonitor;
 }): () => Promise<void> {
   const client = createClient({
     name: options.pod,
     managerUrl: options.managerUrl,
     log: options.log,
     ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
+    ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
   });
   let stopped = false;
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));

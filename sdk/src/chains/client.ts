@@ -9,7 +9,7 @@ import { metadata } from '../core/metadata.js';
 import type { ClientPool } from '../grpc/client.js';
 import { begin } from '../networkservice/common/begin/begin.js';
 import { clientInfo, type ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
-import { heal, type LivenessCheck } from '../networkservice/common/heal/heal.js';
+import { heal, type DataPlaneMonitor, type LivenessCheck } from '../networkservice/common/heal/heal.js';
 import { mechanismPreferences } from '../networkservice/common/mechanisms/preferences.js';
 import { refresh } from '../networkservice/common/refresh/refresh.js';
 import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
@@ -24,6 +24,7 @@ export interface ClientChainOptions {
   tokens: TokenGenerator;
   preferences?: Mechanism[];
   livenessCheck?: LivenessCheck;
+  dataPlane?: DataPlaneMonitor;
   info?: Partial<ClientInfo>;
   /** Extra client elements run last, just before the call (e.g. a kernel mechanism client). */
   extra?: NetworkServiceElement[];
@@ -41,7 +42,13 @@ export function managerHop(pool: ClientPool, url: string): NetworkServiceElement
 
 /** Usage: `toHandler([createClientChain({ name, managerUrl, pool, tokens })])`. */
 export function createClientChain(options: ClientChainOptions): NetworkServiceElement {
-  const healOptions = { pool: options.pool, url: options.managerUrl, ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}), ...(options.healRetryMs ? { retryMs: options.healRetryMs } : {}) };
+  const healOptions = {
+    pool: options.pool,
+    url: options.managerUrl,
+    ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
+    ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
+    ...(options.healRetryMs ? { retryMs: options.healRetryMs } : {}),
+  };
   return chain(
     updatePath(options.name),
     begin(),

@@ -15,7 +15,7 @@ import { invalidArgument } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ClientPool } from '../grpc/client.js';
 import type { ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
-import type { LivenessCheck } from '../networkservice/common/heal/heal.js';
+import type { DataPlaneMonitor, LivenessCheck } from '../networkservice/common/heal/heal.js';
 import { jwtTokenGenerator } from '../tools/token/token.js';
 
 /** Options for `createClient`. */
@@ -30,6 +30,8 @@ export interface ClientOptions {
   tokenLifetimeMs?: number;
   /** Data-plane check used by heal to choose between repairing the same path and reselecting. */
   livenessCheck?: LivenessCheck;
+  /** Continuous data-plane watch: when traffic stops passing, the client reselects. */
+  dataPlane?: DataPlaneMonitor;
   /** nodeName, podName and clusterName added to the connection labels (defaults from the environment). */
   info?: Partial<ClientInfo>;
   /** Extra client elements, run just before the call to the manager. */
@@ -103,6 +105,7 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
       pool,
       tokens: jwtTokenGenerator({ name, lifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 }),
       ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
+      ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
       ...(options.info ? { info: options.info } : {}),
       extra: [guard, ...(options.extra ?? [])],
       ...(options.healRetryMs ? { healRetryMs: options.healRetryMs } : {}),

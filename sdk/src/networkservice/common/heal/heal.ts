@@ -16,12 +16,19 @@ import { watchNextHop, type LossReason, type NextHopWatch } from '../monitor/wat
 /** Says whether traffic still passes over the connection's data plane. */
 export type LivenessCheck = (ctx: Context, conn: Connection) => Promise<boolean>;
 
+/** Watches a connection's data plane continuously; calls `onFailure` once when it breaks. */
+export interface DataPlaneMonitor {
+  watch(ctx: Context, conn: Connection, onFailure: () => void): () => void;
+}
+
 /** Options for `heal`. */
 export interface HealOptions {
   pool: ClientPool;
   /** The URL of the next hop (the manager) this client talks to. */
   url: string;
   livenessCheck?: LivenessCheck;
+  /** Continuous data-plane watch (e.g. a ping every 200 ms): a broken data plane means reselect. */
+  dataPlane?: DataPlaneMonitor;
   /** Pause between failed attempts (default 200 ms). */
   retryMs?: number;
   /** Called after each heal attempt, for metrics and tests. */
@@ -31,11 +38,13 @@ export interface HealOptions {
 /** Usage: `createClient(...)` puts `heal({ pool, url })` after `begin()` in the client chain. */
 export function heal(options: HealOptions): NetworkServiceElement {
   const watches = new Map<string, NextHopWatch>();
+  const dataPlaneWatches = new Map<string, () => void>();
   const retryMs = options.retryMs ?? 200;
 
-  const repair = async (ctx: Context, factory: EventFactory, conn: Connection, reason: LossReason): Promise<void> => {
+  const repair = async (ctx: Context, factory: EventFactory, conn: Connection, reason: LossReason | 'data-plane'): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
-      const alive = options.livenessCheck ? await options.livenessCheck(ctx, conn).catch(() => false) : false;
+      const alive =
+        reason !== 'data-plane' && options.livenessCheck ? await options.livenessCheck(ctx, conn).catch(() => false) : false;
       const how = alive ? 'same-path' : 'reselect';
       ctx.log.debug({ connId: conn.id, reason, how, attempt }, 'heal attempt');
       try {
@@ -60,6 +69,18 @@ export function heal(options: HealOptions): NetworkServiceElement {
       void repair(ctx, factory, conn, reason);
     });
     if (w) watches.set(conn.id, w);
+    dataPlaneWatches.get(conn.id)?.();
+    dataPlaneWatches.delete(conn.id);
+    if (options.dataPlane) {
+      const stop = options.dataPlane.watch(ctx, conn, () => {
+        dataPlaneWatches.delete(conn.id);
+        w?.stop();
+        watches.delete(conn.id);
+        ctx.log.info({ connId: conn.id }, 'data plane broken; reselecting');
+        void repair(ctx, factory, conn, 'data-plane');
+      });
+      dataPlaneWatches.set(conn.id, stop);
+    }
   };
 
   return {
@@ -71,6 +92,8 @@ export function heal(options: HealOptions): NetworkServiceElement {
     async close(ctx, conn, next) {
       watches.get(conn.id)?.stop();
       watches.delete(conn.id);
+      dataPlaneWatches.get(conn.id)?.();
+      dataPlaneWatches.delete(conn.id);
       await next.close(ctx, conn);
     },
   };
