@@ -7,35 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LabStatus, LinkStatus } from '../../cli/src/lab/inspect.js';
 import { nsm } from './nsm-cli.js';
 
-/** One link of `nsm status --json` (the fields the suites read). */
-export interface StatusLink {
-  id: string;
-  client: string;
-  clientNode: string;
-  clientInterface: string;
-  clientIps: string[];
-  endpoint: string;
-  endpointNode: string;
-  endpointInterface: string;
-  endpointIps: string[];
-  chain: string[];
-  service: string;
-  mechanism: string;
-  locality: string;
-  state: string;
-}
-
-/** `nsm status --json` (the fields the suites read). */
-export interface StatusJson {
-  lab: string;
-  nodes: { name: string; netns: string; tunnelIp: string }[];
-  pods: { name: string; node: string; role: string; netns: string }[];
-  services: { name: string; payload: string }[];
-  endpoints: { name: string; network_service_names: string[] }[];
-  links: StatusLink[];
-}
+/** `nsm status --json`: the shape the command prints (the lab's own types). */
+export type StatusJson = LabStatus;
+export type StatusLink = LinkStatus;
 
 /** `nsm status --json`, parsed. Usage: `const status = await statusJson(lab)`. */
 export async function statusJson(lab: string): Promise<StatusJson> {

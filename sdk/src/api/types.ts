@@ -34,18 +34,9 @@ export type NetworkServiceEndpoint = NetworkServiceEndpoint__Output;
 export type Match = Match__Output;
 export type Destination = Destination__Output;
 
-/** Connection states, as on the wire. */
-export const State = {
-  UP: 'UP',
-  DOWN: 'DOWN',
-  REFRESH_REQUESTED: 'REFRESH_REQUESTED',
-  RESELECT_REQUESTED: 'RESELECT_REQUESTED',
-} as const;
-export type State = (typeof State)[keyof typeof State];
-
-/** Monitor event types, as on the wire. */
-export const EventType = { INITIAL_STATE_TRANSFER: 'INITIAL_STATE_TRANSFER', UPDATE: 'UPDATE', DELETE: 'DELETE' } as const;
-export type EventType = (typeof EventType)[keyof typeof EventType];
+/** Connection states and monitor event types, as generated from the protos (string forms). */
+export { State } from '../../../proto/gen/connection/State.js';
+export { ConnectionEventType as EventType } from '../../../proto/gen/connection/ConnectionEventType.js';
 
 /** Mechanism classes. */
 export const MechanismClass = { LOCAL: 'LOCAL', REMOTE: 'REMOTE' } as const;

@@ -5,17 +5,12 @@
  */
 import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
 import { toHandler } from '../core/chain.js';
-import { metadata } from '../core/metadata.js';
-import { begin } from '../networkservice/common/begin/begin.js';
 import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
-import { ConnectionMonitor, monitorServer } from '../networkservice/common/monitor/monitor.js';
-import { timeout } from '../networkservice/common/timeout/timeout.js';
+import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
 import { trimPath } from '../networkservice/common/trimpath/trimpath.js';
-import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
-import { updateTokenServer } from '../networkservice/common/updatetoken/updatetoken.js';
-import { validateRequest } from '../networkservice/common/validate/validate.js';
 import { point2pointIpam } from '../networkservice/ipam/point2point/point2point.js';
 import type { TokenGenerator } from '../tools/token/token.js';
+import { serverPrologue } from './server-prologue.js';
 
 /** Options for `createEndpointChain`. */
 export interface EndpointChainOptions {
@@ -41,13 +36,7 @@ export interface EndpointChain {
 export function createEndpointChain(options: EndpointChainOptions): EndpointChain {
   const monitor = new ConnectionMonitor();
   const elements: NetworkServiceElement[] = [
-    validateRequest(),
-    updatePath(options.name),
-    begin(),
-    metadata('server'),
-    updateTokenServer(options.tokens),
-    timeout(),
-    monitorServer(monitor),
+    ...serverPrologue(options.name, options.tokens, monitor),
     trimPath(),
     mechanisms(options.mechanisms),
   ];

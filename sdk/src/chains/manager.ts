@@ -7,16 +7,13 @@ import { toHandler } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
 import type { ClientPool } from '../grpc/client.js';
-import { begin } from '../networkservice/common/begin/begin.js';
 import { connect } from '../networkservice/common/connect/connect.js';
 import { discoverForwarder } from '../networkservice/common/discoverforwarder/discoverforwarder.js';
-import { ConnectionMonitor, monitorServer } from '../networkservice/common/monitor/monitor.js';
+import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
 import { monitorRelay } from '../networkservice/common/monitor/monitor-relay.js';
-import { timeout } from '../networkservice/common/timeout/timeout.js';
-import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
-import { updateTokenClient, updateTokenServer } from '../networkservice/common/updatetoken/updatetoken.js';
-import { validateRequest } from '../networkservice/common/validate/validate.js';
+import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
 import type { TokenGenerator } from '../tools/token/token.js';
+import { serverPrologue } from './server-prologue.js';
 
 /** Options for `createManagerChain`. */
 export interface ManagerChainOptions {
@@ -40,13 +37,7 @@ export interface ManagerChain {
 export function createManagerChain(options: ManagerChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
   const handler = toHandler([
-    validateRequest(),
-    updatePath(options.name),
-    begin(),
-    metadata('server'),
-    updateTokenServer(options.tokens),
-    timeout(),
-    monitorServer(monitor),
+    ...serverPrologue(options.name, options.tokens, monitor),
     discoverForwarder({
       nse: options.nse,
       ns: options.ns,

@@ -94,6 +94,9 @@ export function withLog(ctx: Context, bindings: Record<string, unknown>): Contex
   return asCall(ctx).derive({ log: ctx.log.child(bindings) });
 }
 
+/** The reason of a plain cancel: one shared value, since every finished call cancels its context. */
+const contextCancelled = new DOMException('context cancelled', 'AbortError');
+
 /** A child context cancelled when the parent is or when `cancel` is called; call `cancel` when done. */
 export function withCancel(ctx: Context): { ctx: Context; cancel: (reason?: unknown) => void } {
   const controller = new AbortController();
@@ -103,7 +106,7 @@ export function withCancel(ctx: Context): { ctx: Context; cancel: (reason?: unkn
   else ctx.signal.addEventListener('abort', onAbort, { once: true });
   const cancel = (reason?: unknown): void => {
     ctx.signal.removeEventListener('abort', onAbort);
-    if (!controller.signal.aborted) controller.abort(reason ?? new DOMException('context cancelled', 'AbortError'));
+    if (!controller.signal.aborted) controller.abort(reason ?? contextCancelled);
   };
   return { ctx: asCall(ctx).derive({ signal: controller.signal }), cancel };
 }
