@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
-
 import { invalidArgument } from '../../../../sdk/src/core/errors.js';
+import { formatIp as sdkFormatIp, parseIp as sdkParseIp } from '../../../../sdk/src/tools/cidr/ip.js';
 import { AF } from './constants.js';
 
 /** An IP address in wire form. */
@@ -15,35 +14,13 @@ export interface IpPrefix extends IpAddress {
   readonly prefixLen: number;
 }
 
-/** Parses an IPv4 or IPv6 address. Usage: `parseIp('fd00::1').bytes`. */
+/** Parses an IPv4 or IPv6 address (the SDK's parser), in the byte form netlink wants. Usage: `parseIp('fd00::1').bytes`. */
 export function parseIp(text: string): IpAddress {
-  const version = isIP(text);
-  if (version === 4) return { family: AF.INET, bytes: Buffer.from(text.split('.').map(Number)), text };
-  if (version === 6) return { family: AF.INET6, bytes: parseIpv6(text), text };
-  throw invalidArgument(`"${text}" is not an IP address`);
-}
-
-function parseIpv6(text: string): Buffer {
-  const bare = text.split('%')[0] ?? text;
-  const [head = '', tail] = bare.split('::');
-  const words = (part: string | undefined): number[] => {
-    if (!part) return [];
-    return part.split(':').flatMap((group) => {
-      if (!group.includes('.')) return [parseInt(group, 16)];
-      // An embedded IPv4 tail ("::ffff:10.0.0.1") fills the last two 16-bit groups.
-      const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
-      return [(a << 8) | b, (c << 8) | d];
-    });
-  };
-  const front = words(head);
-  const back = words(tail);
-  const all =
-    tail === undefined
-      ? front
-      : [...front, ...new Array<number>(8 - front.length - back.length).fill(0), ...back];
-  const out = Buffer.alloc(16);
-  all.forEach((w, i) => out.writeUInt16BE(w, i * 2));
-  return out;
+  const ip = sdkParseIp(text.split('%')[0] ?? text);
+  const size = ip.family === 4 ? 4 : 16;
+  const bytes = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) bytes[i] = Number((ip.value >> BigInt(8 * (size - 1 - i))) & 0xffn);
+  return { family: ip.family === 4 ? AF.INET : AF.INET6, bytes, text };
 }
 
 /**
@@ -80,18 +57,7 @@ export function formatMac(bytes: Buffer): string {
  * Usage: `formatIp(Buffer.from([10, 0, 0, 1])) === '10.0.0.1'`.
  */
 export function formatIp(bytes: Buffer): string {
-  if (bytes.length === 4) return [...bytes].join('.');
-  if (bytes.length !== 16) throw invalidArgument(`${bytes.length} bytes are not an IP address`);
-  const words = Array.from({ length: 8 }, (_, i) => bytes.readUInt16BE(i * 2));
-  // The longest run of two or more zero words becomes "::" (the first such run on a tie).
-  let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8;) {
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > best.len) best = { at: i, len: j - i };
-    i = j === i ? i + 1 : j;
-  }
-  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
-  if (best.at < 0) return hex(words);
-  return `${hex(words.slice(0, best.at))}::${hex(words.slice(best.at + best.len))}`;
+  if (bytes.length !== 4 && bytes.length !== 16) throw invalidArgument(`${bytes.length} bytes are not an IP address`);
+  const value = [...bytes].reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
+  return sdkFormatIp({ family: bytes.length === 4 ? 4 : 6, value });
 }

@@ -105,7 +105,7 @@ describe('addresses and names', () => {
     expect(parseCidr('fd00::1/64').prefixLen).toBe(64);
     expect(parseCidr('10.0.0.1').prefixLen).toBe(32);
     expect(() => parseCidr('10.0.0.1/33')).toThrow(/invalid prefix length/);
-    expect(() => parseIp('10.0.0.300')).toThrow(/not an IP address/);
+    expect(() => parseIp('10.0.0.300')).toThrow(/invalid IP address "10.0.0.300": expected IPv4/);
     expect(parseMac('02:00:00:aa:bb:cc').toString('hex')).toBe('020000aabbcc');
   });
 
