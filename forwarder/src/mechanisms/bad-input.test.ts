@@ -140,7 +140,7 @@ describe('bad input: a clear error, and nothing half-built', () => {
     });
     const err = await rejectionOf(fwd.request(ctx, clientRequest('b-6', nsc.path, { name: 'nsc0' })));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
-    expect(err.message).toMatch(/"10\.0\.0\.300" is not an IP address/);
+    expect(err.message).toMatch(/invalid IP address "10\.0\.0\.300": expected IPv4/);
     expect(endpoint.closes).toBe(1);
     untouched();
   });

@@ -55,7 +55,7 @@ describe('podConfig', () => {
 
   it('rejects bad addresses, prefixes and MACs before anything is built', () => {
     expect(() => podConfig(context({ src_ip_addrs: ['10.0.0.300/32'] }), 'src')).toThrow(
-      /"10\.0\.0\.300" is not an IP address/,
+      /invalid IP address "10\.0\.0\.300": expected IPv4/,
     );
     expect(() => podConfig(context({ src_routes: [{ prefix: '10.0.0.0/40', nextHop: '' }] }), 'src')).toThrow(
       /invalid prefix length/,
