@@ -5,12 +5,18 @@
 import { controlPlaneBench } from './control-plane.js';
 import { controlPlaneLabBench } from './control-plane-lab.js';
 import { registryFindBench } from './registry-find.js';
+import { scaleBench } from './scale.js';
+import { throughputBench } from './throughput.js';
+import { wireSetupBench } from './wire-setup.js';
 import { saveResult, toMarkdown, type BenchResult } from './result.js';
 
 const benches: Record<string, () => Promise<BenchResult>> = {
   'control-plane': controlPlaneBench,
   'control-plane-lab': controlPlaneLabBench,
   registry: registryFindBench,
+  'wire-setup': wireSetupBench,
+  scale: scaleBench,
+  throughput: throughputBench,
 };
 
 const wanted = process.argv.slice(2);
