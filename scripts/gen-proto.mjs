@@ -11,7 +11,10 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = resolve(process.argv[2] ?? join(root, 'proto/gen'));
 const require = createRequire(import.meta.url);
-const generator = join(dirname(require.resolve('@grpc/proto-loader/package.json')), 'build/bin/proto-loader-gen-types.js');
+const generator = join(
+  dirname(require.resolve('@grpc/proto-loader/package.json')),
+  'build/bin/proto-loader-gen-types.js',
+);
 const files = [
   'networkservice/connectioncontext.proto',
   'networkservice/connection.proto',
@@ -23,8 +26,21 @@ const files = [
 rmSync(outDir, { recursive: true, force: true });
 execFileSync(
   process.execPath,
-  [generator, '--keepCase', '--longs=String', '--enums=String', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js',
-   '--importFileExtension=.js', '--includeDirs', join(root, 'proto'), '--outDir', outDir, ...files],
+  [
+    generator,
+    '--keepCase',
+    '--longs=String',
+    '--enums=String',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    '--importFileExtension=.js',
+    '--includeDirs',
+    join(root, 'proto'),
+    '--outDir',
+    outDir,
+    ...files,
+  ],
   { stdio: 'inherit', cwd: join(root, 'proto') },
 );
 

@@ -20,9 +20,16 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function start(daemon: string, env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  if (!existsSync(main(daemon))) throw new Error(`${main(daemon)} is missing: run "npm run build" first (npm test does)`);
-  const child = spawn(process.execPath, [main(daemon)], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(
+  daemon: string,
+  env: Record<string, string>,
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  if (!existsSync(main(daemon)))
+    throw new Error(`${main(daemon)} is missing: run "npm run build" first (npm test does)`);
+  const child = spawn(process.execPath, [main(daemon)], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -35,7 +42,10 @@ async function healthy(url: string): Promise<void> {
   const client = dial(url, { dialTimeoutMs: 200 });
   try {
     await expect
-      .poll(() => client.health(createContext({ deadline: Date.now() + 500 })).catch(() => 'down'), { timeout: 10_000, interval: 100 })
+      .poll(() => client.health(createContext({ deadline: Date.now() + 500 })).catch(() => 'down'), {
+        timeout: 10_000,
+        interval: 100,
+      })
       .toBe('SERVING');
   } finally {
     client.close();
@@ -44,7 +54,11 @@ async function healthy(url: string): Promise<void> {
 
 describe.each([
   ['registry', { NSM_LISTEN_ON: 'http://nope' }, /NSM_LISTEN_ON/],
-  ['manager', { NSM_LISTEN_ON: 'unix:///tmp/x.sock', NSM_MAX_TOKEN_LIFETIME: 'soon' }, /NSM_MAX_TOKEN_LIFETIME="soon"/],
+  [
+    'manager',
+    { NSM_LISTEN_ON: 'unix:///tmp/x.sock', NSM_MAX_TOKEN_LIFETIME: 'soon' },
+    /NSM_MAX_TOKEN_LIFETIME="soon"/,
+  ],
   ['forwarder', { NSM_LABELS: 'p2p', NSM_VXLAN_PORT: '70000' }, /NSM_LABELS.*\n.*NSM_VXLAN_PORT="70000"/],
 ])('%s with a bad configuration', (daemon, env, problem) => {
   it('prints every problem and its usage, and exits 2', async () => {

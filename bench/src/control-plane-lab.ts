@@ -40,7 +40,11 @@ spec:
 
 const ms = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
 
-async function measure(lab: Lab, service: string, floorUrls: string[]): Promise<{ latency: number[]; floor: number[]; rate: number }> {
+async function measure(
+  lab: Lab,
+  service: string,
+  floorUrls: string[],
+): Promise<{ latency: number[]; floor: number[]; rate: number }> {
   const pool = new ClientPool();
   const client = createClient({ name: 'bench-nsc', managerUrl: lab.socket('nsmgr-node-1') });
   const ctx = createContext();
@@ -78,14 +82,38 @@ async function measure(lab: Lab, service: string, floorUrls: string[]): Promise<
   }
 }
 
-function rows(kind: string, hops: number, m: { latency: number[]; floor: number[]; rate: number }): BenchRow[] {
+function rows(
+  kind: string,
+  hops: number,
+  m: { latency: number[]; floor: number[]; rate: number },
+): BenchRow[] {
   const p50 = percentile(m.latency, 50);
   const f50 = percentile(m.floor, 50);
   return [
-    { metric: `${kind} connect p50`, value: p50, unit: 'ms', baseline: f50, ratio: p50 / f50, bar: '≤ 4× floor', pass: p50 <= 4 * f50 },
-    { metric: `${kind} connect p99`, value: percentile(m.latency, 99), unit: 'ms', baseline: percentile(m.floor, 99), ratio: percentile(m.latency, 99) / percentile(m.floor, 99) },
+    {
+      metric: `${kind} connect p50`,
+      value: p50,
+      unit: 'ms',
+      baseline: f50,
+      ratio: p50 / f50,
+      bar: '≤ 4× floor',
+      pass: p50 <= 4 * f50,
+    },
+    {
+      metric: `${kind} connect p99`,
+      value: percentile(m.latency, 99),
+      unit: 'ms',
+      baseline: percentile(m.floor, 99),
+      ratio: percentile(m.latency, 99) / percentile(m.floor, 99),
+    },
     { metric: `${kind} floor: ${hops} unary round trips on the same sockets, p50`, value: f50, unit: 'ms' },
-    { metric: `${kind} sustained connect+close, 16 in flight`, value: m.rate, unit: '/s', bar: '≥ 300/s', pass: m.rate >= 300 },
+    {
+      metric: `${kind} sustained connect+close, 16 in flight`,
+      value: m.rate,
+      unit: '/s',
+      bar: '≥ 300/s',
+      pass: m.rate >= 300,
+    },
   ];
 }
 
@@ -97,9 +125,18 @@ export async function controlPlaneLabBench(): Promise<BenchResult> {
   writeFileSync(join(dir, 'b.yaml'), manifest('bench-remote', 'node-2', 'bench-remote', '10.91.0.0/16'));
   try {
     await up({ paths: [dir], nodes: 2, lab: lab.name, logLevel: 'warn', progress: () => undefined });
-    const [m1, f1, m2, f2] = ['nsmgr-node-1', 'forwarder-node-1', 'nsmgr-node-2', 'forwarder-node-2'].map((n) => lab.socket(n));
+    const [m1, f1, m2, f2] = ['nsmgr-node-1', 'forwarder-node-1', 'nsmgr-node-2', 'forwarder-node-2'].map(
+      (n) => lab.socket(n),
+    );
     const local = await measure(lab, 'bench-local', [m1!, f1!, lab.socket('pod-bench-local'), m1!]);
-    const remote = await measure(lab, 'bench-remote', [m1!, f1!, m2!, f2!, lab.socket('pod-bench-remote'), m1!]);
+    const remote = await measure(lab, 'bench-remote', [
+      m1!,
+      f1!,
+      m2!,
+      f2!,
+      lab.socket('pod-bench-remote'),
+      m1!,
+    ]);
     return {
       name: 'Control-plane connect, daemons as processes (benchmarks 1 and 2)',
       rows: [...rows('local', 4, local), ...rows('remote', 6, remote)],

@@ -64,11 +64,32 @@ function rows(kind: string, latency: number[], base: number[], hops: number, rat
   const p50 = percentile(latency, 50);
   const floor50 = percentile(base, 50);
   const out: BenchRow[] = [
-    { metric: `${kind} connect p50`, value: p50, unit: 'ms', baseline: floor50, ratio: p50 / floor50, bar: '≤ 4× floor', pass: p50 <= 4 * floor50 },
-    { metric: `${kind} connect p99`, value: percentile(latency, 99), unit: 'ms', baseline: percentile(base, 99), ratio: percentile(latency, 99) / percentile(base, 99) },
+    {
+      metric: `${kind} connect p50`,
+      value: p50,
+      unit: 'ms',
+      baseline: floor50,
+      ratio: p50 / floor50,
+      bar: '≤ 4× floor',
+      pass: p50 <= 4 * floor50,
+    },
+    {
+      metric: `${kind} connect p99`,
+      value: percentile(latency, 99),
+      unit: 'ms',
+      baseline: percentile(base, 99),
+      ratio: percentile(latency, 99) / percentile(base, 99),
+    },
     { metric: `${kind} floor: ${hops} plain unary round trips, p50`, value: floor50, unit: 'ms' },
   ];
-  if (rate !== undefined) out.push({ metric: `${kind} sustained connect+close (16 in flight)`, value: rate, unit: '/s', bar: '≥ 300/s', pass: rate >= 300 });
+  if (rate !== undefined)
+    out.push({
+      metric: `${kind} sustained connect+close (16 in flight)`,
+      value: rate,
+      unit: '/s',
+      bar: '≥ 300/s',
+      pass: rate >= 300,
+    });
   return out;
 }
 
@@ -78,19 +99,37 @@ export async function controlPlaneBench(): Promise<BenchResult> {
   const pool = new ClientPool();
   try {
     await registerService(mesh, { name: 'bench', payload: 'ETHERNET' });
-    const local = await mesh.endpoint(1, { name: 'bench-nse-1', serviceNames: ['bench'], labels: { where: 'local' }, cidrPrefix: '10.80.0.0/16' });
+    const local = await mesh.endpoint(1, {
+      name: 'bench-nse-1',
+      serviceNames: ['bench'],
+      labels: { where: 'local' },
+      cidrPrefix: '10.80.0.0/16',
+    });
     const n1 = mesh.node(1);
     const n2 = mesh.node(2);
     const localFloor = await floor([n1.managerUrl, n1.forwarderUrl, local.url, n1.managerUrl], pool);
     const localRun = await connects(mesh, 1);
     await local.close();
-    const remote = await mesh.endpoint(2, { name: 'bench-nse-2', serviceNames: ['bench'], labels: { where: 'remote' }, cidrPrefix: '10.81.0.0/16' });
-    const remoteFloor = await floor([n1.managerUrl, n1.forwarderUrl, n2.managerTcpUrl, n2.forwarderUrl, remote.url, n1.managerUrl], pool);
+    const remote = await mesh.endpoint(2, {
+      name: 'bench-nse-2',
+      serviceNames: ['bench'],
+      labels: { where: 'remote' },
+      cidrPrefix: '10.81.0.0/16',
+    });
+    const remoteFloor = await floor(
+      [n1.managerUrl, n1.forwarderUrl, n2.managerTcpUrl, n2.forwarderUrl, remote.url, n1.managerUrl],
+      pool,
+    );
     const remoteRun = await connects(mesh, 1);
     return {
       name: 'Control-plane connect (benchmarks 1 and 2)',
-      rows: [...rows('local', localRun.latency, localFloor, 4, localRun.perSecond), ...rows('remote', remoteRun.latency, remoteFloor, 6, remoteRun.perSecond)],
-      notes: [`${SAMPLES} sequential samples after ${WARMUP} warm-up; NOOP mechanism; one process; floor = health-check round trips on the same sockets.`],
+      rows: [
+        ...rows('local', localRun.latency, localFloor, 4, localRun.perSecond),
+        ...rows('remote', remoteRun.latency, remoteFloor, 6, remoteRun.perSecond),
+      ],
+      notes: [
+        `${SAMPLES} sequential samples after ${WARMUP} warm-up; NOOP mechanism; one process; floor = health-check round trips on the same sockets.`,
+      ],
     };
   } finally {
     pool.close();

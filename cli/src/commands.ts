@@ -20,9 +20,13 @@ function runningState(lab: Lab): LabState {
 }
 
 /** `nsm up`. Exit code 0 when every connection is up, 1 otherwise. */
-export async function upCommand(paths: string[], opts: { nodes: string; lab: string; timeout: string; logLevel: string }): Promise<number> {
+export async function upCommand(
+  paths: string[],
+  opts: { nodes: string; lab: string; timeout: string; logLevel: string },
+): Promise<number> {
   const nodes = Number(opts.nodes);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200) throw new Error(`--nodes ${opts.nodes}: expected an integer from 1 to 200`);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
+    throw new Error(`--nodes ${opts.nodes}: expected an integer from 1 to 200`);
   try {
     const result = await up({
       paths,
@@ -34,7 +38,8 @@ export async function upCommand(paths: string[], opts: { nodes: string; lab: str
     });
     if (result.pending.length > 0) {
       err(`nsm up: ${result.pending.length} endpoint(s) or connection(s) not ready:\n`);
-      for (const p of result.pending) err(`  ${p.pod}${p.ifname ? `/${p.ifname}` : ''} (${p.service}): ${p.error ?? 'still pending'}\n`);
+      for (const p of result.pending)
+        err(`  ${p.pod}${p.ifname ? `/${p.ifname}` : ''} (${p.service}): ${p.error ?? 'still pending'}\n`);
       err(`see "nsm logs <pod>" and "nsm status"\n`);
       return 1;
     }
@@ -50,14 +55,37 @@ export async function upCommand(paths: string[], opts: { nodes: string; lab: str
 }
 
 function printStatus(status: LabStatus): void {
-  if (status.registryError) out(`warning: the registry cannot be read (${status.registryError}); endpoints and services are not shown\n\n`);
-  out(table(['NODE', 'TUNNEL IP', 'NETNS'], status.nodes.map((n) => [n.name, n.tunnelIp, n.netns])) + '\n');
-  out(table(['POD', 'NODE', 'ROLE', 'NETNS'], status.pods.map((p) => [p.name, p.node, p.role, p.netns])) + '\n');
-  out(table(['NETWORK SERVICE', 'PAYLOAD', 'MATCHES'], status.services.map((s) => [s.name, s.payload, String(s.matches.length)])) + '\n');
+  if (status.registryError)
+    out(
+      `warning: the registry cannot be read (${status.registryError}); endpoints and services are not shown\n\n`,
+    );
+  out(
+    table(
+      ['NODE', 'TUNNEL IP', 'NETNS'],
+      status.nodes.map((n) => [n.name, n.tunnelIp, n.netns]),
+    ) + '\n',
+  );
+  out(
+    table(
+      ['POD', 'NODE', 'ROLE', 'NETNS'],
+      status.pods.map((p) => [p.name, p.node, p.role, p.netns]),
+    ) + '\n',
+  );
+  out(
+    table(
+      ['NETWORK SERVICE', 'PAYLOAD', 'MATCHES'],
+      status.services.map((s) => [s.name, s.payload, String(s.matches.length)]),
+    ) + '\n',
+  );
   out(
     table(
       ['ENDPOINT', 'SERVICES', 'URL', 'EXPIRES'],
-      status.endpoints.map((e) => [e.name, e.network_service_names.join(','), e.url, e.expiration_time ? new Date(Number(e.expiration_time.seconds) * 1000).toISOString() : '']),
+      status.endpoints.map((e) => [
+        e.name,
+        e.network_service_names.join(','),
+        e.url,
+        e.expiration_time ? new Date(Number(e.expiration_time.seconds) * 1000).toISOString() : '',
+      ]),
     ) + '\n',
   );
   out(
@@ -71,7 +99,9 @@ function printStatus(status: LabStatus): void {
         l.endpointInterface,
         l.endpointIps.join(','),
         l.service,
-        Object.entries(l.labels).map(([k, v]) => `${k}=${v}`).join(','),
+        Object.entries(l.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
         l.mechanism,
         l.locality,
         l.state,
@@ -114,9 +144,16 @@ export async function checkCommand(opts: { lab: string; json?: boolean }): Promi
   const status = await inspect(lab, state);
   const results = await check(lab, state, status);
   const failed = results.filter((r) => !r.ok).length;
-  const note = status.registryError ? `the registry cannot be read (${status.registryError}); peers were verified by traffic and MAC only` : undefined;
-  if (opts.json) out(JSON.stringify({ ok: failed === 0, links: results, ...(note ? { note } : {}) }, null, 2) + '\n');
-  else out(checkTable(results) + `\n${results.length - failed} of ${results.length} links pass${note ? `\nnote: ${note}` : ''}\n`);
+  const note = status.registryError
+    ? `the registry cannot be read (${status.registryError}); peers were verified by traffic and MAC only`
+    : undefined;
+  if (opts.json)
+    out(JSON.stringify({ ok: failed === 0, links: results, ...(note ? { note } : {}) }, null, 2) + '\n');
+  else
+    out(
+      checkTable(results) +
+        `\n${results.length - failed} of ${results.length} links pass${note ? `\nnote: ${note}` : ''}\n`,
+    );
   return failed === 0 && results.length > 0 ? 0 : 1;
 }
 
@@ -127,8 +164,16 @@ export function logsCommand(name: string, opts: { lab: string }): number {
   const file = candidates.find((f) => existsSync(f));
   if (!file) {
     const state = lab.readState();
-    const known = state ? ['registry', ...state.nodes.flatMap((n) => [`nsmgr-${n.name}`, `forwarder-${n.name}`]), ...state.pods.map((p) => p.name)] : [];
-    throw new Error(`no logs for "${name}"${known.length ? `; known: ${known.join(', ')}` : `: lab "${lab.name}" is not up`}`);
+    const known = state
+      ? [
+          'registry',
+          ...state.nodes.flatMap((n) => [`nsmgr-${n.name}`, `forwarder-${n.name}`]),
+          ...state.pods.map((p) => p.name),
+        ]
+      : [];
+    throw new Error(
+      `no logs for "${name}"${known.length ? `; known: ${known.join(', ')}` : `: lab "${lab.name}" is not up`}`,
+    );
   }
   out(readFileSync(file, 'utf8'));
   return 0;
@@ -142,10 +187,17 @@ export async function downCommand(opts: { lab: string }): Promise<number> {
 }
 
 /** `nsm stop <name>` / `nsm start <name>`. */
-export async function controlCommand(action: 'stop' | 'start', name: string, opts: { lab: string }): Promise<number> {
+export async function controlCommand(
+  action: 'stop' | 'start',
+  name: string,
+  opts: { lab: string },
+): Promise<number> {
   const lab = new Lab(opts.lab);
   const state = runningState(lab);
-  const changed = action === 'stop' ? await stopProcess(lab, state, name) : await startProcess(lab, state, name);
-  err(`nsm ${action}: ${name} ${changed ? (action === 'stop' ? 'stopped' : 'started') : `was already ${action === 'stop' ? 'stopped' : 'running'}`}\n`);
+  const changed =
+    action === 'stop' ? await stopProcess(lab, state, name) : await startProcess(lab, state, name);
+  err(
+    `nsm ${action}: ${name} ${changed ? (action === 'stop' ? 'stopped' : 'started') : `was already ${action === 'stop' ? 'stopped' : 'running'}`}\n`,
+  );
   return 0;
 }

@@ -20,8 +20,15 @@ try {
     say(`lab "${lab.name}" is already up; checking it (run "nsm down" first for a fresh one)`);
   } else {
     say('bringing up the 4G EPC example on 2 emulated nodes (deploy/examples/4g-epc) ...');
-    const result = await up({ paths: [example], nodes: 2, lab: lab.name, timeoutMs: 60_000, progress: (l) => say(`  ${l}`) });
-    for (const p of result.pending) say(`  not ready: ${p.pod}${p.ifname ? `/${p.ifname}` : ''} (${p.service}): ${p.error ?? 'pending'}`);
+    const result = await up({
+      paths: [example],
+      nodes: 2,
+      lab: lab.name,
+      timeoutMs: 60_000,
+      progress: (l) => say(`  ${l}`),
+    });
+    for (const p of result.pending)
+      say(`  not ready: ${p.pod}${p.ifname ? `/${p.ifname}` : ''} (${p.service}): ${p.error ?? 'pending'}`);
   }
   const state = lab.readState()!;
   const results = await check(lab, state, await inspect(lab, state));

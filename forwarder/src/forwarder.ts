@@ -51,7 +51,11 @@ export async function startForwarder(
     pool,
     tokens: jwtTokenGenerator({ name: config.name, lifetimeMs: config.maxTokenLifetimeMs }),
     mechanisms: deps.dataplane.mechanisms,
-    offer: forwarderOffer({ tunnelIp: config.tunnelIp, vxlanPort: config.vxlanPort, localTypes: deps.dataplane.localTypes }),
+    offer: forwarderOffer({
+      tunnelIp: config.tunnelIp,
+      vxlanPort: config.vxlanPort,
+      localTypes: deps.dataplane.localTypes,
+    }),
   });
   const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
   server.serveNetworkService(handler);
@@ -77,7 +81,10 @@ export async function startForwarder(
     pool.close();
     throw err;
   }
-  deps.log.info({ name: config.name, node: config.nodeName, urls, manager: config.connectTo }, 'forwarder serving');
+  deps.log.info(
+    { name: config.name, node: config.nodeName, urls, manager: config.connectTo },
+    'forwarder serving',
+  );
   return {
     urls,
     registration,

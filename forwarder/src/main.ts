@@ -5,14 +5,24 @@ import { readForwarderConfig, usage } from './config.js';
 import { startForwarder } from './forwarder.js';
 import { createKernelDataplane } from './mechanisms/dataplane.js';
 
-await runDaemon('forwarder', usage, () => readForwarderConfig(), async (config, log) => {
-  // The owner mark on built interfaces: a restarted forwarder adopts or sweeps only its own.
-  const owner = config.clusterName ? `${config.clusterName}/${config.name}` : config.name;
-  const dataplane = await createKernelDataplane({ name: owner, tunnelIp: config.tunnelIp, vxlanPort: config.vxlanPort, log });
-  try {
-    return await startForwarder(config, { log, dataplane });
-  } catch (err) {
-    dataplane.close();
-    throw err;
-  }
-});
+await runDaemon(
+  'forwarder',
+  usage,
+  () => readForwarderConfig(),
+  async (config, log) => {
+    // The owner mark on built interfaces: a restarted forwarder adopts or sweeps only its own.
+    const owner = config.clusterName ? `${config.clusterName}/${config.name}` : config.name;
+    const dataplane = await createKernelDataplane({
+      name: owner,
+      tunnelIp: config.tunnelIp,
+      vxlanPort: config.vxlanPort,
+      log,
+    });
+    try {
+      return await startForwarder(config, { log, dataplane });
+    } catch (err) {
+      dataplane.close();
+      throw err;
+    }
+  },
+);

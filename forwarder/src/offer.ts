@@ -29,7 +29,9 @@ export function forwarderOffer(options: OfferOptions): OfferFn {
           `endpoint "${req.connection?.network_service_endpoint_name ?? ''}" is on another node (${url}) but this forwarder has no tunnel IP: set NSM_TUNNEL_IP`,
         );
       }
-      return [newMechanism('VXLAN', 'REMOTE', { src_ip: options.tunnelIp, src_port: String(options.vxlanPort) })];
+      return [
+        newMechanism('VXLAN', 'REMOTE', { src_ip: options.tunnelIp, src_port: String(options.vxlanPort) }),
+      ];
     }
     if (incoming?.cls === 'LOCAL') return [newMechanism(incoming.type, 'LOCAL')];
     return options.localTypes.map((type) => newMechanism(type, 'LOCAL'));

@@ -53,7 +53,10 @@ function advertised(listenOn: string[], tunnelIp: string, reader: EnvReader): st
 export function readManagerConfig(env: NodeJS.ProcessEnv = process.env): ManagerConfig {
   const r = new EnvReader(env);
   const nodeName = r.string('NODE_NAME', hostname());
-  const listenOn = r.urls('NSM_LISTEN_ON', 'unix:///var/lib/networkservicemesh/nsm.io.sock,tcp://0.0.0.0:5001');
+  const listenOn = r.urls(
+    'NSM_LISTEN_ON',
+    'unix:///var/lib/networkservicemesh/nsm.io.sock,tcp://0.0.0.0:5001',
+  );
   if (listenOn.length === 0) r.errors.push('NSM_LISTEN_ON: expected at least one URL');
   const config: ManagerConfig = {
     name: r.string('NSM_NAME', `nsmgr-${nodeName}`),

@@ -4,4 +4,9 @@ import { runDaemon } from '../../sdk/src/tools/daemon.js';
 import { readManagerConfig, usage } from './config.js';
 import { startManager } from './manager.js';
 
-await runDaemon('nsmgr', usage, () => readManagerConfig(), (config, log) => startManager(config, { log }));
+await runDaemon(
+  'nsmgr',
+  usage,
+  () => readManagerConfig(),
+  (config, log) => startManager(config, { log }),
+);

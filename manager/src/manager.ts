@@ -18,7 +18,10 @@ export interface RunningManager {
 }
 
 /** Usage: `const m = await startManager(readManagerConfig(), { log })`. */
-export async function startManager(config: ManagerConfig, deps: { log: Logger; clock?: Clock }): Promise<RunningManager> {
+export async function startManager(
+  config: ManagerConfig,
+  deps: { log: Logger; clock?: Clock },
+): Promise<RunningManager> {
   const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs });
   const registry = createManagerRegistry({
     registryUrl: config.registryUrl,
@@ -42,7 +45,16 @@ export async function startManager(config: ManagerConfig, deps: { log: Logger; c
   server.serveEndpointRegistry(registry.nse);
   server.serveServiceRegistry(registry.ns);
   const urls = await server.listen(config.listenOn);
-  deps.log.info({ name: config.name, node: config.nodeName, urls, advertise: config.advertiseUrl, registry: config.registryUrl || 'embedded' }, 'manager serving');
+  deps.log.info(
+    {
+      name: config.name,
+      node: config.nodeName,
+      urls,
+      advertise: config.advertiseUrl,
+      registry: config.registryUrl || 'embedded',
+    },
+    'manager serving',
+  );
   return {
     urls,
     connections: () => monitor.list().length,

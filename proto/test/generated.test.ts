@@ -30,11 +30,22 @@ it('keeps the NSM API v1 wire names: packages, services and field numbers', asyn
   const p = protos();
   expect(Object.keys(p.networkservice.NetworkService.service)).toEqual(['Request', 'Close']);
   expect(p.networkservice.NetworkService.service.Request.path).toBe('/networkservice.NetworkService/Request');
-  expect(p.connection.MonitorConnection.service.MonitorConnections.path).toBe('/connection.MonitorConnection/MonitorConnections');
-  expect(p.registry.NetworkServiceEndpointRegistry.service.Find.path).toBe('/registry.NetworkServiceEndpointRegistry/Find');
+  expect(p.connection.MonitorConnection.service.MonitorConnections.path).toBe(
+    '/connection.MonitorConnection/MonitorConnections',
+  );
+  expect(p.registry.NetworkServiceEndpointRegistry.service.Find.path).toBe(
+    '/registry.NetworkServiceEndpointRegistry/Find',
+  );
   const conn = p.connection.Connection as unknown as { type: { field: { name: string; number: number }[] } };
   expect(conn.type.field.map((f) => [f.name, f.number])).toEqual([
-    ['id', 1], ['network_service', 2], ['mechanism', 3], ['context', 4], ['labels', 5], ['path', 6],
-    ['network_service_endpoint_name', 7], ['payload', 8], ['state', 9],
+    ['id', 1],
+    ['network_service', 2],
+    ['mechanism', 3],
+    ['context', 4],
+    ['labels', 5],
+    ['path', 6],
+    ['network_service_endpoint_name', 7],
+    ['payload', 8],
+    ['state', 9],
   ]);
 });

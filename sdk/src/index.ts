@@ -9,13 +9,35 @@
  * const conn = await createClient().request({ networkService: 'db', labels: { app: 'web' } });
  * ```
  */
-export { createClient, toMechanism, type ClientOptions, type MeshClientHandle, type RequestOptions } from './client/create-client.js';
+export {
+  createClient,
+  toMechanism,
+  type ClientOptions,
+  type MeshClientHandle,
+  type RequestOptions,
+} from './client/create-client.js';
 export { createEndpoint, type Endpoint, type EndpointOptions } from './endpoint/create-endpoint.js';
 export { kernelEndpoint } from './endpoint/kernel-endpoint.js';
 export * from './api/types.js';
 export * from './api/builders.js';
-export { chain, element, toHandler, tail, type NetworkServiceElement, type NetworkServiceHandler } from './core/chain.js';
-export { createContext, createContextKey, withValue, withTimeout, withCancel, detached, type Context, type ContextKey } from './core/context.js';
+export {
+  chain,
+  element,
+  toHandler,
+  tail,
+  type NetworkServiceElement,
+  type NetworkServiceHandler,
+} from './core/chain.js';
+export {
+  createContext,
+  createContextKey,
+  withValue,
+  withTimeout,
+  withCancel,
+  detached,
+  type Context,
+  type ContextKey,
+} from './core/context.js';
 export { realClock, FakeClock, type Clock } from './core/clock.js';
 export { NsmError, Code, codeName } from './core/errors.js';
 export { createLogger, type Logger } from './core/log.js';

@@ -36,7 +36,9 @@ describe('4G EPC on the local lab', () => {
     const result = await checkJson(lab);
     expect(result.links.filter((l) => !l.ok).map((l) => l.problems)).toEqual([]);
     expect(result.ok).toBe(true);
-    const peers = Object.fromEntries(result.links.map((l) => [`${l.client}/${l.clientInterface}`, l.endpoint]));
+    const peers = Object.fromEntries(
+      result.links.map((l) => [`${l.client}/${l.clientInterface}`, l.endpoint]),
+    );
     expect(peers).toEqual(expected);
     const where = result.links.map((l) => l.locality);
     expect(where).toContain('local');
@@ -47,13 +49,19 @@ describe('4G EPC on the local lab', () => {
     const state = new Lab(lab).readState()!;
     const client = createClient({ name: 'e2e-probe', managerUrl: state.nodes[0]!.managerUrl });
     try {
-      const conn = await client.request({ networkService: '4g-network', labels: { app: 's1-mme' }, mechanisms: ['NOOP'] });
+      const conn = await client.request({
+        networkService: '4g-network',
+        labels: { app: 's1-mme' },
+        mechanisms: ['NOOP'],
+      });
       expect(conn.network_service_endpoint_name).toBe('mme');
       await client.close(conn);
-      await expect(client.request({ networkService: '4g-network', labels: { app: 'x2' }, mechanisms: ['NOOP'] })).rejects.toThrow(
-        /4g-network.*app=x2/,
+      await expect(
+        client.request({ networkService: '4g-network', labels: { app: 'x2' }, mechanisms: ['NOOP'] }),
+      ).rejects.toThrow(/4g-network.*app=x2/);
+      await expect(client.request({ networkService: '4g-network', mechanisms: ['NOOP'] })).rejects.toThrow(
+        /4g-network/,
       );
-      await expect(client.request({ networkService: '4g-network', mechanisms: ['NOOP'] })).rejects.toThrow(/4g-network/);
     } finally {
       await client.shutdown();
     }
@@ -71,7 +79,9 @@ describe('4G EPC on the local lab', () => {
     expect((await nsm(lab, 'start', 'mme')).code).toBe(0);
     await expect.poll(failing, { timeout: 30_000, interval: 500 }).toEqual([]);
     const result = await checkJson(lab);
-    expect(Object.fromEntries(result.links.map((l) => [`${l.client}/${l.clientInterface}`, l.endpoint]))).toEqual(expected);
+    expect(
+      Object.fromEntries(result.links.map((l) => [`${l.client}/${l.clientInterface}`, l.endpoint])),
+    ).toEqual(expected);
   }, 90_000);
 
   it('nsm down leaves no namespace, process or file behind, and is idempotent', async () => {

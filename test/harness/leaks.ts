@@ -5,7 +5,9 @@ import { join } from 'node:path';
 
 /** Namespaces, processes and the state directory of lab `lab` that still exist. */
 export function leftovers(lab: string): { namespaces: string[]; processes: number[]; stateDir: boolean } {
-  const list = JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }).trim() || '[]') as { name: string }[];
+  const list = JSON.parse(
+    execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }).trim() || '[]',
+  ) as { name: string }[];
   const marker = `NSM_LAB=${lab}\0`;
   const processes = readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))

@@ -6,14 +6,26 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEndpoint, type Endpoint, type EndpointOptions } from '../../sdk/src/endpoint/create-endpoint.js';
-import { createClient, type ClientOptions, type MeshClientHandle } from '../../sdk/src/client/create-client.js';
+import {
+  createEndpoint,
+  type Endpoint,
+  type EndpointOptions,
+} from '../../sdk/src/endpoint/create-endpoint.js';
+import {
+  createClient,
+  type ClientOptions,
+  type MeshClientHandle,
+} from '../../sdk/src/client/create-client.js';
 import { element } from '../../sdk/src/core/chain.js';
 import { silentLogger, type Logger } from '../../sdk/src/core/log.js';
 import { createServer } from '../../sdk/src/grpc/server.js';
 import { createRegistryServer } from '../../sdk/src/registry/chains.js';
 import { startManager, type RunningManager } from '../../manager/src/manager.js';
-import { startForwarder, type ForwarderDataplane, type RunningForwarder } from '../../forwarder/src/forwarder.js';
+import {
+  startForwarder,
+  type ForwarderDataplane,
+  type RunningForwarder,
+} from '../../forwarder/src/forwarder.js';
 import { vxlanNegotiation } from '../../sdk/src/networkservice/mechanisms/vxlan/negotiate.js';
 import { freePort } from './ports.js';
 

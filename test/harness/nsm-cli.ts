@@ -22,15 +22,34 @@ export function testLabName(prefix: string): string {
 export function nsm(lab: string, ...args: string[]): Promise<NsmRun> {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first (npm test does)`);
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, '--lab', lab, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [cli, '--lab', lab, ...args],
+      { maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 /** `nsm check --json`, parsed. */
-export async function checkJson(lab: string): Promise<{ ok: boolean; links: { client: string; clientInterface: string; endpoint: string; ok: boolean; locality: string; problems: string[] }[] }> {
+export async function checkJson(lab: string): Promise<{
+  ok: boolean;
+  links: {
+    client: string;
+    clientInterface: string;
+    endpoint: string;
+    ok: boolean;
+    locality: string;
+    problems: string[];
+  }[];
+}> {
   const run = await nsm(lab, 'check', '--json');
   try {
     return JSON.parse(run.stdout) as Awaited<ReturnType<typeof checkJson>>;

@@ -5,7 +5,10 @@ import { dial } from '../../sdk/src/grpc/client.js';
 import type { Mesh } from './mesh.js';
 
 /** Registers `service` with the mesh's registry. Usage: `await registerService(mesh, { name: 'db' })`. */
-export async function registerService(mesh: Mesh, service: Partial<NetworkService> & { name: string }): Promise<NetworkService> {
+export async function registerService(
+  mesh: Mesh,
+  service: Partial<NetworkService> & { name: string },
+): Promise<NetworkService> {
   const client = dial(mesh.registryUrl);
   try {
     return await client.serviceRegistry.register(createContext(), {

@@ -17,9 +17,21 @@ beforeAll(async () => {
   mesh = await createMesh({ nodes: 1 });
   await registerService(mesh, {
     name: 'db',
-    matches: [{ source_selector: { app: 'web' }, routes: [{ destination_selector: { app: 'db' }, weight: 0 }], fallthrough: false, metadata: null }],
+    matches: [
+      {
+        source_selector: { app: 'web' },
+        routes: [{ destination_selector: { app: 'db' }, weight: 0 }],
+        fallthrough: false,
+        metadata: null,
+      },
+    ],
   });
-  await mesh.endpoint(1, { name: 'db-1', serviceNames: ['db'], labels: { app: 'db' }, cidrPrefix: '10.70.0.0/24' });
+  await mesh.endpoint(1, {
+    name: 'db-1',
+    serviceNames: ['db'],
+    labels: { app: 'db' },
+    cidrPrefix: '10.70.0.0/24',
+  });
   manager = dial(mesh.node(1).managerUrl);
 });
 
@@ -28,11 +40,13 @@ afterAll(async () => {
   await mesh.close();
 });
 
-async function requestError(labels: Record<string, string>, init: { service?: string; type?: string } = {}): Promise<NsmError> {
-  const req = newRequest(
-    { id: `bad-${Math.random()}`, network_service: init.service ?? 'db', labels },
-    [newMechanism(init.type ?? 'NOOP', 'LOCAL')],
-  );
+async function requestError(
+  labels: Record<string, string>,
+  init: { service?: string; type?: string } = {},
+): Promise<NsmError> {
+  const req = newRequest({ id: `bad-${Math.random()}`, network_service: init.service ?? 'db', labels }, [
+    newMechanism(init.type ?? 'NOOP', 'LOCAL'),
+  ]);
   try {
     await manager.networkService.request(createContext({ deadline: Date.now() + 5000 }), req);
   } catch (err) {
@@ -90,15 +104,22 @@ describe('bad requests', () => {
   });
 
   it('an endpoint with an invalid CIDR fails to start with a clear error and registers nothing', async () => {
-    await expect(mesh.endpoint(1, { name: 'broken', serviceNames: ['db'], labels: { app: 'db' }, cidrPrefix: '10.0.0.0/33' })).rejects.toThrow(
-      /invalid CIDR "10.0.0.0\/33"/,
-    );
+    await expect(
+      mesh.endpoint(1, {
+        name: 'broken',
+        serviceNames: ['db'],
+        labels: { app: 'db' },
+        cidrPrefix: '10.0.0.0/33',
+      }),
+    ).rejects.toThrow(/invalid CIDR "10.0.0.0\/33"/);
     const found: string[] = [];
     const ctx = createContext({ deadline: Date.now() + 2000 });
     await new Promise<void>((resolve, reject) =>
-      manager.endpointRegistry
-        .find(ctx, { network_service_endpoint: null, watch: false })
-        .subscribe({ next: (r) => found.push(r.network_service_endpoint?.name ?? ''), error: reject, complete: resolve }),
+      manager.endpointRegistry.find(ctx, { network_service_endpoint: null, watch: false }).subscribe({
+        next: (r) => found.push(r.network_service_endpoint?.name ?? ''),
+        error: reject,
+        complete: resolve,
+      }),
     );
     expect(found).not.toContain('broken');
     await stillHealthy();

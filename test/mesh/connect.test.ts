@@ -19,7 +19,11 @@ afterEach(async () => {
 
 describe('connect', () => {
   it('connects a client to an endpoint on the same node through manager and forwarder (4 segments)', async () => {
-    const nse = await mesh.endpoint(1, { name: 'nse-a', serviceNames: ['icmp-responder'], cidrPrefix: '172.16.1.100/31' });
+    const nse = await mesh.endpoint(1, {
+      name: 'nse-a',
+      serviceNames: ['icmp-responder'],
+      cidrPrefix: '172.16.1.100/31',
+    });
     const client = mesh.client(1, { name: 'nsc-a' });
     const conn = await client.request({ networkService: 'icmp-responder', mechanisms: ['NOOP'] });
 
@@ -60,7 +64,11 @@ describe('connect', () => {
   });
 
   it('keeps ids and addresses on refresh and frees everything on close', async () => {
-    const nse = await mesh.endpoint(2, { name: 'nse-b', serviceNames: ['icmp-responder'], cidrPrefix: '10.60.1.0/24' });
+    const nse = await mesh.endpoint(2, {
+      name: 'nse-b',
+      serviceNames: ['icmp-responder'],
+      cidrPrefix: '10.60.1.0/24',
+    });
     const client = mesh.client(1, { name: 'nsc-r' });
     const conn = await client.request({ networkService: 'icmp-responder', mechanisms: ['NOOP'] });
     const again = await client.refresh(conn);

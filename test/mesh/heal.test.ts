@@ -63,7 +63,12 @@ describe('heal', () => {
         return next.request(ctx, req);
       },
     });
-    await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24', elements: [seen] });
+    await m.endpoint(1, {
+      name: 'echo-a',
+      serviceNames: ['echo'],
+      cidrPrefix: '10.1.0.0/24',
+      elements: [seen],
+    });
     let breakDataPlane: (() => void) | undefined;
     const dataPlane = {
       watch: (_ctx: unknown, _conn: unknown, onFailure: () => void) => {
@@ -130,7 +135,12 @@ describe('heal', () => {
 
   it('refreshes before tokens expire, and times out at every hop when the client vanishes', async () => {
     const m = await meshWithService(2, { tokenLifetimeMs: 1500 });
-    const nse = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24', tokenLifetimeMs: 1500 });
+    const nse = await m.endpoint(2, {
+      name: 'echo-a',
+      serviceNames: ['echo'],
+      cidrPrefix: '10.1.0.0/24',
+      tokenLifetimeMs: 1500,
+    });
     const client = m.client(1, { name: 'nsc', tokenLifetimeMs: 1500 });
     const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
     const expires = Number(conn.path!.path_segments[0]!.expires!.seconds);
@@ -145,7 +155,13 @@ describe('heal', () => {
     // The client process "dies": its refresh timers stop and it never closes.
     client.abandon();
     const held = (): string =>
-      [nse.connections().length, ...m.nodes.flatMap((n) => [n.manager.instance()!.connections(), n.forwarder.instance()!.connections()])].join(',');
+      [
+        nse.connections().length,
+        ...m.nodes.flatMap((n) => [
+          n.manager.instance()!.connections(),
+          n.forwarder.instance()!.connections(),
+        ]),
+      ].join(',');
     await expect.poll(held, { timeout: 6000 }).toBe('0,0,0,0,0');
   });
 });

@@ -17,7 +17,12 @@ beforeEach(async () => {
         fallthrough: false,
         metadata: null,
       },
-      { source_selector: {}, routes: [{ destination_selector: { app: 'firewall' }, weight: 0 }], fallthrough: false, metadata: null },
+      {
+        source_selector: {},
+        routes: [{ destination_selector: { app: 'firewall' }, weight: 0 }],
+        fallthrough: false,
+        metadata: null,
+      },
     ],
   });
 });
@@ -28,7 +33,12 @@ afterEach(async () => {
 
 describe('passthrough service chain', () => {
   it('goes client → firewall → vpn-gateway on one node, addresses from the gateway', async () => {
-    await mesh.endpoint(1, { name: 'vpn-gateway', serviceNames: ['secure-intranet'], labels: { app: 'vpn-gateway' }, cidrPrefix: '172.16.1.0/28' });
+    await mesh.endpoint(1, {
+      name: 'vpn-gateway',
+      serviceNames: ['secure-intranet'],
+      labels: { app: 'vpn-gateway' },
+      cidrPrefix: '172.16.1.0/28',
+    });
     const firewall = await mesh.endpoint(1, {
       name: 'firewall',
       serviceNames: ['secure-intranet'],
@@ -59,8 +69,18 @@ describe('passthrough service chain', () => {
   });
 
   it('chains across nodes: firewall on node 2, gateway on node 1', async () => {
-    await mesh.endpoint(1, { name: 'vpn-gateway', serviceNames: ['secure-intranet'], labels: { app: 'vpn-gateway' }, cidrPrefix: '172.16.2.0/28' });
-    await mesh.endpoint(2, { name: 'firewall', serviceNames: ['secure-intranet'], labels: { app: 'firewall' }, passthrough: { mechanisms: ['NOOP'] } });
+    await mesh.endpoint(1, {
+      name: 'vpn-gateway',
+      serviceNames: ['secure-intranet'],
+      labels: { app: 'vpn-gateway' },
+      cidrPrefix: '172.16.2.0/28',
+    });
+    await mesh.endpoint(2, {
+      name: 'firewall',
+      serviceNames: ['secure-intranet'],
+      labels: { app: 'firewall' },
+      passthrough: { mechanisms: ['NOOP'] },
+    });
     const client = mesh.client(1, { name: 'office' });
     const conn = await client.request({ networkService: 'secure-intranet', mechanisms: ['NOOP'] });
     expect(conn.path!.path_segments.map((s) => s.name)).toEqual([
@@ -82,7 +102,12 @@ describe('passthrough service chain', () => {
   });
 
   it('fails with the service and labels named when the next element of the chain is missing', async () => {
-    await mesh.endpoint(1, { name: 'firewall', serviceNames: ['secure-intranet'], labels: { app: 'firewall' }, passthrough: { mechanisms: ['NOOP'] } });
+    await mesh.endpoint(1, {
+      name: 'firewall',
+      serviceNames: ['secure-intranet'],
+      labels: { app: 'firewall' },
+      passthrough: { mechanisms: ['NOOP'] },
+    });
     const client = mesh.client(1, { name: 'office' });
     await expect(client.request({ networkService: 'secure-intranet', mechanisms: ['NOOP'] })).rejects.toThrow(
       /secure-intranet.*app=firewall/,

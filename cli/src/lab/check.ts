@@ -28,7 +28,21 @@ const host = (cidr: string | undefined): string => (cidr ?? '').split('/')[0] ??
 
 async function ping(netns: string, dev: string, to: string): Promise<boolean> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const ok = await sh('ip', ['netns', 'exec', netns, 'ping', '-n', '-q', '-c', '1', '-W', '1', '-I', dev, to]).then(
+    const ok = await sh('ip', [
+      'netns',
+      'exec',
+      netns,
+      'ping',
+      '-n',
+      '-q',
+      '-c',
+      '1',
+      '-W',
+      '1',
+      '-I',
+      dev,
+      to,
+    ]).then(
       () => true,
       () => false,
     );
@@ -53,14 +67,19 @@ async function neighbourMac(netns: string, dev: string, ip: string): Promise<str
   return (JSON.parse(out || '[]') as { lladdr?: string }[])[0]?.lladdr;
 }
 
-async function checkLink(lab: Lab, link: LinkStatus, registered: Set<string> | undefined): Promise<LinkCheck> {
+async function checkLink(
+  lab: Lab,
+  link: LinkStatus,
+  registered: Set<string> | undefined,
+): Promise<LinkCheck> {
   const clientNs = lab.netns(link.client);
   const endpointNs = lab.netns(link.endpoint);
   const clientIp = host(link.clientIps[0]);
   const endpointIp = host(link.endpointIps[0]);
   const problems: string[] = [];
   if (link.state !== 'UP') problems.push(`the manager reports the connection ${link.state}`);
-  if (registered && !registered.has(link.endpoint)) problems.push(`endpoint "${link.endpoint}" is not in the registry`);
+  if (registered && !registered.has(link.endpoint))
+    problems.push(`endpoint "${link.endpoint}" is not in the registry`);
   if (!clientIp || !endpointIp) problems.push('the connection has no addresses');
   const forward = clientIp !== '' && (await ping(clientNs, link.clientInterface, endpointIp));
   if (!forward) problems.push(`${link.client} cannot ping ${endpointIp} over ${link.clientInterface}`);
@@ -69,11 +88,15 @@ async function checkLink(lab: Lab, link: LinkStatus, registered: Set<string> | u
   let peer = false;
   const facts = await linkFacts(endpointNs, link.endpointInterface);
   if (!facts) problems.push(`${link.endpoint} has no interface "${link.endpointInterface}"`);
-  else if (!facts.addr_info?.some((a) => a.local === endpointIp)) problems.push(`${endpointIp} is not on ${link.endpoint}/${link.endpointInterface}`);
+  else if (!facts.addr_info?.some((a) => a.local === endpointIp))
+    problems.push(`${endpointIp} is not on ${link.endpoint}/${link.endpointInterface}`);
   else {
     const mac = await neighbourMac(clientNs, link.clientInterface, endpointIp);
     peer = mac !== undefined && mac === facts.address;
-    if (!peer) problems.push(`${link.client} reached ${endpointIp} at ${mac ?? 'no MAC'}, not at ${link.endpoint}/${link.endpointInterface} (${facts.address ?? '?'})`);
+    if (!peer)
+      problems.push(
+        `${link.client} reached ${endpointIp} at ${mac ?? 'no MAC'}, not at ${link.endpoint}/${link.endpointInterface} (${facts.address ?? '?'})`,
+      );
   }
   return {
     client: link.client,
@@ -93,7 +116,10 @@ async function checkLink(lab: Lab, link: LinkStatus, registered: Set<string> | u
 }
 
 /** A requested connection that the mesh does not hold, as a failed check. */
-function missing(pod: LabState['pods'][number], request: LabState['pods'][number]['requests'][number]): LinkCheck {
+function missing(
+  pod: LabState['pods'][number],
+  request: LabState['pods'][number]['requests'][number],
+): LinkCheck {
   return {
     client: pod.name,
     endpoint: '',
@@ -119,13 +145,17 @@ export async function check(lab: Lab, state: LabState, status: LabStatus): Promi
   const queue = [...status.links];
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      for (let link = queue.shift(); link; link = queue.shift()) results.push(await checkLink(lab, link, registered));
+      for (let link = queue.shift(); link; link = queue.shift())
+        results.push(await checkLink(lab, link, registered));
     }),
   );
   for (const pod of state.pods) {
     for (const request of pod.requests) {
-      if (!status.links.some((l) => l.client === pod.name && l.clientInterface === request.ifname)) results.push(missing(pod, request));
+      if (!status.links.some((l) => l.client === pod.name && l.clientInterface === request.ifname))
+        results.push(missing(pod, request));
     }
   }
-  return results.sort((a, b) => a.client.localeCompare(b.client) || a.clientInterface.localeCompare(b.clientInterface));
+  return results.sort(
+    (a, b) => a.client.localeCompare(b.client) || a.clientInterface.localeCompare(b.clientInterface),
+  );
 }

@@ -33,15 +33,29 @@ export async function startRegistry(lab: Lab, logLevel: string): Promise<LabProc
     script: scripts.registry,
     log: lab.log('registry'),
     lab: lab.name,
-    env: { NSM_NAME: 'registry', NSM_LISTEN_ON: `${registryFabricUrl},${lab.socket('registry')}`, NSM_LOG_LEVEL: logLevel },
+    env: {
+      NSM_NAME: 'registry',
+      NSM_LISTEN_ON: `${registryFabricUrl},${lab.socket('registry')}`,
+      NSM_LOG_LEVEL: logLevel,
+    },
   });
   await waitHealthy(lab.socket('registry'), 'the registry');
   return proc;
 }
 
 /** Starts node `index`'s manager and forwarder inside its namespace. */
-export async function startNode(lab: Lab, node: string, index: number, logLevel: string): Promise<LabProcess[]> {
-  const common = { NODE_NAME: node, CLUSTER_NAME: `lab-${lab.name}`, NSM_LOG_LEVEL: logLevel, NSM_TUNNEL_IP: tunnelIp(index) };
+export async function startNode(
+  lab: Lab,
+  node: string,
+  index: number,
+  logLevel: string,
+): Promise<LabProcess[]> {
+  const common = {
+    NODE_NAME: node,
+    CLUSTER_NAME: `lab-${lab.name}`,
+    NSM_LOG_LEVEL: logLevel,
+    NSM_TUNNEL_IP: tunnelIp(index),
+  };
   const managerUrl = lab.socket(`nsmgr-${node}`);
   const manager = await startInNetns({
     name: `nsmgr-${node}`,
@@ -63,7 +77,12 @@ export async function startNode(lab: Lab, node: string, index: number, logLevel:
     script: scripts.forwarder,
     log: lab.log(`forwarder-${node}`),
     lab: lab.name,
-    env: { ...common, NSM_NAME: `forwarder-${node}`, NSM_LISTEN_ON: lab.socket(`forwarder-${node}`), NSM_CONNECT_TO: managerUrl },
+    env: {
+      ...common,
+      NSM_NAME: `forwarder-${node}`,
+      NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
+      NSM_CONNECT_TO: managerUrl,
+    },
   });
   await waitHealthy(lab.socket(`forwarder-${node}`), `the forwarder of ${node}`);
   return [manager, forwarder];

@@ -17,7 +17,9 @@ export interface DownResult {
 /** Removes the lab. Pods stop first so that they close their connections while the mesh still runs. */
 export async function down(lab: Lab): Promise<DownResult> {
   const state = lab.readState();
-  const podPids = new Set((state?.processes ?? []).filter((p) => p.name.startsWith('pod/')).map((p) => p.pid));
+  const podPids = new Set(
+    (state?.processes ?? []).filter((p) => p.name.startsWith('pod/')).map((p) => p.pid),
+  );
   const all = labPids(lab.name);
   await stopAll(all.filter((pid) => podPids.has(pid)));
   await stopAll(labPids(lab.name));

@@ -47,7 +47,9 @@ const ctx = (): ReturnType<typeof createContext> => createContext({ deadline: Da
 async function initialState(url: string): Promise<Connection[]> {
   const client = dial(url, { dialTimeoutMs: 500 });
   try {
-    const event = await firstValueFrom(client.monitor(ctx(), { path_segments: [], network_services: [] }).pipe(take(1), timeout(3000)));
+    const event = await firstValueFrom(
+      client.monitor(ctx(), { path_segments: [], network_services: [] }).pipe(take(1), timeout(3000)),
+    );
     return Object.values(event.connections);
   } catch {
     return [];
@@ -61,8 +63,12 @@ async function registryRecords(
 ): Promise<{ services: NetworkService[]; endpoints: NetworkServiceEndpoint[]; registryError?: string }> {
   const registry = dial(lab.socket('registry'), { dialTimeoutMs: 500 });
   try {
-    const nses = await lastValueFrom(registry.endpointRegistry.find(ctx(), { network_service_endpoint: null, watch: false }).pipe(toArray()));
-    const nss = await lastValueFrom(registry.serviceRegistry.find(ctx(), { network_service: null, watch: false }).pipe(toArray()));
+    const nses = await lastValueFrom(
+      registry.endpointRegistry.find(ctx(), { network_service_endpoint: null, watch: false }).pipe(toArray()),
+    );
+    const nss = await lastValueFrom(
+      registry.serviceRegistry.find(ctx(), { network_service: null, watch: false }).pipe(toArray()),
+    );
     return {
       services: nss.flatMap((r) => (r.network_service ? [r.network_service] : [])),
       endpoints: nses.flatMap((r) => (r.network_service_endpoint ? [r.network_service_endpoint] : [])),
@@ -114,18 +120,27 @@ export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
       endpointIps: ip?.dst_ip_addrs ?? [],
       chain,
       service: conn.network_service,
-      labels: Object.fromEntries(Object.entries(conn.labels).filter(([k]) => !['nodeName', 'podName', 'clusterName'].includes(k))),
+      labels: Object.fromEntries(
+        Object.entries(conn.labels).filter(([k]) => !['nodeName', 'podName', 'clusterName'].includes(k)),
+      ),
       mechanism: conn.mechanism?.type ?? '',
       locality: podNode.get(endpoint) === clientPod.node ? 'local' : 'remote',
       state: conn.state,
       pathLength: segments.length,
     });
   }
-  links.sort((a, b) => a.client.localeCompare(b.client) || a.clientInterface.localeCompare(b.clientInterface));
+  links.sort(
+    (a, b) => a.client.localeCompare(b.client) || a.clientInterface.localeCompare(b.clientInterface),
+  );
   return {
     lab: lab.name,
     nodes: state.nodes.map(({ name, netns, tunnelIp }) => ({ name, netns: `/run/netns/${netns}`, tunnelIp })),
-    pods: state.pods.map((p) => ({ name: p.name, node: p.node, role: p.role, netns: `/run/netns/${p.netns}` })),
+    pods: state.pods.map((p) => ({
+      name: p.name,
+      node: p.node,
+      role: p.role,
+      netns: `/run/netns/${p.netns}`,
+    })),
     ...records,
     links,
   };

@@ -95,7 +95,8 @@ export class Lab {
   }
 
   makeDirs(): void {
-    for (const dir of [this.dir, this.socketDir, this.logDir, this.podDir]) mkdirSync(dir, { recursive: true });
+    for (const dir of [this.dir, this.socketDir, this.logDir, this.podDir])
+      mkdirSync(dir, { recursive: true });
   }
 
   readState(): LabState | undefined {

@@ -26,7 +26,14 @@ export function startInNetns(options: {
       child.once('error', (err) => reject(new Error(`cannot start ${options.name}: ${err.message}`)));
       child.once('spawn', () => {
         child.unref();
-        resolve({ name: options.name, pid: child.pid!, netns: options.netns, log: options.log, script: options.script, env: options.env });
+        resolve({
+          name: options.name,
+          pid: child.pid!,
+          netns: options.netns,
+          log: options.log,
+          script: options.script,
+          env: options.env,
+        });
       });
     });
   } finally {
@@ -51,7 +58,8 @@ export function labPids(lab: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if ((readFileSync(`/proc/${entry}/environ`, 'latin1') + '\0').includes(marker)) pids.push(Number(entry));
+      if ((readFileSync(`/proc/${entry}/environ`, 'latin1') + '\0').includes(marker))
+        pids.push(Number(entry));
     } catch {
       // gone meanwhile, or not ours to read
     }

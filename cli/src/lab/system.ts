@@ -19,7 +19,10 @@ export async function sh(cmd: string, args: string[], options: { input?: string 
   } catch (err) {
     const e = err as { stderr?: string; message: string; code?: unknown };
     if (e.code === 'ENOENT') {
-      throw new Error(`${cmd} is not installed (needed for the lab): apt-get install -y iproute2 iputils-ping`, { cause: err });
+      throw new Error(
+        `${cmd} is not installed (needed for the lab): apt-get install -y iproute2 iputils-ping`,
+        { cause: err },
+      );
     }
     throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`, { cause: err });
   }
@@ -29,9 +32,17 @@ export async function sh(cmd: string, args: string[], options: { input?: string 
  * Runs several `ip` commands in one process (`ip -batch`), inside `netns` when given; `force` goes on
  * past failures (teardown).
  */
-export async function ipBatch(lines: string[], options: { force?: boolean; netns?: string } = {}): Promise<void> {
+export async function ipBatch(
+  lines: string[],
+  options: { force?: boolean; netns?: string } = {},
+): Promise<void> {
   if (lines.length === 0) return;
-  const args = [...(options.netns ? ['-n', options.netns] : []), ...(options.force ? ['-force'] : []), '-batch', '-'];
+  const args = [
+    ...(options.netns ? ['-n', options.netns] : []),
+    ...(options.force ? ['-force'] : []),
+    '-batch',
+    '-',
+  ];
   await sh('ip', args, { input: lines.join('\n') + '\n' });
 }
 

@@ -23,13 +23,18 @@ export async function createFabric(lab: Lab, nodes: string[]): Promise<void> {
       'link add br0 type bridge',
       `addr add ${REGISTRY_IP}/24 dev br0`,
       'link set br0 up',
-      ...nodes.flatMap((node, i) => [`link add n${i + 1} type veth peer name eth0 netns ${lab.netns(node)}`, `link set n${i + 1} master br0 up`]),
+      ...nodes.flatMap((node, i) => [
+        `link add n${i + 1} type veth peer name eth0 netns ${lab.netns(node)}`,
+        `link set n${i + 1} master br0 up`,
+      ]),
     ],
     { netns: fabric },
   );
   await Promise.all(
     nodes.map((node, i) =>
-      ipBatch(['link set lo up', `addr add ${tunnelIp(i + 1)}/24 dev eth0`, 'link set eth0 up'], { netns: lab.netns(node) }),
+      ipBatch(['link set lo up', `addr add ${tunnelIp(i + 1)}/24 dev eth0`, 'link set eth0 up'], {
+        netns: lab.netns(node),
+      }),
     ),
   );
 }

@@ -60,7 +60,9 @@ function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
   if (pod.endpoint) {
     env['NSM_NAME'] = pod.endpoint.name;
     env['NSM_SERVICE_NAMES'] = pod.endpoint.serviceNames.join(',');
-    env['NSM_LABELS'] = Object.entries(pod.endpoint.labels).map(([k, v]) => `${k}:${v}`).join(',');
+    env['NSM_LABELS'] = Object.entries(pod.endpoint.labels)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(',');
     env['NSM_CIDR_PREFIX'] = pod.endpoint.cidrPrefix.join(',');
     env['NSM_LISTEN_ON'] = lab.socket(`pod-${pod.name}`);
   }
@@ -81,13 +83,23 @@ function pendingOf(lab: Lab, plan: LabPlan): PendingConnection[] {
   for (const pod of plan.pods) {
     const status = readPodStatus(lab, pod.name);
     if (pod.endpoint && !status?.endpoint) {
-      pending.push({ pod: pod.name, ifname: '', service: pod.endpoint.serviceNames.join(','), error: 'the endpoint has not registered yet' });
+      pending.push({
+        pod: pod.name,
+        ifname: '',
+        service: pod.endpoint.serviceNames.join(','),
+        error: 'the endpoint has not registered yet',
+      });
     }
     if (roleOf(pod) !== 'client') continue;
     for (const request of pod.client!.requests) {
       const seen = status?.requests.find((r) => r.ifname === request.ifname);
       if (seen?.state !== 'up') {
-        pending.push({ pod: pod.name, ifname: request.ifname, service: request.service, ...(seen?.error ? { error: seen.error } : {}) });
+        pending.push({
+          pod: pod.name,
+          ifname: request.ifname,
+          service: request.service,
+          ...(seen?.error ? { error: seen.error } : {}),
+        });
       }
     }
   }
@@ -98,7 +110,8 @@ function pendingOf(lab: Lab, plan: LabPlan): PendingConnection[] {
 export async function registerServices(lab: Lab, services: NetworkService[]): Promise<void> {
   const registry = dial(lab.socket('registry'));
   try {
-    for (const service of services) await registry.serviceRegistry.register(createContext({ deadline: Date.now() + 5000 }), service);
+    for (const service of services)
+      await registry.serviceRegistry.register(createContext({ deadline: Date.now() + 5000 }), service);
   } finally {
     registry.close();
   }
@@ -111,7 +124,9 @@ export async function up(options: UpOptions): Promise<UpResult> {
   if (!isRoot()) throw new Error('nsm up needs root: it creates network namespaces and interfaces');
   const lab = new Lab(options.lab);
   if (lab.readState() || (await listNetns()).some((n) => n.startsWith(lab.netnsPrefix))) {
-    throw new Error(`lab "${lab.name}" is already up (or a crashed run left parts of it): run "nsm down${lab.name === 'default' ? '' : ` --lab ${lab.name}`}" first`);
+    throw new Error(
+      `lab "${lab.name}" is already up (or a crashed run left parts of it): run "nsm down${lab.name === 'default' ? '' : ` --lab ${lab.name}`}" first`,
+    );
   }
   const logLevel = options.logLevel ?? 'info';
   lab.makeDirs();
@@ -119,7 +134,12 @@ export async function up(options: UpOptions): Promise<UpResult> {
     lab: lab.name,
     createdAt: new Date().toISOString(),
     manifests: options.paths,
-    nodes: plan.nodes.map((name, i) => ({ name, netns: lab.netns(name), tunnelIp: tunnelIp(i + 1), managerUrl: lab.socket(`nsmgr-${name}`) })),
+    nodes: plan.nodes.map((name, i) => ({
+      name,
+      netns: lab.netns(name),
+      tunnelIp: tunnelIp(i + 1),
+      managerUrl: lab.socket(`nsmgr-${name}`),
+    })),
     pods: plan.pods.map((p) => ({
       name: p.name,
       node: p.node,
@@ -143,20 +163,35 @@ export async function up(options: UpOptions): Promise<UpResult> {
       lab.writeState(state);
       options.progress(`${node}: manager and forwarder up`);
     }
-    await createPodNamespaces(lab, plan.pods.map((p) => p.name));
+    await createPodNamespaces(
+      lab,
+      plan.pods.map((p) => p.name),
+    );
     for (const pod of plan.pods) {
       state.processes.push(
-        await startInNetns({ name: `pod/${pod.name}`, netns: lab.netns(pod.name), script: scripts.pod, env: { ...podEnv(lab, pod), NSM_LOG_LEVEL: logLevel }, log: lab.log(`pod-${pod.name}`), lab: lab.name }),
+        await startInNetns({
+          name: `pod/${pod.name}`,
+          netns: lab.netns(pod.name),
+          script: scripts.pod,
+          env: { ...podEnv(lab, pod), NSM_LOG_LEVEL: logLevel },
+          log: lab.log(`pod-${pod.name}`),
+          lab: lab.name,
+        }),
       );
     }
     lab.writeState(state);
     options.progress(`started ${plan.pods.length} pods`);
   } catch (err) {
-    options.progress(`setting up the lab failed: ${err instanceof Error ? err.message : String(err)}; removing what was created`);
+    options.progress(
+      `setting up the lab failed: ${err instanceof Error ? err.message : String(err)}; removing what was created`,
+    );
     await down(lab);
     throw err;
   }
-  const total = plan.pods.reduce((n, p) => n + (roleOf(p) === 'client' ? p.client!.requests.length : 0) + (p.endpoint ? 1 : 0), 0);
+  const total = plan.pods.reduce(
+    (n, p) => n + (roleOf(p) === 'client' ? p.client!.requests.length : 0) + (p.endpoint ? 1 : 0),
+    0,
+  );
   const until = Date.now() + (options.timeoutMs ?? 60_000);
   let last = -1;
   let pending = pendingOf(lab, plan);

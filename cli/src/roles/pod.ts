@@ -25,14 +25,20 @@ const pod = env['POD_NAME'] ?? 'pod';
 const log = createLogger(pod, env['NSM_LOG_LEVEL'] ?? 'info');
 const managerUrl = env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
 const statusFile = env['NSM_POD_STATUS'];
-const { requests, problems } = env['NSM_NETWORK_SERVICES'] ? parseClientAnnotation(env['NSM_NETWORK_SERVICES']) : { requests: [], problems: [] };
-const serviceNames = (env['NSM_SERVICE_NAMES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const { requests, problems } = env['NSM_NETWORK_SERVICES']
+  ? parseClientAnnotation(env['NSM_NETWORK_SERVICES'])
+  : { requests: [], problems: [] };
+const serviceNames = (env['NSM_SERVICE_NAMES'] ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const isEndpoint = serviceNames.length > 0;
 const labelErrors: string[] = [];
 const labels = parseLabels(env['NSM_LABELS'] ?? '', 'NSM_LABELS', labelErrors);
 if (problems.length > 0 || labelErrors.length > 0 || (!isEndpoint && requests.length === 0)) {
   const all = [...problems, ...labelErrors];
-  if (all.length === 0) all.push('neither NSM_NETWORK_SERVICES (client) nor NSM_SERVICE_NAMES (endpoint) is set');
+  if (all.length === 0)
+    all.push('neither NSM_NETWORK_SERVICES (client) nor NSM_SERVICE_NAMES (endpoint) is set');
   process.stderr.write(`pod ${pod}: bad configuration:\n  ${all.join('\n  ')}\n`);
   process.exit(2);
 }
@@ -56,14 +62,22 @@ if (isEndpoint) {
     name: env['NSM_NAME'] ?? pod,
     serviceNames,
     labels,
-    cidrPrefix: (env['NSM_CIDR_PREFIX'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    cidrPrefix: (env['NSM_CIDR_PREFIX'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     ...(next
       ? {
           elements: [passthroughBridge(log)],
           passthrough: {
             networkService: next.service,
             labels: { ...labels, ...next.labels },
-            mechanisms: (conn) => [kernelMechanism({ name: passthroughNames(conn.id).out, inodeURL: `file:///proc/${process.pid}/ns/net` })],
+            mechanisms: (conn) => [
+              kernelMechanism({
+                name: passthroughNames(conn.id).out,
+                inodeURL: `file:///proc/${process.pid}/ns/net`,
+              }),
+            ],
           },
         }
       : {}),
@@ -76,8 +90,20 @@ if (isEndpoint) {
   // Heal asks the data plane first: a wire that still passes traffic is repaired on the same path.
   // and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself.
   const monitor = createLivenessMonitor({ everyMs: 200, timeoutMs: 100, misses: 3 });
-  const dataPlane = { watch: (ctx: Context, conn: Connection, onFailure: () => void) => monitor.watch(ctx, conn, () => onFailure()) };
-  stop = runClient({ log, managerUrl, pod, requests, status, save, livenessCheck: createLivenessCheck(), dataPlane });
+  const dataPlane = {
+    watch: (ctx: Context, conn: Connection, onFailure: () => void) =>
+      monitor.watch(ctx, conn, () => onFailure()),
+  };
+  stop = runClient({
+    log,
+    managerUrl,
+    pod,
+    requests,
+    status,
+    save,
+    livenessCheck: createLivenessCheck(),
+    dataPlane,
+  });
 }
 save();
 // The SDK's timers never hold a process; this one does (a pod lives until stopped) and keeps the status fresh.

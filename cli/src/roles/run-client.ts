@@ -50,10 +50,16 @@ export function runClient(options: {
             dstIps: conn.context?.ip_context?.dst_ip_addrs ?? [],
           });
           delete status.error;
-          options.log.info({ service: request.service, ifname: request.ifname, endpoint: status.endpoint }, 'connected');
+          options.log.info(
+            { service: request.service, ifname: request.ifname, endpoint: status.endpoint },
+            'connected',
+          );
         } catch (err) {
           status.error = err instanceof Error ? err.message : String(err);
-          options.log.warn({ service: request.service, ifname: request.ifname, attempt: status.attempts, err: status.error }, 'request failed; retrying');
+          options.log.warn(
+            { service: request.service, ifname: request.ifname, attempt: status.attempts, err: status.error },
+            'request failed; retrying',
+          );
           options.save();
           await new Promise((r) => setTimeout(r, 1000));
         }

@@ -1,5 +1,9 @@
 /** The endpoint role: registers (retrying until its manager answers) and serves until stopped. */
-import { createEndpoint, type Endpoint, type EndpointOptions } from '../../../sdk/src/endpoint/create-endpoint.js';
+import {
+  createEndpoint,
+  type Endpoint,
+  type EndpointOptions,
+} from '../../../sdk/src/endpoint/create-endpoint.js';
 import type { Logger } from '../../../sdk/src/core/log.js';
 
 /** Starts the endpoint; returns its stop function. */

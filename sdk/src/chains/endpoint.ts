@@ -40,7 +40,8 @@ export function createEndpointChain(options: EndpointChainOptions): EndpointChai
     trimPath(),
     mechanisms(options.mechanisms),
   ];
-  if (options.cidrPrefixes && options.cidrPrefixes.length > 0) elements.push(point2pointIpam(options.cidrPrefixes));
+  if (options.cidrPrefixes && options.cidrPrefixes.length > 0)
+    elements.push(point2pointIpam(options.cidrPrefixes));
   elements.push(...(options.elements ?? []));
   if (options.passthrough) elements.push(options.passthrough);
   return { handler: toHandler(elements), monitor };

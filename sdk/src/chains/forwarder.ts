@@ -13,7 +13,11 @@ import { discoverCandidates } from '../networkservice/common/discover/discover.j
 import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
 import { monitorRelay } from '../networkservice/common/monitor/monitor-relay.js';
-import { exposeNextHopMechanism, nextHopMechanism, type OfferFn } from '../networkservice/common/nexthop/nexthop-mechanism.js';
+import {
+  exposeNextHopMechanism,
+  nextHopMechanism,
+  type OfferFn,
+} from '../networkservice/common/nexthop/nexthop-mechanism.js';
 import { roundRobin } from '../networkservice/common/roundrobin/roundrobin.js';
 import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
 import type { TokenGenerator } from '../tools/token/token.js';

@@ -14,7 +14,11 @@ import { validateRequest } from '../networkservice/common/validate/validate.js';
 import type { TokenGenerator } from '../tools/token/token.js';
 
 /** Usage: `toHandler([...serverPrologue(name, tokens, monitor), ...ownElements])`. */
-export function serverPrologue(name: string, tokens: TokenGenerator, monitor: ConnectionMonitor): NetworkServiceElement[] {
+export function serverPrologue(
+  name: string,
+  tokens: TokenGenerator,
+  monitor: ConnectionMonitor,
+): NetworkServiceElement[] {
   return [
     validateRequest(),
     updatePath(name),

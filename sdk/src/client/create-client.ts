@@ -80,14 +80,16 @@ export function toMechanism(entry: string | Mechanism, interfaceName?: string): 
     params['inodeURL'] = `file:///proc/${process.pid}/ns/net`;
     if (interfaceName) params['name'] = interfaceName;
   }
-  if (!/^[A-Z0-9_]+$/.test(type)) throw invalidArgument(`bad mechanism "${entry}": expected a type such as KERNEL, MEMIF or NOOP`);
+  if (!/^[A-Z0-9_]+$/.test(type))
+    throw invalidArgument(`bad mechanism "${entry}": expected a type such as KERNEL, MEMIF or NOOP`);
   return newMechanism(type, 'LOCAL', params);
 }
 
 /** Usage: `const c = createClient(); const conn = await c.request({ networkService: 'db', labels: { app: 'web' } })`. */
 export function createClient(options: ClientOptions = {}): MeshClientHandle {
   const name = options.name ?? process.env['POD_NAME'] ?? `nsc-${randomUUID().slice(0, 8)}`;
-  const managerUrl = options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
+  const managerUrl =
+    options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? realClock;
   const pool = new ClientPool({ dialTimeoutMs: options.dialTimeoutMs ?? 1000 });
@@ -95,7 +97,9 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
   // Refresh and heal events pass here too: once abandoned they end as if the connection were closed.
   const guard = element({
     request: (ctx, req, next) =>
-      abandoned ? Promise.reject(new ConnectionClosedError(req.connection?.id ?? '')) : next.request(ctx, req),
+      abandoned
+        ? Promise.reject(new ConnectionClosedError(req.connection?.id ?? ''))
+        : next.request(ctx, req),
     close: (ctx, conn, next) => (abandoned ? Promise.resolve() : next.close(ctx, conn)),
   });
   const handler = toHandler([
@@ -127,7 +131,10 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
     request: (req) =>
       call(req.timeoutMs ?? 15_000, async (ctx) => {
         const prefs = (req.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m, req.interfaceName));
-        const request = newRequest({ id: randomUUID(), network_service: req.networkService, labels: { ...req.labels } }, prefs);
+        const request = newRequest(
+          { id: randomUUID(), network_service: req.networkService, labels: { ...req.labels } },
+          prefs,
+        );
         const conn = await handler.request(ctx, request);
         open.set(conn.id, conn);
         return conn;

@@ -20,11 +20,16 @@ export interface NetworkServiceElement {
 
 /** The end of every chain: the request's connection is the answer. */
 export const tail: NetworkServiceHandler = {
-  request: (_ctx, req) => Promise.resolve(req.connection ?? Promise.reject(new Error('request without connection'))),
+  request: (_ctx, req) =>
+    Promise.resolve(req.connection ?? Promise.reject(new Error('request without connection'))),
   close: () => Promise.resolve(),
 };
 
-function bind(elements: readonly NetworkServiceElement[], index: number, last: NetworkServiceHandler): NetworkServiceHandler {
+function bind(
+  elements: readonly NetworkServiceElement[],
+  index: number,
+  last: NetworkServiceHandler,
+): NetworkServiceHandler {
   const element = elements[index];
   if (!element) return last;
   const rest = bind(elements, index + 1, last);
@@ -44,7 +49,10 @@ export function chain(...elements: NetworkServiceElement[]): NetworkServiceEleme
 }
 
 /** Composes elements into a handler ending in `last` (default: the tail). Composed once, at construction. */
-export function toHandler(elements: NetworkServiceElement[], last: NetworkServiceHandler = tail): NetworkServiceHandler {
+export function toHandler(
+  elements: NetworkServiceElement[],
+  last: NetworkServiceHandler = tail,
+): NetworkServiceHandler {
   return bind(elements.slice(), 0, last);
 }
 

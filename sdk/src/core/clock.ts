@@ -74,7 +74,9 @@ export class FakeClock implements Clock {
     const target = this.current + ms;
     await flush();
     for (;;) {
-      const next = [...this.timers].filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      const next = [...this.timers]
+        .filter((t) => t.at <= target)
+        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!next) break;
       this.timers.delete(next);
       this.current = next.at;

@@ -58,7 +58,9 @@ class CallContext implements Context {
 }
 
 /** A root context. Usage: `createContext({ log, clock })`. */
-export function createContext(init: { signal?: AbortSignal; log?: Logger; clock?: Clock; deadline?: number } = {}): Context {
+export function createContext(
+  init: { signal?: AbortSignal; log?: Logger; clock?: Clock; deadline?: number } = {},
+): Context {
   return new CallContext(
     init.signal ?? unboundedSignal(),
     init.deadline,
@@ -69,7 +71,9 @@ export function createContext(init: { signal?: AbortSignal; log?: Logger; clock?
 }
 
 function asCall(ctx: Context): CallContext {
-  return ctx instanceof CallContext ? ctx : new CallContext(ctx.signal, ctx.deadline, ctx.log, ctx.clock, new Map());
+  return ctx instanceof CallContext
+    ? ctx
+    : new CallContext(ctx.signal, ctx.deadline, ctx.log, ctx.clock, new Map());
 }
 
 /**

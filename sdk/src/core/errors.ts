@@ -46,9 +46,13 @@ export class NsmError extends Error {
     if (err instanceof Error) {
       const code = (err as { code?: unknown }).code;
       if (err.name === 'AbortError' || err.name === 'TimeoutError') {
-        return new NsmError(err.name === 'TimeoutError' ? Code.DEADLINE_EXCEEDED : Code.CANCELLED, err.message, {
-          cause: err,
-        });
+        return new NsmError(
+          err.name === 'TimeoutError' ? Code.DEADLINE_EXCEEDED : Code.CANCELLED,
+          err.message,
+          {
+            cause: err,
+          },
+        );
       }
       if (typeof code === 'number' && codeNames.has(code)) {
         const details = (err as { details?: unknown }).details;

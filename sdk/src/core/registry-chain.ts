@@ -30,8 +30,16 @@ export interface RegistryElement<T, Q, R> {
   unregister(ctx: Context, record: T, next: RegistryHandler<T, Q, R>): Promise<void>;
 }
 
-export type NseHandler = RegistryHandler<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse>;
-export type NseElement = RegistryElement<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse>;
+export type NseHandler = RegistryHandler<
+  NetworkServiceEndpoint,
+  NetworkServiceEndpointQuery,
+  NetworkServiceEndpointResponse
+>;
+export type NseElement = RegistryElement<
+  NetworkServiceEndpoint,
+  NetworkServiceEndpointQuery,
+  NetworkServiceEndpointResponse
+>;
 export type NsHandler = RegistryHandler<NetworkService, NetworkServiceQuery, NetworkServiceResponse>;
 export type NsElement = RegistryElement<NetworkService, NetworkServiceQuery, NetworkServiceResponse>;
 

@@ -76,7 +76,8 @@ export interface Endpoint {
  */
 export async function createEndpoint(options: EndpointOptions): Promise<Endpoint> {
   const name = options.name ?? process.env['NSM_NAME'] ?? `nse-${randomUUID().slice(0, 8)}`;
-  const managerUrl = options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
+  const managerUrl =
+    options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
   const log = (options.log ?? silentLogger).child({ endpoint: name });
   const clock = options.clock ?? realClock;
   const pool = new ClientPool({ dialTimeoutMs: options.dialTimeoutMs ?? 1000 });
@@ -95,7 +96,9 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
       extra: [
         passthroughElement({
           labels: options.passthrough.labels ?? labels,
-          ...(options.passthrough.networkService ? { networkService: options.passthrough.networkService } : {}),
+          ...(options.passthrough.networkService
+            ? { networkService: options.passthrough.networkService }
+            : {}),
           preferences: prefs,
         }),
       ],
@@ -112,7 +115,9 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
   const server = createServer({ log, clock });
   server.serveNetworkService(handler);
   server.serveMonitor((_ctx, selector) => monitor.stream(selector));
-  const [url = ''] = await server.listen([options.listenOn ?? `unix://${join(tmpdir(), `nsm-${name}-${process.pid}.sock`)}`]);
+  const [url = ''] = await server.listen([
+    options.listenOn ?? `unix://${join(tmpdir(), `nsm-${name}-${process.pid}.sock`)}`,
+  ]);
   const ctx = createContext({ log, clock });
   const registry = createRegistryClient({ url: managerUrl, pool, name });
   let registration: NetworkServiceEndpoint;
@@ -122,7 +127,9 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
       newEndpoint({
         name,
         network_service_names: [...options.serviceNames],
-        network_service_labels: Object.fromEntries(options.serviceNames.map((s) => [s, { labels: { ...labels } }])),
+        network_service_labels: Object.fromEntries(
+          options.serviceNames.map((s) => [s, { labels: { ...labels } }]),
+        ),
         url,
       }),
     );

@@ -5,7 +5,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { Observable } from 'rxjs';
-import type { Connection, ConnectionEvent, MonitorScopeSelector, NetworkServiceRequest } from '../api/types.js';
+import type {
+  Connection,
+  ConnectionEvent,
+  MonitorScopeSelector,
+  NetworkServiceRequest,
+} from '../api/types.js';
 import type { NetworkServiceHandler } from '../core/chain.js';
 import type { Context } from '../core/context.js';
 import { Code, NsmError } from '../core/errors.js';
@@ -26,12 +31,21 @@ export interface MeshClient {
   close(): void;
 }
 
-type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => grpc.ClientUnaryCall;
+type Unary = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
+) => grpc.ClientUnaryCall;
 interface Dialed {
   client: grpc.Client;
   dialTimeoutMs: number;
 }
-type Streaming = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
+type Streaming = (
+  req: unknown,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+) => grpc.ClientReadableStream<unknown>;
 
 function callArgs(ctx: Context): { md: grpc.Metadata; opts: grpc.CallOptions } {
   const md = new grpc.Metadata();
@@ -58,13 +72,23 @@ function ready(ctx: Context, client: grpc.Client, url: string, dialTimeoutMs: nu
   return new Promise((resolve, reject) =>
     client.waitForReady(deadline, (err) =>
       err
-        ? reject(new NsmError(Code.UNAVAILABLE, `cannot connect to ${url} within ${dialTimeoutMs} ms`, { cause: err }))
+        ? reject(
+            new NsmError(Code.UNAVAILABLE, `cannot connect to ${url} within ${dialTimeoutMs} ms`, {
+              cause: err,
+            }),
+          )
         : resolve(),
     ),
   );
 }
 
-async function unaryCall<Res>(ctx: Context, url: string, method: Unary, req: unknown, dialed: Dialed): Promise<Res> {
+async function unaryCall<Res>(
+  ctx: Context,
+  url: string,
+  method: Unary,
+  req: unknown,
+  dialed: Dialed,
+): Promise<Res> {
   if (ctx.signal.aborted) throw NsmError.from(ctx.signal.reason, Code.CANCELLED);
   await ready(ctx, dialed.client, url, dialed.dialTimeoutMs);
   const { md, opts } = callArgs(ctx);
@@ -79,7 +103,13 @@ async function unaryCall<Res>(ctx: Context, url: string, method: Unary, req: unk
   });
 }
 
-function streamCall<Res>(ctx: Context, url: string, method: Streaming, req: unknown, dialed: Dialed): Observable<Res> {
+function streamCall<Res>(
+  ctx: Context,
+  url: string,
+  method: Streaming,
+  req: unknown,
+  dialed: Dialed,
+): Observable<Res> {
   return new Observable<Res>((subscriber) => {
     let cancelled = false;
     let call: grpc.ClientReadableStream<unknown> | undefined;
@@ -106,7 +136,11 @@ function streamCall<Res>(ctx: Context, url: string, method: Streaming, req: unkn
   });
 }
 
-function registryClient<T, Q, R>(client: grpc.Client, url: string, dialTimeoutMs: number): RegistryHandler<T, Q, R> {
+function registryClient<T, Q, R>(
+  client: grpc.Client,
+  url: string,
+  dialTimeoutMs: number,
+): RegistryHandler<T, Q, R> {
   const c = client as unknown as { Register: Unary; Find: Streaming; Unregister: Unary };
   const dialed: Dialed = { client, dialTimeoutMs };
   return {
@@ -154,7 +188,8 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
   return {
     url,
     networkService: {
-      request: (ctx, req: NetworkServiceRequest) => unaryCall<Connection>(ctx, url, nsc.Request.bind(ns), req, dialed),
+      request: (ctx, req: NetworkServiceRequest) =>
+        unaryCall<Connection>(ctx, url, nsc.Request.bind(ns), req, dialed),
       close: async (ctx, conn) => {
         await unaryCall(ctx, url, nsc.Close.bind(ns), conn, dialed);
       },
@@ -164,7 +199,13 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
     endpointRegistry: registryClient(nse, url, dialTimeoutMs),
     serviceRegistry: registryClient(nsr, url, dialTimeoutMs),
     health: async (ctx, service = '') => {
-      const res = await unaryCall<{ status: string }>(ctx, url, health.check.bind(health), { service }, dialed);
+      const res = await unaryCall<{ status: string }>(
+        ctx,
+        url,
+        health.check.bind(health),
+        { service },
+        dialed,
+      );
       return res.status;
     },
     // The NetworkService RPC `Close` gets a lower-case alias that shadows grpc.Client#close.

@@ -22,12 +22,18 @@ let seen: { deadline?: number; metadata?: Record<string, string>; aborted?: Prom
 
 const handler: NetworkServiceHandler = {
   async request(ctx, req) {
-    seen = { metadata: { ...ctx.value(kIncomingMetadata) }, ...(ctx.deadline ? { deadline: ctx.deadline } : {}) };
+    seen = {
+      metadata: { ...ctx.value(kIncomingMetadata) },
+      ...(ctx.deadline ? { deadline: ctx.deadline } : {}),
+    };
     const conn = req.connection!;
-    if (conn.network_service === 'fail') throw new NsmError(Code.NOT_FOUND, 'network service "fail" is not found');
+    if (conn.network_service === 'fail')
+      throw new NsmError(Code.NOT_FOUND, 'network service "fail" is not found');
     if (conn.network_service === 'crash') throw new Error('boom');
     if (conn.network_service === 'hang') {
-      seen.aborted = new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+      seen.aborted = new Promise((resolve) =>
+        ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
       await seen.aborted;
     }
     return { ...conn, id: 'answered' };
@@ -70,7 +76,10 @@ describe('gRPC boundary', () => {
   it('carries the deadline and outgoing metadata to the server', async () => {
     const { unix } = await serve();
     const { ctx, cancel } = withTimeout(createContext(), 5000);
-    await unix.networkService.request(withOutgoingMetadata(ctx, { 'nsm-client-token': 'abc' }), newRequest({ network_service: 'ok' }));
+    await unix.networkService.request(
+      withOutgoingMetadata(ctx, { 'nsm-client-token': 'abc' }),
+      newRequest({ network_service: 'ok' }),
+    );
     cancel();
     expect(seen.metadata?.['nsm-client-token']).toBe('abc');
     expect(seen.deadline).toBeGreaterThan(Date.now());
@@ -79,11 +88,15 @@ describe('gRPC boundary', () => {
 
   it('maps chain errors to gRPC statuses and back', async () => {
     const { tcp } = await serve();
-    const err = await tcp.networkService.request(createContext(), newRequest({ network_service: 'fail' })).catch((e: unknown) => e);
+    const err = await tcp.networkService
+      .request(createContext(), newRequest({ network_service: 'fail' }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NsmError);
     expect((err as NsmError).code).toBe(Code.NOT_FOUND);
     expect((err as NsmError).message).toBe('network service "fail" is not found');
-    const crash = (await tcp.networkService.request(createContext(), newRequest({ network_service: 'crash' })).catch((e: unknown) => e)) as NsmError;
+    const crash = (await tcp.networkService
+      .request(createContext(), newRequest({ network_service: 'crash' }))
+      .catch((e: unknown) => e)) as NsmError;
     expect(crash.code).toBe(Code.UNKNOWN);
     expect(crash.message).toBe('boom');
   });
@@ -91,14 +104,20 @@ describe('gRPC boundary', () => {
   it('cancels the server side when the caller gives up', async () => {
     const { unix } = await serve();
     const { ctx, cancel } = withTimeout(createContext(), 200);
-    const err = (await unix.networkService.request(ctx, newRequest({ network_service: 'hang' })).catch((e: unknown) => e)) as NsmError;
+    const err = (await unix.networkService
+      .request(ctx, newRequest({ network_service: 'hang' }))
+      .catch((e: unknown) => e)) as NsmError;
     cancel();
     expect([Code.DEADLINE_EXCEEDED, Code.CANCELLED]).toContain(err.code);
     await seen.aborted; // resolves only if the server's context was aborted
   });
 
   it('delivers a stream error to the caller with its code', async () => {
-    const failing = registryElement<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse>({
+    const failing = registryElement<
+      NetworkServiceEndpoint,
+      NetworkServiceEndpointQuery,
+      NetworkServiceEndpointResponse
+    >({
       find: () => throwError(() => new NsmError(Code.UNAVAILABLE, 'upstream registry is gone')),
     });
     server.serveEndpointRegistry(toRegistryHandler([failing]));
@@ -106,7 +125,9 @@ describe('gRPC boundary', () => {
     const client = dial(url!);
     clients.push(client);
     const err = (await lastValueFrom(
-      client.endpointRegistry.find(createContext(), { network_service_endpoint: null, watch: true }).pipe(toArray()),
+      client.endpointRegistry
+        .find(createContext(), { network_service_endpoint: null, watch: true })
+        .pipe(toArray()),
     ).catch((e: unknown) => e)) as NsmError;
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toContain('upstream registry is gone');
@@ -114,12 +135,18 @@ describe('gRPC boundary', () => {
 
   it('ends open streams when the server closes', async () => {
     server.serveEndpointRegistry(
-      toRegistryHandler([registryElement({ find: () => new Observable<NetworkServiceEndpointResponse>(() => undefined) })]),
+      toRegistryHandler([
+        registryElement({ find: () => new Observable<NetworkServiceEndpointResponse>(() => undefined) }),
+      ]),
     );
     const [url] = await server.listen([`unix://${join(dir, 'r.sock')}`]);
     const client = dial(url!);
     clients.push(client);
-    const ended = lastValueFrom(client.endpointRegistry.find(createContext(), { network_service_endpoint: null, watch: true }).pipe(toArray()));
+    const ended = lastValueFrom(
+      client.endpointRegistry
+        .find(createContext(), { network_service_endpoint: null, watch: true })
+        .pipe(toArray()),
+    );
     await new Promise((r) => setTimeout(r, 100));
     await server.close();
     await expect(ended).resolves.toEqual([]);
@@ -128,7 +155,9 @@ describe('gRPC boundary', () => {
   it('fails fast with UNAVAILABLE naming the URL when nothing listens', async () => {
     const client = dial(`unix://${join(dir, 'nobody.sock')}`, { dialTimeoutMs: 200 });
     clients.push(client);
-    const err = (await client.networkService.request(createContext(), newRequest(newConnection({ network_service: 'x' }))).catch((e: unknown) => e)) as NsmError;
+    const err = (await client.networkService
+      .request(createContext(), newRequest(newConnection({ network_service: 'x' })))
+      .catch((e: unknown) => e)) as NsmError;
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toContain('nobody.sock');
   });

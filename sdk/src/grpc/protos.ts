@@ -23,7 +23,8 @@ export function protoRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'proto', 'networkservice', 'networkservice.proto'))) return join(dir, 'proto');
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the proto/ folder above ' + fileURLToPath(import.meta.url));
+    if (parent === dir)
+      throw new Error('cannot find the proto/ folder above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
 }

@@ -60,25 +60,37 @@ function metadataRecord(md: grpc.Metadata): Record<string, string> {
  */
 export function createServer(options: ServerOptions = {}): MeshServer {
   const log = options.log ?? silentLogger;
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveBytes ?? 4 * 1024 * 1024 });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxReceiveBytes ?? 4 * 1024 * 1024,
+  });
   const health = new HealthImplementation({ '': 'SERVING' });
   health.addToServer(server);
   const sockets: string[] = [];
   const streams = new Set<() => void>();
   const p = protos();
 
-  const contextFor = (call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, method: string): Context => {
+  const contextFor = (
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+    method: string,
+  ): Context => {
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort(cancelledByCaller));
     const deadline = call.getDeadline();
     const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-    const init: Parameters<typeof createContext>[0] = { signal: controller.signal, log: log.child({ method }) };
+    const init: Parameters<typeof createContext>[0] = {
+      signal: controller.signal,
+      log: log.child({ method }),
+    };
     if (options.clock) init.clock = options.clock;
     if (Number.isFinite(ms)) init.deadline = ms;
     return withValue(createContext(init), kIncomingMetadata, metadataRecord(call.metadata));
   };
 
-  const unary = <Req, Res>(method: string, fn: (ctx: Context, req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+  const unary =
+    <Req, Res>(
+      method: string,
+      fn: (ctx: Context, req: Req) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const ctx = contextFor(call, method);
       fn(ctx, call.request).then(
@@ -91,7 +103,11 @@ export function createServer(options: ServerOptions = {}): MeshServer {
       );
     };
 
-  const stream = <Req, Res>(method: string, fn: (ctx: Context, req: Req) => Observable<Res>): grpc.handleServerStreamingCall<Req, Res> =>
+  const stream =
+    <Req, Res>(
+      method: string,
+      fn: (ctx: Context, req: Req) => Observable<Res>,
+    ): grpc.handleServerStreamingCall<Req, Res> =>
     (call) => {
       const ctx = contextFor(call, method);
       let sub: Subscription | undefined;
@@ -140,7 +156,9 @@ export function createServer(options: ServerOptions = {}): MeshServer {
   return {
     serveNetworkService(handler) {
       server.addService(p.networkservice.NetworkService.service, {
-        Request: unary('networkservice.NetworkService/Request', (ctx, req) => handler.request(ctx, req as never)),
+        Request: unary('networkservice.NetworkService/Request', (ctx, req) =>
+          handler.request(ctx, req as never),
+        ),
         Close: unary('networkservice.NetworkService/Close', async (ctx, conn) => {
           await handler.close(ctx, conn as never);
           return {};
@@ -157,7 +175,11 @@ export function createServer(options: ServerOptions = {}): MeshServer {
       health.setStatus('connection.MonitorConnection', 'SERVING');
     },
     serveEndpointRegistry(handler) {
-      serveRegistry(p.registry.NetworkServiceEndpointRegistry.service, 'registry.NetworkServiceEndpointRegistry', handler);
+      serveRegistry(
+        p.registry.NetworkServiceEndpointRegistry.service,
+        'registry.NetworkServiceEndpointRegistry',
+        handler,
+      );
     },
     serveServiceRegistry(handler) {
       serveRegistry(p.registry.NetworkServiceRegistry.service, 'registry.NetworkServiceRegistry', handler);
@@ -169,7 +191,9 @@ export function createServer(options: ServerOptions = {}): MeshServer {
         if (parsed.kind === 'unix') rmSync(parsed.path, { force: true });
         const target = parsed.kind === 'unix' ? `unix://${parsed.path}` : `${parsed.host}:${parsed.port}`;
         const port = await new Promise<number>((resolve, reject) =>
-          server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+          server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) =>
+            err ? reject(err) : resolve(p),
+          ),
         );
         if (parsed.kind === 'unix') sockets.push(parsed.path);
         bound.push(parsed.kind === 'unix' ? url : formatUrl({ ...parsed, port }));

@@ -9,7 +9,8 @@ export function parseUrl(url: string): MeshUrl {
   const expected = 'expected unix:///absolute/path.sock or tcp://host:port';
   if (url.startsWith('unix://')) {
     const path = url.slice('unix://'.length);
-    if (!path.startsWith('/')) throw invalidArgument(`bad URL "${url}": unix socket path must be absolute; ${expected}`);
+    if (!path.startsWith('/'))
+      throw invalidArgument(`bad URL "${url}": unix socket path must be absolute; ${expected}`);
     return { kind: 'unix', path };
   }
   if (url.startsWith('tcp://')) {

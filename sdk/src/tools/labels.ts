@@ -6,7 +6,10 @@
  */
 export function parseLabels(text: string, variable: string, errors: string[]): Record<string, string> {
   const labels: Record<string, string> = {};
-  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const at = entry.indexOf(':');
     const key = at > 0 ? entry.slice(0, at).trim() : '';
     if (!key) {

@@ -57,7 +57,8 @@ export function formatMac(bytes: Buffer): string {
  * Usage: `formatIp(Buffer.from([10, 0, 0, 1])) === '10.0.0.1'`.
  */
 export function formatIp(bytes: Buffer): string {
-  if (bytes.length !== 4 && bytes.length !== 16) throw invalidArgument(`${bytes.length} bytes are not an IP address`);
+  if (bytes.length !== 4 && bytes.length !== 16)
+    throw invalidArgument(`${bytes.length} bytes are not an IP address`);
   const value = [...bytes].reduce((acc, byte) => (acc << 8n) | BigInt(byte), 0n);
   return sdkFormatIp({ family: bytes.length === 4 ? 4 : 6, value });
 }

@@ -3,17 +3,31 @@ import { describe, expect, it, vi } from 'vitest';
 import { newEndpoint, toTimestamp } from '../../api/builders.js';
 import type { NetworkServiceEndpoint } from '../../api/types.js';
 import { createContext } from '../../core/context.js';
-import { registryElement, toRegistryHandler, type NseHandler, type NetworkServiceEndpointResponse } from '../../core/registry-chain.js';
+import {
+  registryElement,
+  toRegistryHandler,
+  type NseHandler,
+  type NetworkServiceEndpointResponse,
+} from '../../core/registry-chain.js';
 import { memoryNseStore } from '../memory/memory.js';
 import { cachedNseRegistry } from './cache.js';
 
 const ctx = createContext();
-const nse = (name: string, service = 'vpn', extra: Partial<NetworkServiceEndpoint> = {}): NetworkServiceEndpoint =>
+const nse = (
+  name: string,
+  service = 'vpn',
+  extra: Partial<NetworkServiceEndpoint> = {},
+): NetworkServiceEndpoint =>
   newEndpoint({ name, network_service_names: [service], url: `unix:///run/${name}.sock`, ...extra });
 const names = async (handler: NseHandler, service?: string): Promise<string[]> =>
   (
     await firstValueFrom(
-      handler.find(ctx, { network_service_endpoint: service ? newEndpoint({ network_service_names: [service] }) : null, watch: false }).pipe(toArray()),
+      handler
+        .find(ctx, {
+          network_service_endpoint: service ? newEndpoint({ network_service_names: [service] }) : null,
+          watch: false,
+        })
+        .pipe(toArray()),
     )
   )
     .map((r) => r.network_service_endpoint!.name)
@@ -23,7 +37,11 @@ const names = async (handler: NseHandler, service?: string): Promise<string[]> =
 function upstream(): { handler: NseHandler; plainFinds: () => number; breakWatches: () => void } {
   let plain = 0;
   let breaker = new Subject<never>();
-  const counter = registryElement<NetworkServiceEndpoint, Parameters<NseHandler['find']>[1], NetworkServiceEndpointResponse>({
+  const counter = registryElement<
+    NetworkServiceEndpoint,
+    Parameters<NseHandler['find']>[1],
+    NetworkServiceEndpointResponse
+  >({
     find(c, query, next) {
       if (!query.watch) plain++;
       if (!query.watch) return next.find(c, query);

@@ -62,7 +62,10 @@ function createCache<T, Q, R extends { deleted: boolean }>(
       generation++;
       synced = false;
       if (closed) return;
-      options.log?.debug({ what: kind.what, why }, 'registry cache lost its watch; passing finds through until it is back');
+      options.log?.debug(
+        { what: kind.what, why },
+        'registry cache lost its watch; passing finds through until it is back',
+      );
       setTimeout(follow, retryMs).unref();
     };
     // The watch first, so nothing registered while the list is in flight is missed.
@@ -97,7 +100,9 @@ function createCache<T, Q, R extends { deleted: boolean }>(
       if (!stop) follow();
       const { record, watch } = kind.queryOf(query);
       if (watch || !synced) return next.find(ctx, query);
-      return from([...records.values()].filter((r) => kind.match(record, r)).map((r) => kind.response(clone(r))));
+      return from(
+        [...records.values()].filter((r) => kind.match(record, r)).map((r) => kind.response(clone(r))),
+      );
     },
     async unregister(ctx: Context, record: T) {
       await next.unregister(ctx, record);
@@ -123,7 +128,8 @@ export function cachedNseRegistry(
       recordOf: (r) => r.network_service_endpoint,
       queryOf: (q) => ({ record: q.network_service_endpoint, watch: q.watch }),
       // Expired records linger until the registry deletes them; never hand them out.
-      match: (query, record) => matchNse(query, record) && !((fromTimestamp(record.expiration_time) ?? Infinity) < Date.now()),
+      match: (query, record) =>
+        matchNse(query, record) && !((fromTimestamp(record.expiration_time) ?? Infinity) < Date.now()),
       response: (record) => ({ network_service_endpoint: record, deleted: false }),
       nameOf: (record) => record.name,
     },

@@ -28,7 +28,9 @@ describe('localBypass', () => {
   it('rewrites the watch event that the registry sends before register returns', async () => {
     const { manager } = setup();
     const seen: string[] = [];
-    const sub = manager.find(ctx, { network_service_endpoint: null, watch: true }).subscribe((r) => seen.push(r.network_service_endpoint!.url));
+    const sub = manager
+      .find(ctx, { network_service_endpoint: null, watch: true })
+      .subscribe((r) => seen.push(r.network_service_endpoint!.url));
     await manager.register(ctx, nse('local', 'unix:///run/nse.sock'));
     sub.unsubscribe();
     expect(seen).toEqual(['unix:///run/nse.sock']);

@@ -51,7 +51,10 @@ interface Entry {
 
 /** The request to replay later: the answered connection, UP again once a reselect went through. */
 function remembered(req: NetworkServiceRequest, conn: Connection): NetworkServiceRequest {
-  return { mechanism_preferences: clone(req.mechanism_preferences), connection: { ...clone(conn), state: 'UP' } };
+  return {
+    mechanism_preferences: clone(req.mechanism_preferences),
+    connection: { ...clone(conn), state: 'UP' },
+  };
 }
 
 /** Options: `eventBudgetMs` bounds events started from inside the chain (default 15 s). */
@@ -61,7 +64,11 @@ export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceE
   const budget = options.eventBudgetMs ?? 15_000;
 
   /** Runs `task` for connection `id` in its turn, on a detached context with the event budget. */
-  const inTurn = <T>(id: string, self: EventFactory, task: (entry: Entry, ctx: Context) => Promise<T>): Promise<T> =>
+  const inTurn = <T>(
+    id: string,
+    self: EventFactory,
+    task: (entry: Entry, ctx: Context) => Promise<T>,
+  ): Promise<T> =>
     executor.run(id, async () => {
       const entry = entries.get(id);
       // A factory outlives its connection: after close and a new request with the same id, it is stale.
@@ -74,7 +81,11 @@ export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceE
       }
     });
 
-  const requestAgain = async (entry: Entry, ctx: Context, req: NetworkServiceRequest): Promise<Connection> => {
+  const requestAgain = async (
+    entry: Entry,
+    ctx: Context,
+    req: NetworkServiceRequest,
+  ): Promise<Connection> => {
     const conn = await entry.next.request(ctx, req);
     entry.req = remembered(req, conn);
     return conn;

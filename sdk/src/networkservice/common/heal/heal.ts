@@ -41,10 +41,17 @@ export function heal(options: HealOptions): NetworkServiceElement {
   const dataPlaneWatches = new Map<string, () => void>();
   const retryMs = options.retryMs ?? 200;
 
-  const repair = async (ctx: Context, factory: EventFactory, conn: Connection, reason: LossReason | 'data-plane'): Promise<void> => {
+  const repair = async (
+    ctx: Context,
+    factory: EventFactory,
+    conn: Connection,
+    reason: LossReason | 'data-plane',
+  ): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       const alive =
-        reason !== 'data-plane' && options.livenessCheck ? await options.livenessCheck(ctx, conn).catch(() => false) : false;
+        reason !== 'data-plane' && options.livenessCheck
+          ? await options.livenessCheck(ctx, conn).catch(() => false)
+          : false;
       const how = alive ? 'same-path' : 'reselect';
       ctx.log.debug({ connId: conn.id, reason, how, attempt }, 'heal attempt');
       try {
@@ -54,7 +61,10 @@ export function heal(options: HealOptions): NetworkServiceElement {
         return;
       } catch (err) {
         if (err instanceof ConnectionClosedError) return;
-        ctx.log.warn({ connId: conn.id, reason, how, attempt, err: String(err) }, 'heal attempt failed; retrying');
+        ctx.log.warn(
+          { connId: conn.id, reason, how, attempt, err: String(err) },
+          'heal attempt failed; retrying',
+        );
         await sleep(ctx.clock, retryMs);
       }
     }

@@ -39,7 +39,8 @@ class Hub {
 
   private dispatch(event: ConnectionEvent): void {
     for (const [id, conn] of Object.entries(event.connections)) {
-      const reason: LossReason | undefined = event.type === 'DELETE' ? 'deleted' : conn.state === 'DOWN' ? 'down' : undefined;
+      const reason: LossReason | undefined =
+        event.type === 'DELETE' ? 'deleted' : conn.state === 'DOWN' ? 'down' : undefined;
       const set = reason && this.listeners.get(id);
       if (!set) continue;
       this.listeners.delete(id);
@@ -69,7 +70,13 @@ class Hub {
 const hubs = new WeakMap<ClientPool, Map<string, Hub>>();
 
 /** Watches connection `id` on the next hop at `url`; `onLoss` is called at most once. */
-export function watchOnHub(pool: ClientPool, url: string, id: string, log: Logger, onLoss: Listener): () => void {
+export function watchOnHub(
+  pool: ClientPool,
+  url: string,
+  id: string,
+  log: Logger,
+  onLoss: Listener,
+): () => void {
   let byUrl = hubs.get(pool);
   if (!byUrl) hubs.set(pool, (byUrl = new Map<string, Hub>()));
   let hub = byUrl.get(url);

@@ -28,7 +28,10 @@ export function monitorRelay(pool: ClientPool): NetworkServiceElement {
         const snapshot: Connection = conn;
         const watch = watchNextHop(ctx, pool, url, conn, (reason) => {
           watches.delete(snapshot.id);
-          ctx.log.info({ connId: snapshot.id, nextHop: url, reason }, 'next hop lost the connection; reporting DOWN');
+          ctx.log.info(
+            { connId: snapshot.id, nextHop: url, reason },
+            'next hop lost the connection; reporting DOWN',
+          );
           events?.update({ ...snapshot, state: 'DOWN' });
         });
         if (watch) watches.set(conn.id, watch);

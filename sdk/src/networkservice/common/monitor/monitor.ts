@@ -49,10 +49,13 @@ export class ConnectionMonitor implements MonitorEvents {
   stream(selector: MonitorScopeSelector): Observable<ConnectionEvent> {
     return new Observable<ConnectionEvent>((subscriber) => {
       const initial: Record<string, Connection> = {};
-      for (const conn of this.connections.values()) if (inScope(conn, selector)) initial[conn.id] = clone(conn);
+      for (const conn of this.connections.values())
+        if (inScope(conn, selector)) initial[conn.id] = clone(conn);
       subscriber.next({ type: 'INITIAL_STATE_TRANSFER', connections: initial });
       const sub = this.events.subscribe((event) => {
-        const scoped = Object.fromEntries(Object.entries(event.connections).filter(([, c]) => inScope(c, selector)));
+        const scoped = Object.fromEntries(
+          Object.entries(event.connections).filter(([, c]) => inScope(c, selector)),
+        );
         if (Object.keys(scoped).length > 0) subscriber.next({ type: event.type, connections: scoped });
       });
       return () => sub.unsubscribe();

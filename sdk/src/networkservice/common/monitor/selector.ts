@@ -6,7 +6,8 @@ import type { Connection, MonitorScopeSelector } from '../../../api/types.js';
  * whose path holds a segment with that id (or, when the selector has no id, that name).
  */
 export function inScope(conn: Connection, selector: MonitorScopeSelector): boolean {
-  if (selector.network_services.length > 0 && !selector.network_services.includes(conn.network_service)) return false;
+  if (selector.network_services.length > 0 && !selector.network_services.includes(conn.network_service))
+    return false;
   if (selector.path_segments.length === 0) return true;
   const segments = conn.path?.path_segments ?? [];
   return selector.path_segments.some((want) =>

@@ -14,7 +14,10 @@ import { metadataSlot } from '../../../core/metadata.js';
 /** Decides what to offer the next hop for this request. */
 export type OfferFn = (ctx: Context, req: NetworkServiceRequest) => Mechanism[];
 
-const kNextHopMechanism = createContextKey<{ value: Mechanism | null } | undefined>('nexthop.mechanism', undefined);
+const kNextHopMechanism = createContextKey<{ value: Mechanism | null } | undefined>(
+  'nexthop.mechanism',
+  undefined,
+);
 
 /** The mechanism the next hop chose, once the call to it has returned (for elements that build wires). */
 export function nextHopMechanismOf(ctx: Context): Mechanism | null {
@@ -40,7 +43,9 @@ export function nextHopMechanism(offer: OfferFn): NetworkServiceElement {
       const incoming = req.connection?.mechanism ?? null;
       const previous = chosen.get(ctx);
       const out: NetworkServiceRequest = {
-        connection: req.connection ? { ...req.connection, mechanism: previous ? clone(previous) : null } : null,
+        connection: req.connection
+          ? { ...req.connection, mechanism: previous ? clone(previous) : null }
+          : null,
         mechanism_preferences: offer(ctx, req),
       };
       if (out.connection?.state === 'RESELECT_REQUESTED') out.connection.mechanism = null;

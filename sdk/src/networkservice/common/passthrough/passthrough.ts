@@ -38,15 +38,25 @@ export function passthrough(options: PassthroughOptions): NetworkServiceElement 
           ...incoming,
           labels: { ...incoming.labels, ...options.labels },
           network_service: options.networkService ?? incoming.network_service,
-          network_service_endpoint_name: incoming.state === 'RESELECT_REQUESTED' ? '' : (previous?.endpoint ?? ''),
-          mechanism: incoming.state === 'RESELECT_REQUESTED' ? null : previous?.mechanism ? clone(previous.mechanism) : null,
+          network_service_endpoint_name:
+            incoming.state === 'RESELECT_REQUESTED' ? '' : (previous?.endpoint ?? ''),
+          mechanism:
+            incoming.state === 'RESELECT_REQUESTED'
+              ? null
+              : previous?.mechanism
+                ? clone(previous.mechanism)
+                : null,
         },
-        mechanism_preferences: (typeof options.preferences === 'function' ? options.preferences(incoming) : options.preferences).map(
-          (m) => clone(m),
-        ),
+        mechanism_preferences: (typeof options.preferences === 'function'
+          ? options.preferences(incoming)
+          : options.preferences
+        ).map((m) => clone(m)),
       };
       const conn = await next.request(ctx, out);
-      outgoing.set(ctx, { endpoint: conn.network_service_endpoint_name, mechanism: conn.mechanism ? clone(conn.mechanism) : null });
+      outgoing.set(ctx, {
+        endpoint: conn.network_service_endpoint_name,
+        mechanism: conn.mechanism ? clone(conn.mechanism) : null,
+      });
       return {
         ...conn,
         labels: incoming.labels,

@@ -49,9 +49,11 @@ export function timeout(): NetworkServiceElement {
     );
     const armed = watch.armed;
     // A refresh queued before this close re-arms the watch; then the close is moot.
-    factory.close(() => watch.armed === armed).catch((err: unknown) => {
-      ctx.log.error({ connId: id, err: String(err) }, 'closing a timed out connection failed');
-    });
+    factory
+      .close(() => watch.armed === armed)
+      .catch((err: unknown) => {
+        ctx.log.error({ connId: id, err: String(err) }, 'closing a timed out connection failed');
+      });
   };
 
   const arm = (ctx: Context, id: string, conn: Connection, watch: Watch, factory: EventFactory): void => {

@@ -6,7 +6,12 @@
  */
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import { Code, NsmError } from '../../../core/errors.js';
-import { setVxlanParameters, vxlanParameters, VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6 } from '../../common/mechanisms/vxlan.js';
+import {
+  setVxlanParameters,
+  vxlanParameters,
+  VXLAN_OVERHEAD_IPV4,
+  VXLAN_OVERHEAD_IPV6,
+} from '../../common/mechanisms/vxlan.js';
 import { createVniAllocator, type VniAllocator } from '../../common/mechanisms/vxlan-vni.js';
 
 /** Options for `vxlanNegotiation`. */
@@ -29,15 +34,28 @@ export function vxlanNegotiation(options: VxlanNegotiationOptions): NetworkServi
       const conn = req.connection!;
       const mechanism = conn.mechanism!;
       if (!options.tunnelIp) {
-        throw new NsmError(Code.FAILED_PRECONDITION, 'VXLAN requested but this forwarder has no tunnel IP: set NSM_TUNNEL_IP');
+        throw new NsmError(
+          Code.FAILED_PRECONDITION,
+          'VXLAN requested but this forwarder has no tunnel IP: set NSM_TUNNEL_IP',
+        );
       }
       const offered = vxlanParameters(mechanism);
-      if (!offered.srcIp) throw new NsmError(Code.INVALID_ARGUMENT, 'VXLAN mechanism without "src_ip": expected the peer\'s tunnel IP');
+      if (!offered.srcIp)
+        throw new NsmError(
+          Code.INVALID_ARGUMENT,
+          'VXLAN mechanism without "src_ip": expected the peer\'s tunnel IP',
+        );
       const firstTime = vnis.vniOf(conn.id) === undefined;
       const vni = vnis.allocate(conn.id, offered.srcIp, options.tunnelIp, offered.vni);
       const overhead = options.tunnelIp.includes(':') ? VXLAN_OVERHEAD_IPV6 : VXLAN_OVERHEAD_IPV4;
       const mtu = (options.underlayMtu ?? 1500) - overhead;
-      setVxlanParameters(mechanism, { dstIp: options.tunnelIp, dstPort: port, vni, mtu, srcPort: offered.srcPort ?? port });
+      setVxlanParameters(mechanism, {
+        dstIp: options.tunnelIp,
+        dstPort: port,
+        vni,
+        mtu,
+        srcPort: offered.srcPort ?? port,
+      });
       try {
         return await next.request(ctx, req);
       } catch (err) {
