@@ -17,6 +17,13 @@ export interface OfferOptions {
   localTypes: string[];
 }
 
+/**
+ * The VXLAN parameter carrying the client's local mechanism type across the tunnel, so the far
+ * forwarder offers the endpoint the same kind (a NOOP client gets no interface in the endpoint's pod).
+ * Our own key: other forwarders ignore parameters they do not know.
+ */
+export const LOCAL_MECHANISM_PARAMETER = 'nsm_local_mechanism';
+
 /** Usage: `createForwarderChain({ ..., offer: forwarderOffer({ tunnelIp, vxlanPort: 4789, localTypes: ['KERNEL'] }) })`. */
 export function forwarderOffer(options: OfferOptions): OfferFn {
   return (ctx, req) => {
@@ -29,11 +36,20 @@ export function forwarderOffer(options: OfferOptions): OfferFn {
           `endpoint "${req.connection?.network_service_endpoint_name ?? ''}" is on another node (${url}) but this forwarder has no tunnel IP: set NSM_TUNNEL_IP`,
         );
       }
-      return [
-        newMechanism('VXLAN', 'REMOTE', { src_ip: options.tunnelIp, src_port: String(options.vxlanPort) }),
-      ];
+      const params: Record<string, string> = {
+        src_ip: options.tunnelIp,
+        src_port: String(options.vxlanPort),
+      };
+      if (incoming?.cls === 'LOCAL') params[LOCAL_MECHANISM_PARAMETER] = incoming.type;
+      return [newMechanism('VXLAN', 'REMOTE', params)];
     }
     if (incoming?.cls === 'LOCAL') return [newMechanism(incoming.type, 'LOCAL')];
-    return options.localTypes.map((type) => newMechanism(type, 'LOCAL'));
+    // Over a tunnel: the client's kind first when we build it, then the others.
+    const wanted = incoming?.parameters[LOCAL_MECHANISM_PARAMETER];
+    const types =
+      wanted && options.localTypes.includes(wanted)
+        ? [wanted, ...options.localTypes.filter((t) => t !== wanted)]
+        : options.localTypes;
+    return types.map((type) => newMechanism(type, 'LOCAL'));
   };
 }

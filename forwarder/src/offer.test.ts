@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { newMechanism, newRequest } from '../../sdk/src/api/builders.js';
+import { createContext } from '../../sdk/src/core/context.js';
+import { NsmError } from '../../sdk/src/core/errors.js';
+import { withClientUrl } from '../../sdk/src/networkservice/common/clienturl/clienturl.js';
+import { forwarderOffer, LOCAL_MECHANISM_PARAMETER } from './offer.js';
+
+const offer = forwarderOffer({ tunnelIp: '198.18.0.11', vxlanPort: 4789, localTypes: ['KERNEL', 'NOOP'] });
+const towards = (url: string) => withClientUrl(createContext(), url);
+const types = (ms: { type: string }[]): string[] => ms.map((m) => m.type);
+
+describe('forwarderOffer', () => {
+  it('offers VXLAN from its tunnel IP toward another node, naming the client mechanism', () => {
+    const req = newRequest({ mechanism: newMechanism('NOOP', 'LOCAL') });
+    const [vxlan, ...rest] = offer(towards('tcp://198.18.0.12:5001'), req);
+    expect(rest).toEqual([]);
+    expect(vxlan).toMatchObject({ type: 'VXLAN', cls: 'REMOTE' });
+    expect(vxlan!.parameters).toEqual({
+      src_ip: '198.18.0.11',
+      src_port: '4789',
+      [LOCAL_MECHANISM_PARAMETER]: 'NOOP',
+    });
+  });
+
+  it('offers a local endpoint the mechanism the local client chose', () => {
+    const req = newRequest({ mechanism: newMechanism('KERNEL', 'LOCAL', { name: 'nsm-1' }) });
+    expect(types(offer(towards('unix:///run/nse.sock'), req))).toEqual(['KERNEL']);
+  });
+
+  it('at the far end of a tunnel offers the client kind first, else every local kind', () => {
+    const noop = newRequest({
+      mechanism: newMechanism('VXLAN', 'REMOTE', { [LOCAL_MECHANISM_PARAMETER]: 'NOOP' }),
+    });
+    expect(types(offer(towards('unix:///run/nse.sock'), noop))).toEqual(['NOOP', 'KERNEL']);
+    const upstream = newRequest({ mechanism: newMechanism('VXLAN', 'REMOTE') });
+    expect(types(offer(towards('unix:///run/nse.sock'), upstream))).toEqual(['KERNEL', 'NOOP']);
+  });
+
+  it('refuses a remote endpoint without a tunnel IP, naming the setting', () => {
+    const bare = forwarderOffer({ tunnelIp: '', vxlanPort: 4789, localTypes: ['KERNEL'] });
+    expect(() =>
+      bare(towards('tcp://198.18.0.12:5001'), newRequest({ network_service_endpoint_name: 'far' })),
+    ).toThrow(NsmError);
+    expect(() =>
+      bare(towards('tcp://198.18.0.12:5001'), newRequest({ network_service_endpoint_name: 'far' })),
+    ).toThrow(/"far".*NSM_TUNNEL_IP/);
+  });
+});
