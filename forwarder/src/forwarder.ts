@@ -10,6 +10,7 @@ import type { Clock } from '../../sdk/src/core/clock.js';
 import { createContext } from '../../sdk/src/core/context.js';
 import type { Logger } from '../../sdk/src/core/log.js';
 import { ClientPool } from '../../sdk/src/grpc/client.js';
+import { closeHubs } from '../../sdk/src/networkservice/common/monitor/monitor-hub.js';
 import { createServer } from '../../sdk/src/grpc/server.js';
 import { cachedNsRegistry, cachedNseRegistry } from '../../sdk/src/registry/cache/cache.js';
 import { createRegistryClient } from '../../sdk/src/registry/client/client.js';
@@ -96,6 +97,7 @@ export async function startForwarder(
       await deps.dataplane.close();
       nse.close();
       ns.close();
+      closeHubs(pool);
       pool.close();
     },
   };

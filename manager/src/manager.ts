@@ -3,6 +3,7 @@ import { createManagerChain } from '../../sdk/src/chains/manager.js';
 import type { Clock } from '../../sdk/src/core/clock.js';
 import type { Logger } from '../../sdk/src/core/log.js';
 import { ClientPool } from '../../sdk/src/grpc/client.js';
+import { closeHubs } from '../../sdk/src/networkservice/common/monitor/monitor-hub.js';
 import { createServer } from '../../sdk/src/grpc/server.js';
 import { createManagerRegistry } from '../../sdk/src/registry/chains.js';
 import { jwtTokenGenerator } from '../../sdk/src/tools/token/token.js';
@@ -62,6 +63,7 @@ export async function startManager(
       monitor.complete();
       await server.close();
       registry.close();
+      closeHubs(pool);
       pool.close();
     },
   };

@@ -6,7 +6,6 @@ import type {
   Mechanism,
   NetworkServiceEndpoint,
   NetworkServiceRequest,
-  Path,
   Timestamp,
 } from './types.js';
 
@@ -77,12 +76,6 @@ export function newEndpoint(init: Partial<NetworkServiceEndpoint> = {}): Network
     path_ids: [],
     ...init,
   };
-}
-
-/** The path of `conn`, created when absent. */
-export function ensurePath(conn: Connection): Path {
-  conn.path ??= { index: 0, path_segments: [] };
-  return conn.path;
 }
 
 /** Milliseconds since the epoch → protobuf Timestamp. */

@@ -14,6 +14,7 @@ import { createContext, withTimeout, type Context } from '../core/context.js';
 import { invalidArgument } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ClientPool } from '../grpc/client.js';
+import { closeHubs } from '../networkservice/common/monitor/monitor-hub.js';
 import type { ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
 import type { DataPlaneMonitor, LivenessCheck } from '../networkservice/common/heal/heal.js';
 import { jwtTokenGenerator } from '../tools/token/token.js';
@@ -160,11 +161,13 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
       open.clear();
       await Promise.allSettled(all.map((conn) => call(5_000, (ctx) => handler.close(ctx, conn))));
       abandoned = true;
+      closeHubs(pool);
       pool.close();
     },
     abandon() {
       abandoned = true;
       open.clear();
+      closeHubs(pool);
       pool.close();
     },
   };

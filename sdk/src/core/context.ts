@@ -93,11 +93,6 @@ export function withValue<T>(ctx: Context, key: ContextKey<T>, value: T): Contex
   return call.derive({ values });
 }
 
-/** `ctx` with a child logger carrying `bindings`. */
-export function withLog(ctx: Context, bindings: Record<string, unknown>): Context {
-  return asCall(ctx).derive({ log: ctx.log.child(bindings) });
-}
-
 /** The reason of a plain cancel: one shared value, since every finished call cancels its context. */
 const contextCancelled = new DOMException('context cancelled', 'AbortError');
 

@@ -15,6 +15,7 @@ import { realClock, type Clock } from '../core/clock.js';
 import { createContext } from '../core/context.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ClientPool } from '../grpc/client.js';
+import { closeHubs } from '../networkservice/common/monitor/monitor-hub.js';
 import { createServer } from '../grpc/server.js';
 import { passthrough as passthroughElement } from '../networkservice/common/passthrough/passthrough.js';
 import { createRegistryClient } from '../registry/client/client.js';
@@ -152,6 +153,7 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
         await registry.close(ctx, { unregister: false });
       }
       await server.close();
+      closeHubs(pool);
       pool.close();
     },
   };
