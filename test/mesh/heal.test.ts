@@ -83,6 +83,43 @@ describe('heal', () => {
     await expect.poll(() => states, { timeout: 10_000 }).toEqual(['UP', 'RESELECT_REQUESTED']);
   });
 
+  it('closes a connection whose endpoint an edited NetworkService no longer selects, and heals under the new rules', async () => {
+    const m = await meshWithService(2);
+    const route = (app: string) => ({
+      name: 'echo',
+      payload: 'ETHERNET',
+      matches: [
+        {
+          source_selector: {},
+          routes: [{ destination_selector: { app }, weight: 0 }],
+          fallthrough: false,
+          metadata: null,
+        },
+      ],
+    });
+    await registerService(m, route('a'));
+    const a = await m.endpoint(2, {
+      name: 'echo-a',
+      serviceNames: ['echo'],
+      labels: { app: 'a' },
+      cidrPrefix: '10.1.0.0/24',
+    });
+    const b = await m.endpoint(1, {
+      name: 'echo-b',
+      serviceNames: ['echo'],
+      labels: { app: 'b' },
+      cidrPrefix: '10.2.0.0/24',
+    });
+    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    expect(conn.network_service_endpoint_name).toBe('echo-a');
+
+    await registerService(m, route('b'));
+    await expect
+      .poll(() => [a.connections().length, b.connections().length], { timeout: 10_000 })
+      .toEqual([0, 1]);
+  });
+
   it('heals after the forwarder restarts', async () => {
     const m = await meshWithService(1);
     const nse = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });

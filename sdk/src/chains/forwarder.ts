@@ -18,6 +18,7 @@ import {
   nextHopMechanism,
   type OfferFn,
 } from '../networkservice/common/nexthop/nexthop-mechanism.js';
+import { netsvcMonitor } from '../networkservice/common/netsvcmonitor/netsvcmonitor.js';
 import { roundRobin } from '../networkservice/common/roundrobin/roundrobin.js';
 import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
 import type { TokenGenerator } from '../tools/token/token.js';
@@ -44,6 +45,7 @@ export function createForwarderChain(options: ForwarderChainOptions): ManagerCha
     ...serverPrologue(options.name, options.tokens, monitor),
     discoverCandidates({ nse: options.nse, ns: options.ns }),
     roundRobin(),
+    netsvcMonitor({ nse: options.nse, ns: options.ns }),
     exposeNextHopMechanism(),
     mechanisms(options.mechanisms),
     connect({
