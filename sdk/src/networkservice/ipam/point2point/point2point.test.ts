@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clone, newRequest } from '../../../api/builders.js';
+import { clone, emptyIpContext, newRequest } from '../../../api/builders.js';
 import type { Connection, NetworkServiceRequest } from '../../../api/types.js';
 import { element, toHandler, type NetworkServiceHandler } from '../../../core/chain.js';
 import { createContext } from '../../../core/context.js';
@@ -125,7 +125,7 @@ describe('point2pointIpam', () => {
     const stale = request('b', (req) => {
       req.connection!.context = {
         ip_context: {
-          ...emptyIp(),
+          ...emptyIpContext(),
           dst_ip_addrs: ['10.60.1.1/32', '192.168.0.1/24'],
           src_ip_addrs: ['10.60.1.2/32'],
           src_routes: [
@@ -243,25 +243,10 @@ describe('point2pointIpam', () => {
   });
 });
 
-function emptyIp(): NonNullable<NonNullable<Connection['context']>['ip_context']> {
-  return {
-    src_ip_addrs: [],
-    dst_ip_addrs: [],
-    src_ip_required: false,
-    dst_ip_required: false,
-    src_routes: [],
-    dst_routes: [],
-    excluded_prefixes: [],
-    ip_neighbors: [],
-    extra_prefix_request: [],
-    extra_prefixes: [],
-    policies: [],
-  };
-}
 
-function ctxWith(ip: Partial<ReturnType<typeof emptyIp>>): NonNullable<Connection['context']> {
+function ctxWith(ip: Partial<ReturnType<typeof emptyIpContext>>): NonNullable<Connection['context']> {
   return {
-    ip_context: { ...emptyIp(), ...ip },
+    ip_context: { ...emptyIpContext(), ...ip },
     dns_context: null,
     ethernet_context: null,
     extra_context: {},
