@@ -243,7 +243,6 @@ describe('point2pointIpam', () => {
   });
 });
 
-
 function ctxWith(ip: Partial<ReturnType<typeof emptyIpContext>>): NonNullable<Connection['context']> {
   return {
     ip_context: { ...emptyIpContext(), ...ip },
