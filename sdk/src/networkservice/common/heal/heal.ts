@@ -2,7 +2,7 @@
  * heal: the originating client's repair loop. It watches its connection on the next hop (the manager);
  * when the connection is lost there (DOWN, DELETE, or the stream breaks), it asks the data-plane
  * liveness check: a healthy data plane means only the control plane broke, so it re-requests on the
- * same path; otherwise (or without a check) it re-selects. Attempts repeat every `retryMs` until one
+ * same path; otherwise (or without a check) it re-selects. Attempts repeat, backing off from `retryMs`, until one
  * succeeds or the connection is closed.
  */
 import type { Connection } from '../../../api/types.js';
@@ -29,8 +29,10 @@ export interface HealOptions {
   livenessCheck?: LivenessCheck;
   /** Continuous data-plane watch (e.g. a ping every 200 ms): a broken data plane means reselect. */
   dataPlane?: DataPlaneMonitor;
-  /** Pause between failed attempts (default 200 ms). */
+  /** Pause after the first failed attempt (default 200 ms); it doubles with each failure, up to `maxRetryMs`. */
   retryMs?: number;
+  /** Longest pause between attempts during a long outage (default 2 s). */
+  maxRetryMs?: number;
   /** Called after each heal attempt, for metrics and tests. */
   onHealed?: (conn: Connection, how: 'same-path' | 'reselect') => void;
 }
@@ -40,6 +42,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
   const watches = new Map<string, NextHopWatch>();
   const dataPlaneWatches = new Map<string, () => void>();
   const retryMs = options.retryMs ?? 200;
+  const maxRetryMs = options.maxRetryMs ?? 2000;
 
   const repair = async (
     ctx: Context,
@@ -61,11 +64,15 @@ export function heal(options: HealOptions): NetworkServiceElement {
         return;
       } catch (err) {
         if (err instanceof ConnectionClosedError) return;
-        ctx.log.warn(
-          { connId: conn.id, reason, how, attempt, err: String(err) },
+        // Quick retries first (a restarting hop is back in well under a second), then a calm pace and
+        // an occasional warning, not one every 200 ms, during a long outage.
+        const pause = Math.min(retryMs * 2 ** (attempt - 1), Math.max(retryMs, maxRetryMs));
+        const level = attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug';
+        ctx.log[level](
+          { connId: conn.id, reason, how, attempt, err: String(err), retryInMs: pause },
           'heal attempt failed; retrying',
         );
-        await sleep(ctx.clock, retryMs);
+        await sleep(ctx.clock, pause);
       }
     }
   };
