@@ -2,18 +2,10 @@ import { readdirSync, readlinkSync } from 'node:fs';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
+import { Code } from '../../../sdk/src/core/errors.js';
 import { NamespaceFixture, ipIn, randomSuffix } from '../kernel/testing/netns-fixture.js';
 import { pingInNamespace } from './ping.js';
-
-async function rejection(p: Promise<unknown>): Promise<NsmError> {
-  const err: unknown = await p.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof NsmError)) throw err instanceof Error ? err : new Error(String(err));
-  return err;
-}
+import { rejectionOf } from '../../../sdk/src/testing/errors.js';
 
 describe('pingInNamespace', () => {
   const fx = new NamespaceFixture();
@@ -65,18 +57,18 @@ describe('pingInNamespace', () => {
   it('times out when nobody answers, and fails at once without a route', async () => {
     const { a } = pair();
     const started = Date.now();
-    const silent = await rejection(pingInNamespace(a.path, '10.77.0.9', 100));
+    const silent = await rejectionOf(pingInNamespace(a.path, '10.77.0.9', 100));
     expect(silent.code).toBe(Code.DEADLINE_EXCEEDED);
     expect(silent.message).toMatch(/ping 10\.77\.0\.9 from .*: no echo reply within 100 ms/);
     expect(Date.now() - started).toBeLessThan(1000);
-    const noRoute = await rejection(pingInNamespace(a.path, '203.0.113.1', 100));
+    const noRoute = await rejectionOf(pingInNamespace(a.path, '203.0.113.1', 100));
     expect(noRoute.code).toBe(Code.UNAVAILABLE);
     expect(noRoute.message).toMatch(/ENETUNREACH/);
   });
 
   it('rejects a bad address and a missing namespace clearly', async () => {
-    expect((await rejection(pingInNamespace(null, 'not-an-ip'))).code).toBe(Code.INVALID_ARGUMENT);
-    const gone = await rejection(pingInNamespace('/run/netns/nsmt-none', '10.0.0.1'));
+    expect((await rejectionOf(pingInNamespace(null, 'not-an-ip'))).code).toBe(Code.INVALID_ARGUMENT);
+    const gone = await rejectionOf(pingInNamespace('/run/netns/nsmt-none', '10.0.0.1'));
     expect(gone.code).toBe(Code.UNAVAILABLE);
     expect(gone.message).toMatch(/cannot ping from \/run\/netns\/nsmt-none: .*ENOENT/);
   });

@@ -11,7 +11,6 @@ import {
   toHandler,
 } from '../../../../sdk/src/core/chain.js';
 import { createContext } from '../../../../sdk/src/core/context.js';
-import { NsmError } from '../../../../sdk/src/core/errors.js';
 import { metadata } from '../../../../sdk/src/core/metadata.js';
 import { mechanisms } from '../../../../sdk/src/networkservice/common/mechanisms/mechanisms.js';
 import {
@@ -168,11 +167,4 @@ export function refreshOf(conn: Connection): NetworkServiceRequest {
 }
 
 /** Resolves with the NsmError a promise rejects with (fails the test when it resolves). */
-export async function rejectionOf(p: Promise<unknown>): Promise<NsmError> {
-  const err: unknown = await p.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof NsmError)) throw err instanceof Error ? err : new Error(String(err));
-  return err;
-}
+export { rejectionOf } from '../../../../sdk/src/testing/errors.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Code, NsmError } from '../../core/errors.js';
+import { Code } from '../../core/errors.js';
 import {
   contains,
   containsCidr,
@@ -13,16 +13,7 @@ import {
   sizeOf,
 } from './cidr.js';
 import { compareIp, formatIp, parseIp, tryParseIp } from './ip.js';
-
-function errorOf(fn: () => unknown): NsmError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NsmError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../../testing/errors.js';
 
 describe('ip', () => {
   it.each([

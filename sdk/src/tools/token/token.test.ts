@@ -2,20 +2,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { createContext } from '../../core/context.js';
-import { Code, NsmError } from '../../core/errors.js';
+import { Code } from '../../core/errors.js';
 import { decodeJwt, signJwt, verifyJwt } from './jwt.js';
 import { formatRfc3339, parseRfc3339 } from './rfc3339.js';
 import { jwtTokenGenerator } from './token.js';
-
-function errorOf(fn: () => unknown): NsmError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NsmError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../../testing/errors.js';
 
 describe('jwtTokenGenerator', () => {
   const clock = new FakeClock(Date.UTC(2026, 0, 1, 0, 0, 0, 400));

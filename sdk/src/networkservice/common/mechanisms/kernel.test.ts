@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newMechanism } from '../../../api/builders.js';
-import { Code, NsmError } from '../../../core/errors.js';
+import { Code } from '../../../core/errors.js';
 import {
   generateInterfaceName,
   isKernel,
@@ -10,16 +10,7 @@ import {
   validateInterfaceName,
 } from './kernel.js';
 import { isNoop, noopMechanism } from './noop.js';
-
-function errorOf(fn: () => unknown): NsmError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NsmError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../../../testing/errors.js';
 
 describe('kernel mechanism', () => {
   it('generates 15-character names from up to 10 characters of the service', () => {

@@ -8,6 +8,7 @@ import { kernelMechanism } from './kernel.js';
 import { mechanisms } from './mechanisms.js';
 import { noopMechanism } from './noop.js';
 import { mechanismPreferences } from './preferences.js';
+import { rejectionOf } from '../../../testing/errors.js';
 
 const ctx = createContext();
 
@@ -46,15 +47,6 @@ function setup(fail: { KERNEL?: NsmError; NOOP?: NsmError } = {}): {
   return { log, handler };
 }
 
-async function rejection(p: Promise<unknown>): Promise<NsmError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof NsmError)) throw new Error(`expected an NsmError, got ${String(err)}`);
-  return err;
-}
-
 describe('mechanisms', () => {
   it('takes the first preference this hop supports and sets a copy of it as the mechanism', async () => {
     const { log, handler } = setup();
@@ -80,7 +72,7 @@ describe('mechanisms', () => {
 
   it('reports the failure of the only supported mechanism as is, and of several together', async () => {
     const one = setup({ KERNEL: new NsmError(Code.INTERNAL, 'no netns') });
-    const single = await rejection(one.handler.request(ctx, newRequest({ id: 'c' }, [kernelMechanism()])));
+    const single = await rejectionOf(one.handler.request(ctx, newRequest({ id: 'c' }, [kernelMechanism()])));
     expect(single.code).toBe(Code.INTERNAL);
     expect(single.message).toBe('no netns');
 
@@ -88,7 +80,7 @@ describe('mechanisms', () => {
       KERNEL: new NsmError(Code.INTERNAL, 'no netns'),
       NOOP: new NsmError(Code.UNAVAILABLE, 'next hop down'),
     });
-    const err = await rejection(
+    const err = await rejectionOf(
       both.handler.request(ctx, newRequest({ id: 'c' }, [kernelMechanism(), noopMechanism()])),
     );
     expect(err.code).toBe(Code.UNAVAILABLE);
@@ -104,7 +96,7 @@ describe('mechanisms', () => {
 
   it('rejects unsupported offers naming offered and supported types', async () => {
     const { log, handler } = setup();
-    const err = await rejection(
+    const err = await rejectionOf(
       handler.request(ctx, newRequest({ id: 'c' }, [newMechanism('MEMIF', 'LOCAL')])),
     );
     expect(err.code).toBe(Code.UNIMPLEMENTED);
@@ -114,16 +106,16 @@ describe('mechanisms', () => {
 
   it('rejects a request without preferences and a refresh with an unsupported mechanism', async () => {
     const { handler } = setup();
-    const none = await rejection(handler.request(ctx, newRequest({ id: 'c' })));
+    const none = await rejectionOf(handler.request(ctx, newRequest({ id: 'c' })));
     expect(none.code).toBe(Code.INVALID_ARGUMENT);
     expect(none.message).toContain('offers no mechanism_preferences');
     expect(none.message).toContain('[KERNEL, NOOP]');
-    const wrong = await rejection(
+    const wrong = await rejectionOf(
       handler.request(ctx, newRequest({ id: 'c', mechanism: newMechanism('VXLAN', 'REMOTE') })),
     );
     expect(wrong.code).toBe(Code.UNIMPLEMENTED);
     expect(wrong.message).toContain('mechanism VXLAN');
-    const proto = await rejection(
+    const proto = await rejectionOf(
       handler.request(ctx, newRequest({ id: 'c' }, [newMechanism('constructor', 'LOCAL')])),
     );
     expect(proto.code).toBe(Code.UNIMPLEMENTED);

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { newMechanism } from '../../../api/builders.js';
-import { Code, NsmError } from '../../../core/errors.js';
+import { Code } from '../../../core/errors.js';
 import { createVniAllocator, vniParity } from './vxlan-vni.js';
 import { isVxlan, setVxlanParameters, vxlanMechanism, vxlanParameters } from './vxlan.js';
-
-function errorOf(fn: () => unknown): NsmError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof NsmError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../../../testing/errors.js';
 
 describe('vxlan mechanism', () => {
   it('builds, extends and reads typed parameters', () => {

@@ -4,11 +4,12 @@ import type { Connection, NetworkServiceRequest, PathSegment } from '../../../ap
 import { element, toHandler } from '../../../core/chain.js';
 import { FakeClock } from '../../../core/clock.js';
 import { createContext, withValue, type Context } from '../../../core/context.js';
-import { Code, NsmError } from '../../../core/errors.js';
+import { Code } from '../../../core/errors.js';
 import { kIncomingMetadata, kOutgoingMetadata } from '../../../grpc/call-metadata.js';
 import { verifyJwt } from '../../../tools/token/jwt.js';
 import { jwtTokenGenerator } from '../../../tools/token/token.js';
 import { updateToken, updateTokenClient, updateTokenServer } from './updatetoken.js';
+import { rejectionOf } from '../../../testing/errors.js';
 
 const clock = new FakeClock(Date.UTC(2026, 0, 1));
 const ctx = createContext({ clock });
@@ -44,15 +45,6 @@ function recorder(): {
     },
   });
   return { seen, tail };
-}
-
-async function rejection(p: Promise<unknown>): Promise<NsmError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof NsmError)) throw new Error(`expected an NsmError, got ${String(err)}`);
-  return err;
 }
 
 describe('updateTokenServer', () => {
@@ -104,10 +96,10 @@ describe('updateTokenServer', () => {
 
   it('rejects a path whose index has no segment', async () => {
     const handler = toHandler([updateTokenServer(tokens)]);
-    const err = await rejection(handler.request(ctx, newRequest({ id: 'x' })));
+    const err = await rejectionOf(handler.request(ctx, newRequest({ id: 'x' })));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.message).toContain('connection.path.index 0 is out of range for 0 path segments');
-    const none = await rejection(handler.request(ctx, { connection: null, mechanism_preferences: [] }));
+    const none = await rejectionOf(handler.request(ctx, { connection: null, mechanism_preferences: [] }));
     expect(none.message).toContain('request.connection is missing');
   });
 });

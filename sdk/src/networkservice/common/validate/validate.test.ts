@@ -3,8 +3,9 @@ import { newMechanism, newRequest } from '../../../api/builders.js';
 import type { NetworkServiceRequest } from '../../../api/types.js';
 import { element, toHandler } from '../../../core/chain.js';
 import { createContext } from '../../../core/context.js';
-import { Code, NsmError } from '../../../core/errors.js';
+import { Code } from '../../../core/errors.js';
 import { validateRequest } from './validate.js';
+import { rejectionOf } from '../../../testing/errors.js';
 
 const ctx = createContext();
 
@@ -46,15 +47,6 @@ function setup(limits?: Parameters<typeof validateRequest>[0]): {
     },
   });
   return { handler: toHandler([validateRequest(limits), probe]), calls };
-}
-
-async function rejection(p: Promise<unknown>): Promise<NsmError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof NsmError)) throw new Error(`expected an NsmError, got ${String(err)}`);
-  return err;
 }
 
 const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
@@ -161,7 +153,7 @@ describe('validateRequest', () => {
     const { handler, calls } = setup();
     const req = valid();
     spoil(req);
-    const err = await rejection(handler.request(ctx, req));
+    const err = await rejectionOf(handler.request(ctx, req));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.message).toMatch(message);
     expect(calls).toEqual([]);
@@ -173,7 +165,7 @@ describe('validateRequest', () => {
     req.connection!.labels = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v']));
     await handler.request(ctx, req);
     const strict = setup({ maxLabels: 1 });
-    expect((await rejection(strict.handler.request(ctx, valid()))).message).toContain(
+    expect((await rejectionOf(strict.handler.request(ctx, valid()))).message).toContain(
       'at most 1 are allowed',
     );
   });
@@ -190,7 +182,7 @@ describe('validateRequest', () => {
     const { handler } = setup();
     const req = valid();
     req.connection!.labels = { app: 'x'.repeat(10_000) };
-    const err = await rejection(handler.request(ctx, req));
+    const err = await rejectionOf(handler.request(ctx, req));
     expect(err.message.length).toBeLessThan(400);
     expect(err.message).toContain('10000 characters');
   });

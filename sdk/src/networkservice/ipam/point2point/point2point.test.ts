@@ -5,6 +5,7 @@ import { element, toHandler, type NetworkServiceHandler } from '../../../core/ch
 import { createContext } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
 import { point2pointIpam } from './point2point.js';
+import { rejectionOf } from '../../../testing/errors.js';
 
 const ctx = createContext();
 
@@ -33,15 +34,6 @@ function endpoint(prefixes: string[] | string, fail?: { next: boolean }): Networ
   return toHandler([point2pointIpam(prefixes), failer]);
 }
 
-async function rejection(p: Promise<unknown>): Promise<NsmError> {
-  const err: unknown = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof NsmError)) throw new Error(`expected an NsmError, got ${String(err)}`);
-  return err;
-}
-
 describe('point2pointIpam', () => {
   it('gives the endpoint the first free address and the client the next, with host routes', async () => {
     const nse = endpoint('10.60.1.0/24');
@@ -62,7 +54,7 @@ describe('point2pointIpam', () => {
     const a = await nse.request(ctx, request('a'));
     expect(ipOf(a).dst).toEqual(['172.16.1.100/32']);
     expect(ipOf(a).src).toEqual(['172.16.1.101/32']);
-    const err = await rejection(nse.request(ctx, request('b')));
+    const err = await rejectionOf(nse.request(ctx, request('b')));
     expect(err.code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(err.message).toContain('172.16.1.100/31');
     expect(err.message).toContain('"b"');
@@ -74,7 +66,7 @@ describe('point2pointIpam', () => {
       dst: ['10.0.0.1/32'],
       src: ['10.0.0.2/32'],
     });
-    expect((await rejection(nse.request(ctx, request('b')))).code).toBe(Code.RESOURCE_EXHAUSTED);
+    expect((await rejectionOf(nse.request(ctx, request('b')))).code).toBe(Code.RESOURCE_EXHAUSTED);
   });
 
   it('keeps addresses across refreshes and releases them on close', async () => {
@@ -93,14 +85,14 @@ describe('point2pointIpam', () => {
   it('releases the addresses of a failed first request, but not of a failed refresh', async () => {
     const fail = { next: true };
     const nse = endpoint('172.16.1.100/31', fail);
-    expect((await rejection(nse.request(ctx, request('a')))).code).toBe(Code.UNAVAILABLE);
+    expect((await rejectionOf(nse.request(ctx, request('a')))).code).toBe(Code.UNAVAILABLE);
     fail.next = false;
     const b = await nse.request(ctx, request('b'));
     expect(ipOf(b).dst).toEqual(['172.16.1.100/32']);
     fail.next = true;
-    await rejection(nse.request(ctx, { connection: clone(b), mechanism_preferences: [] }));
+    await rejectionOf(nse.request(ctx, { connection: clone(b), mechanism_preferences: [] }));
     fail.next = false;
-    expect((await rejection(nse.request(ctx, request('c')))).code).toBe(Code.RESOURCE_EXHAUSTED);
+    expect((await rejectionOf(nse.request(ctx, request('c')))).code).toBe(Code.RESOURCE_EXHAUSTED);
   });
 
   it('recovers the addresses of a replayed request after a restart instead of renumbering', async () => {
@@ -174,7 +166,7 @@ describe('point2pointIpam', () => {
     const req = request('a', (r) => {
       r.connection!.context = ctxWith({ excluded_prefixes: ['172.16.1.101/32'] });
     });
-    const err = await rejection(nse.request(ctx, req));
+    const err = await rejectionOf(nse.request(ctx, req));
     expect(err.code).toBe(Code.RESOURCE_EXHAUSTED);
     expect(err.message).toContain('excluded: 172.16.1.101/32');
   });
@@ -184,7 +176,7 @@ describe('point2pointIpam', () => {
     const req = request('a', (r) => {
       r.connection!.context = ctxWith({ excluded_prefixes: ['10.0.0.0/40'] });
     });
-    const err = await rejection(nse.request(ctx, req));
+    const err = await rejectionOf(nse.request(ctx, req));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.message).toContain('excluded_prefixes[0]');
     expect(err.message).toContain('prefix length must be 0..32 for IPv4');
@@ -210,7 +202,7 @@ describe('point2pointIpam', () => {
     const nse = endpoint('10.0.0.0/31, 10.0.1.0/31');
     await nse.request(ctx, request('a'));
     expect(ipOf(await nse.request(ctx, request('b'))).dst).toEqual(['10.0.1.0/32']);
-    expect((await rejection(nse.request(ctx, request('c')))).message).toMatch(
+    expect((await rejectionOf(nse.request(ctx, request('c')))).message).toMatch(
       /10\.0\.0\.0\/31.*10\.0\.1\.0\/31/,
     );
   });
@@ -218,7 +210,7 @@ describe('point2pointIpam', () => {
   it('rolls back the IPv4 pair when the IPv6 prefix is exhausted', async () => {
     const nse = endpoint(['10.0.0.0/24', 'fd00::/127']);
     await nse.request(ctx, request('a'));
-    expect((await rejection(nse.request(ctx, request('b')))).message).toContain('IPv6');
+    expect((await rejectionOf(nse.request(ctx, request('b')))).message).toContain('IPv6');
     await nse.close(ctx, request('a').connection!);
     expect(ipOf(await nse.request(ctx, request('c'))).dst).toEqual(['10.0.0.1/32', 'fd00::/128']);
   });
