@@ -13,7 +13,7 @@ import { ClientPool } from '../../sdk/src/grpc/client.js';
 import { down } from '../../cli/src/lab/down.js';
 import { Lab } from '../../cli/src/lab/lab.js';
 import { up } from '../../cli/src/lab/up.js';
-import { percentile, saveResult, toMarkdown, type BenchResult, type BenchRow } from './result.js';
+import { connectRows, saveResult, toMarkdown, type BenchResult } from './result.js';
 
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 400);
 const WARMUP = 40;
@@ -82,41 +82,6 @@ async function measure(
   }
 }
 
-function rows(
-  kind: string,
-  hops: number,
-  m: { latency: number[]; floor: number[]; rate: number },
-): BenchRow[] {
-  const p50 = percentile(m.latency, 50);
-  const f50 = percentile(m.floor, 50);
-  return [
-    {
-      metric: `${kind} connect p50`,
-      value: p50,
-      unit: 'ms',
-      baseline: f50,
-      ratio: p50 / f50,
-      bar: '≤ 4× floor',
-      pass: p50 <= 4 * f50,
-    },
-    {
-      metric: `${kind} connect p99`,
-      value: percentile(m.latency, 99),
-      unit: 'ms',
-      baseline: percentile(m.floor, 99),
-      ratio: percentile(m.latency, 99) / percentile(m.floor, 99),
-    },
-    { metric: `${kind} floor: ${hops} unary round trips on the same sockets, p50`, value: f50, unit: 'ms' },
-    {
-      metric: `${kind} sustained connect+close, 16 in flight`,
-      value: m.rate,
-      unit: '/s',
-      bar: '≥ 300/s',
-      pass: m.rate >= 300,
-    },
-  ];
-}
-
 /** Runs benchmarks 1 and 2 against lab processes. */
 export async function controlPlaneLabBench(): Promise<BenchResult> {
   const lab = new Lab(`bcp${process.pid % 10000}`);
@@ -139,7 +104,7 @@ export async function controlPlaneLabBench(): Promise<BenchResult> {
     ]);
     return {
       name: 'Control-plane connect, daemons as processes (benchmarks 1 and 2)',
-      rows: [...rows('local', 4, local), ...rows('remote', 6, remote)],
+      rows: [...connectRows('local', 4, local), ...connectRows('remote', 6, remote)],
       notes: [
         `${SAMPLES} samples after ${WARMUP} warm-up, connects alternating with floor samples; NOOP mechanism; registry, 2 managers, 2 forwarders and the endpoints are separate processes in the lab; the client is the benchmark process. The remote floor uses the second manager's unix socket, which is faster than the TCP hop the connect takes, so the remote ratio is conservative.`,
       ],

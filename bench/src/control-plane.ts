@@ -9,7 +9,7 @@ import { createContext } from '../../sdk/src/core/context.js';
 import { ClientPool } from '../../sdk/src/grpc/client.js';
 import { createMesh, type Mesh } from '../../test/harness/mesh.js';
 import { registerService } from '../../test/harness/services.js';
-import { percentile, saveResult, toMarkdown, type BenchResult, type BenchRow } from './result.js';
+import { connectRows, saveResult, toMarkdown, type BenchResult } from './result.js';
 
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 400);
 const WARMUP = 40;
@@ -60,39 +60,6 @@ async function connects(mesh: Mesh, node: number): Promise<{ latency: number[]; 
   return { latency, perSecond: done / 3 };
 }
 
-function rows(kind: string, latency: number[], base: number[], hops: number, rate?: number): BenchRow[] {
-  const p50 = percentile(latency, 50);
-  const floor50 = percentile(base, 50);
-  const out: BenchRow[] = [
-    {
-      metric: `${kind} connect p50`,
-      value: p50,
-      unit: 'ms',
-      baseline: floor50,
-      ratio: p50 / floor50,
-      bar: '≤ 4× floor',
-      pass: p50 <= 4 * floor50,
-    },
-    {
-      metric: `${kind} connect p99`,
-      value: percentile(latency, 99),
-      unit: 'ms',
-      baseline: percentile(base, 99),
-      ratio: percentile(latency, 99) / percentile(base, 99),
-    },
-    { metric: `${kind} floor: ${hops} plain unary round trips, p50`, value: floor50, unit: 'ms' },
-  ];
-  if (rate !== undefined)
-    out.push({
-      metric: `${kind} sustained connect+close (16 in flight)`,
-      value: rate,
-      unit: '/s',
-      bar: '≥ 300/s',
-      pass: rate >= 300,
-    });
-  return out;
-}
-
 /** Runs benchmarks 1 and 2. */
 export async function controlPlaneBench(): Promise<BenchResult> {
   const mesh = await createMesh({ nodes: 2 });
@@ -124,8 +91,16 @@ export async function controlPlaneBench(): Promise<BenchResult> {
     return {
       name: 'Control-plane connect (benchmarks 1 and 2)',
       rows: [
-        ...rows('local', localRun.latency, localFloor, 4, localRun.perSecond),
-        ...rows('remote', remoteRun.latency, remoteFloor, 6, remoteRun.perSecond),
+        ...connectRows('local', 4, {
+          latency: localRun.latency,
+          floor: localFloor,
+          rate: localRun.perSecond,
+        }),
+        ...connectRows('remote', 6, {
+          latency: remoteRun.latency,
+          floor: remoteFloor,
+          rate: remoteRun.perSecond,
+        }),
       ],
       notes: [
         `${SAMPLES} sequential samples after ${WARMUP} warm-up; NOOP mechanism; one process; floor = health-check round trips on the same sockets.`,

@@ -67,3 +67,38 @@ export function saveResult(slug: string, result: BenchResult): string {
   writeFileSync(out, JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2) + '\n');
   return out;
 }
+
+/**
+ * The rows of a control-plane connect benchmark (1 and 2): latency against `hops` plain unary round
+ * trips on the same sockets, and the sustained rate of connect+close with 16 in flight.
+ */
+export function connectRows(
+  kind: string,
+  hops: number,
+  m: { latency: number[]; floor: number[]; rate: number },
+): BenchRow[] {
+  const p50 = percentile(m.latency, 50);
+  const f50 = percentile(m.floor, 50);
+  const p99 = percentile(m.latency, 99);
+  const f99 = percentile(m.floor, 99);
+  return [
+    {
+      metric: `${kind} connect p50`,
+      value: p50,
+      unit: 'ms',
+      baseline: f50,
+      ratio: p50 / f50,
+      bar: '≤ 4× floor',
+      pass: p50 <= 4 * f50,
+    },
+    { metric: `${kind} connect p99`, value: p99, unit: 'ms', baseline: f99, ratio: p99 / f99 },
+    { metric: `${kind} floor: ${hops} unary round trips on the same sockets, p50`, value: f50, unit: 'ms' },
+    {
+      metric: `${kind} sustained connect+close, 16 in flight`,
+      value: m.rate,
+      unit: '/s',
+      bar: '≥ 300/s',
+      pass: m.rate >= 300,
+    },
+  ];
+}
