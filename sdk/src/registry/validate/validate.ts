@@ -6,29 +6,9 @@ import type { NetworkService, NetworkServiceEndpoint } from '../../api/types.js'
 import { invalidArgument } from '../../core/errors.js';
 import { registryElement, type NseElement, type NsElement } from '../../core/registry-chain.js';
 import { parseUrl } from '../../grpc/url.js';
+import { MAX_LABEL_LENGTH, MAX_LABELS, labelKeyProblem } from '../../tools/labels.js';
 
-/** The most labels one map may hold (per service for NSE labels, per selector for NS matches). */
-export const MAX_LABELS = 64;
-/** The longest label name part and label value (Kubernetes label rules). */
-export const MAX_LABEL_LENGTH = 63;
-
-const labelName = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Why `key` is not a valid Kubernetes label key, or undefined when it is. */
-export function labelKeyProblem(key: string): string | undefined {
-  if (key === '') return 'label key is empty';
-  const slash = key.lastIndexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !dnsSubdomain.test(prefix))) {
-    return `label key "${key}" has a bad prefix: expected a DNS subdomain of at most 253 characters before "/"`;
-  }
-  if (name.length === 0 || name.length > MAX_LABEL_LENGTH || !labelName.test(name)) {
-    return `label key "${key}" is invalid: the name part must be 1-${MAX_LABEL_LENGTH} characters [A-Za-z0-9-_.], starting and ending alphanumeric`;
-  }
-  return undefined;
-}
+export { MAX_LABEL_LENGTH, MAX_LABELS, labelKeyProblem } from '../../tools/labels.js';
 
 /**
  * Checks one label map; `where` names it in the error. `checkValues` is off for selectors, whose

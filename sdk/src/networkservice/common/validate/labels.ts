@@ -1,49 +1,39 @@
 /** Kubernetes-style label rules, applied to connection labels before they reach selectors and templates. */
 import { invalidArgument } from '../../../core/errors.js';
+import {
+  MAX_LABEL_KEY_LENGTH,
+  MAX_LABEL_LENGTH,
+  labelKeyProblem,
+  labelNamePattern,
+} from '../../../tools/labels.js';
 
 /** Bounds on label maps; defaults are the Kubernetes ones. */
 export interface LabelLimits {
   /** Entries per map (default 64). */
   maxLabels?: number;
-  /** Whole key including an optional `prefix/` (default 253). */
-  maxKeyLength?: number;
-  /** Name part of a key (default 63). */
-  maxNameLength?: number;
   /** Value (default 63; may be empty). */
   maxValueLength?: number;
 }
-
-const namePattern = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
-const prefixPattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Shortens a value for an error message so a hostile label cannot flood the logs. */
 export function quote(text: string, max = 64): string {
   return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }
 
-function checkKey(field: string, key: string, limits: Required<LabelLimits>): void {
-  const slash = key.indexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const expected =
-    `expected [prefix/]name: a name of 1..${limits.maxNameLength} characters of [A-Za-z0-9._-] beginning and ` +
-    `ending alphanumeric, an optional DNS-subdomain prefix, ${limits.maxKeyLength} characters in all`;
-  const ok =
-    key.length <= limits.maxKeyLength &&
-    name.length <= limits.maxNameLength &&
-    namePattern.test(name) &&
-    (prefix === undefined || prefixPattern.test(prefix));
-  if (!ok)
-    throw invalidArgument(
-      `${field} has an invalid key ${quote(key)} (${key.length} characters): ${expected}`,
-    );
+function checkKey(field: string, key: string): void {
+  if (labelKeyProblem(key) === undefined) return;
+  throw invalidArgument(
+    `${field} has an invalid key ${quote(key)} (${key.length} characters): expected [prefix/]name: a name of ` +
+      `1..${MAX_LABEL_LENGTH} characters of [A-Za-z0-9._-] beginning and ending alphanumeric, an optional ` +
+      `DNS-subdomain prefix, ${MAX_LABEL_KEY_LENGTH} characters in all`,
+  );
 }
 
 function checkValue(field: string, key: string, value: unknown, limits: Required<LabelLimits>): void {
   if (typeof value !== 'string') {
     throw invalidArgument(`${field}[${quote(key)}] is a ${typeof value}: expected a string`);
   }
-  if (value.length > limits.maxValueLength || (value !== '' && !namePattern.test(value))) {
+  if (value.length > limits.maxValueLength || (value !== '' && !labelNamePattern.test(value))) {
     throw invalidArgument(
       `${field}[${quote(key)}] has an invalid value ${quote(value)} (${value.length} characters): expected ` +
         `at most ${limits.maxValueLength} characters of [A-Za-z0-9._-] beginning and ending alphanumeric, or empty`,
@@ -58,8 +48,6 @@ function checkValue(field: string, key: string, value: unknown, limits: Required
 export function validateLabels(field: string, labels: unknown, limits: LabelLimits = {}): void {
   const all: Required<LabelLimits> = {
     maxLabels: limits.maxLabels ?? 64,
-    maxKeyLength: limits.maxKeyLength ?? 253,
-    maxNameLength: limits.maxNameLength ?? 63,
     maxValueLength: limits.maxValueLength ?? 63,
   };
   if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
@@ -72,7 +60,7 @@ export function validateLabels(field: string, labels: unknown, limits: LabelLimi
     throw invalidArgument(`${field} has ${entries.length} entries: at most ${all.maxLabels} are allowed`);
   }
   for (const [key, value] of entries) {
-    checkKey(field, key, all);
+    checkKey(field, key);
     checkValue(field, key, value, all);
   }
 }
