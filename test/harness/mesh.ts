@@ -26,7 +26,7 @@ import {
   type ForwarderDataplane,
   type RunningForwarder,
 } from '../../forwarder/src/forwarder.js';
-import { vxlanNegotiation } from '../../sdk/src/networkservice/mechanisms/vxlan/negotiate.js';
+import { vxlanNegotiation } from './vxlan-negotiation.js';
 import { freePort } from './ports.js';
 
 /** Something that can be stopped and started again. */

@@ -1,18 +1,25 @@
 /**
+ * For the control-plane harness, whose forwarders build nothing (NOOP): the server side of VXLAN
+ * negotiation between forwarders, so remote connections carry real parameters. The kernel forwarder
+ * negotiates (and builds) in forwarder/src/mechanisms/vxlan.ts.
+ *
  * The server side of VXLAN negotiation between forwarders: the client-side forwarder offered `src_ip`
  * and `src_port`; this side completes `dst_ip`, `dst_port`, the VNI (parity and uniqueness rules, kept
  * across refreshes and replays) and the MTU left after the tunnel overhead. Wire building, if any, is
  * done by the element that follows.
  */
-import type { NetworkServiceElement } from '../../../core/chain.js';
-import { Code, NsmError } from '../../../core/errors.js';
+import type { NetworkServiceElement } from '../../sdk/src/core/chain.js';
+import { Code, NsmError } from '../../sdk/src/core/errors.js';
 import {
   setVxlanParameters,
   vxlanParameters,
   VXLAN_OVERHEAD_IPV4,
   VXLAN_OVERHEAD_IPV6,
-} from '../../common/mechanisms/vxlan.js';
-import { createVniAllocator, type VniAllocator } from '../../common/mechanisms/vxlan-vni.js';
+} from '../../sdk/src/networkservice/common/mechanisms/vxlan.js';
+import {
+  createVniAllocator,
+  type VniAllocator,
+} from '../../sdk/src/networkservice/common/mechanisms/vxlan-vni.js';
 
 /** Options for `vxlanNegotiation`. */
 export interface VxlanNegotiationOptions {
@@ -25,7 +32,7 @@ export interface VxlanNegotiationOptions {
   vnis?: VniAllocator;
 }
 
-/** Usage: `mechanisms({ VXLAN: chain(vxlanNegotiation({ tunnelIp }), buildVxlan(...)) })`. */
+/** Usage: `mechanisms({ NOOP: element({}), VXLAN: vxlanNegotiation({ tunnelIp }) })`. */
 export function vxlanNegotiation(options: VxlanNegotiationOptions): NetworkServiceElement {
   const vnis = options.vnis ?? createVniAllocator();
   const port = options.port ?? 4789;
