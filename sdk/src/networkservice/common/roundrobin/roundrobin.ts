@@ -61,8 +61,11 @@ function attempt(
       new NsmError(Code.NOT_FOUND, `network service endpoint "${choice.name}" has no URL registered`),
     );
   }
-  const tried = clone(req);
-  tried.connection = { ...clone(conn), network_service_endpoint_name: choice.name };
+  // One copy per try, so a failed try leaves nothing behind for the next.
+  const tried: NetworkServiceRequest = {
+    mechanism_preferences: clone(req.mechanism_preferences),
+    connection: { ...clone(conn), network_service_endpoint_name: choice.name },
+  };
   return next.request(withClientUrl(ctx, choice.url), tried);
 }
 
