@@ -1,6 +1,7 @@
 /**
  * Checks across documents: unique pod and endpoint names, services that exist, address pools that
- * exist and do not overlap, and (as warnings) requests that no endpoint would serve.
+ * exist and do not overlap between endpoints (replicas of one Deployment may share theirs), and (as
+ * warnings) requests that no endpoint would serve.
  */
 import type { NetworkService } from '../../../sdk/src/api/types.js';
 import { newEndpoint } from '../../../sdk/src/api/builders.js';
@@ -66,8 +67,14 @@ function checkServices(templates: readonly PodDraft[], defined: ReadonlyMap<stri
   }
 }
 
-function checkPools(templates: readonly PodDraft[], replicas: ReadonlyMap<EndpointDraft, number>): void {
-  const pools: { pod: PodDraft; endpoint: EndpointDraft }[] = [];
+interface Pool {
+  pod: PodDraft;
+  endpoint: EndpointDraft;
+}
+
+/** The endpoints of `templates`; reports those without NSM_CIDR_PREFIX that are no passthrough. */
+function endpointPools(templates: readonly PodDraft[]): Pool[] {
+  const pools: Pool[] = [];
   for (const pod of templates) {
     const endpoint = pod.endpoint;
     if (!endpoint) continue;
@@ -77,17 +84,27 @@ function checkPools(templates: readonly PodDraft[], replicas: ReadonlyMap<Endpoi
         'endpoint has no NSM_CIDR_PREFIX; expected a prefix such as 10.60.1.0/24 to hand out addresses to its clients (only a passthrough, which is also a client, may go without)',
       );
     }
-    const count = replicas.get(endpoint) ?? 1;
-    if (count > 1 && endpoint.cidrs.length > 0 && endpoint.at.cidr) {
-      pod.doc.error(
-        endpoint.at.cidr,
-        `${count} replicas would share NSM_CIDR_PREFIX ${endpoint.cidrPrefix.join(',')} and hand out the same addresses; expected one replica per address pool (a Deployment per pool)`,
-      );
-    }
     pools.push({ pod, endpoint });
   }
+  return pools;
+}
+
+/**
+ * Overlapping address pools. `pools` holds one entry per template, so the replicas of one Deployment,
+ * which share its NSM_CIDR_PREFIX, are never compared: sharing is allowed, as upstream NSM allows it.
+ * Every connection is point-to-point (a /32 or /128 pair in the client's own namespace), so replicas
+ * handing out the same pair to different clients do not clash; the replicas are one endpoint to the
+ * service (a request lands on one of them). Only a client holding two connections to that service could
+ * get the same pair twice, which upstream accepts too. Distinct Deployments and Pods are distinct
+ * endpoints and their pools must still not overlap: a client requesting both services, or a chain
+ * through a passthrough, could hold the same address on two of its interfaces, and an overlap between
+ * pools written separately is most often a copy-paste slip. The prefixes of one endpoint must not overlap
+ * each other either (point2pointIpam refuses that too).
+ */
+function checkOverlaps(pools: readonly Pool[]): void {
   pools.forEach(({ pod, endpoint }, i) => {
     endpoint.cidrs.forEach((cidr, j) => {
+      // Earlier templates, and earlier prefixes of this one: each overlap is reported once.
       const clash = pools
         .slice(0, i + 1)
         .flatMap((other) =>
@@ -97,9 +114,10 @@ function checkPools(templates: readonly PodDraft[], replicas: ReadonlyMap<Endpoi
         )[0];
       if (!clash || !endpoint.at.cidr) return;
       const where = formatPosition(clash.other.pod.doc.at(clash.other.endpoint.at.cidr ?? []));
+      const hint = clash.other.endpoint === endpoint ? '' : ' (only replicas of one Deployment share a pool)';
       pod.doc.error(
         endpoint.at.cidr,
-        `NSM_CIDR_PREFIX ${formatCidr(cidr)} overlaps ${formatCidr(clash.c)} of endpoint "${endpointName(clash.other.pod) ?? ''}" (${where}); expected address pools that do not overlap`,
+        `NSM_CIDR_PREFIX ${formatCidr(cidr)} overlaps ${formatCidr(clash.c)} of endpoint "${endpointName(clash.other.pod) ?? ''}" (${where}); expected address pools that do not overlap${hint}`,
       );
     });
   });
@@ -143,11 +161,9 @@ function warnUnserved(
  */
 export function crossCheck({ services, pods }: Manifests): void {
   const defined = new Map(services.map(({ ns }) => [ns.name, ns]));
-  const replicas = new Map<EndpointDraft, number>();
-  for (const pod of pods) if (pod.endpoint) replicas.set(pod.endpoint, (replicas.get(pod.endpoint) ?? 0) + 1);
   const templates = pods.filter((pod, i) => pods.findIndex((p) => p.doc === pod.doc) === i);
   checkNames(pods);
   checkServices(templates, defined);
-  checkPools(templates, replicas);
+  checkOverlaps(endpointPools(templates));
   warnUnserved(templates, pods, defined);
 }

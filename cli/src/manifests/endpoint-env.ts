@@ -3,7 +3,8 @@
  * `NSM_SERVICE_NAMES` (comma list), `NSM_LABELS` (`k:v,k2:v2`), `NSM_CIDR_PREFIX` (comma list) and
  * `NSM_NAME` (defaults to the pod name).
  */
-import { parseCidr, type Cidr } from '../../../sdk/src/tools/cidr/cidr.js';
+import type { Cidr } from '../../../sdk/src/tools/cidr/cidr.js';
+import { parsePoolPrefix } from '../../../sdk/src/tools/cidr/pool-prefix.js';
 import { parseLabels } from '../../../sdk/src/tools/labels.js';
 import { listAt, mapAt } from './fields.js';
 import { dnsLabelProblem, labelProblems } from './names.js';
@@ -77,7 +78,8 @@ function readCidrs(doc: ManifestDoc, env: EnvValue | undefined): { texts: string
   }
   for (const text of list(env?.value ?? '')) {
     try {
-      out.cidrs.push(parseCidr(text));
+      // The SDK's rule (point2pointIpam refuses the same prefixes when the endpoint starts).
+      out.cidrs.push(parsePoolPrefix(text));
       out.texts.push(text);
     } catch (err) {
       if (env)

@@ -138,7 +138,7 @@ describe('loadManifests: good manifests', () => {
     ]);
   });
 
-  it('warns about irrelevant kinds, pods without a role, unserved requests and non-YAML files', () => {
+  it('warns about irrelevant kinds, pods without a role and unserved requests; skips non-YAML files in directories', () => {
     const dir = fx.write({
       'a.yaml': [
         'apiVersion: v1\nkind: Namespace\nmetadata: { name: nsm }\n',
@@ -154,10 +154,9 @@ describe('loadManifests: good manifests', () => {
       'notes.txt': 'hello',
     });
     const file = join(dir, 'a.yaml');
-    const plan = loadManifests([dir, join(dir, 'notes.txt'), file], { nodes: 2 });
+    const plan = loadManifests([dir, file], { nodes: 2 });
     expect(plan.pods.map((p) => p.name)).toEqual(['lonely']);
     expect(plan.warnings).toEqual([
-      `${join(dir, 'notes.txt')}: skipped: not a .yaml or .yml file`,
       `${fx.at(file, 'Namespace')}: kind Namespace is not used by the lab; ignored`,
       `${fx.at(file, 'apiVersion', 2)}: Pod "idle" is neither a client (annotation networkservicemesh.io) nor an endpoint (env NSM_SERVICE_NAMES); it is ignored in the lab`,
       `${fx.at(file, 'kernel://picky')}: request for "picky" on nsm-1 with labels {app=zzz} matches no endpoint in these manifests`,
@@ -228,6 +227,39 @@ describe('loadManifests: files, YAML and kinds', () => {
     expect(problemsOf([])).toEqual([
       '(arguments): no path given; expected YAML files or directories of them',
     ]);
+  });
+
+  it('refuses a file given by name that is not .yaml or .yml, even beside good manifests', () => {
+    const dir = fx.write({ 'README.md': '# lab\n', 'ns.yaml': svc });
+    const readme = join(dir, 'README.md');
+    const expected = `${readme}: is not a .yaml or .yml file; expected a YAML manifest or a directory of them`;
+    expect(problemsOf([readme])).toEqual([expected]);
+    expect(problemsOf([dir, readme])).toEqual([expected]);
+  });
+
+  it('refuses paths that together hold no NetworkService, Pod or Deployment', () => {
+    const dir = fx.write({
+      'ignored.yaml':
+        'apiVersion: v1\nkind: Namespace\nmetadata: { name: a }\n---\n' +
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: b }\n',
+      'empty/only-comments.yml': '# nothing yet\n---\n',
+      'empty/blank.yaml': '',
+    });
+    const expected = 'expected NetworkService, Pod or Deployment documents';
+    expect(problemsOf([join(dir, 'ignored.yaml')])).toEqual([
+      `(arguments): no manifests found in ${join(dir, 'ignored.yaml')} (only kind Namespace, ConfigMap, which the lab ignores); ${expected}`,
+    ]);
+    expect(problemsOf([join(dir, 'empty'), join(dir, 'empty/blank.yaml')])).toEqual([
+      `(arguments): no manifests found in ${join(dir, 'empty')}, ${join(dir, 'empty/blank.yaml')}; ${expected}`,
+    ]);
+    // A path that is wrong already says why nothing was found: no second line.
+    expect(problemsOf([join(dir, 'missing.yaml')])).toEqual([
+      `${join(dir, 'missing.yaml')}: cannot be read (ENOENT); expected a YAML file or a directory of them`,
+    ]);
+    // One NetworkService is enough to make a lab.
+    expect(
+      loadManifests([join(dir, 'empty'), fx.write({ 'ns.yaml': svc })], { nodes: 1 }).services,
+    ).toHaveLength(1);
   });
 
   it('throws a ManifestError whose problems carry file, line and column', () => {

@@ -7,10 +7,10 @@ import type { NetworkService } from '../../../sdk/src/api/types.js';
 import type { ClientRequest } from './client-url.js';
 import { crossCheck, endpointName } from './cross-check.js';
 import { formatProblem, ManifestError, type ManifestProblem } from './errors.js';
-import { readManifests } from './kinds.js';
+import { KINDS, readManifests } from './kinds.js';
 import { nodeNames, placePods } from './placement.js';
 import { readDocuments } from './read.js';
-import { Report } from './report.js';
+import { Report, type ManifestDoc } from './report.js';
 
 export { ManifestError, formatProblem, type ManifestProblem } from './errors.js';
 export { parseClientAnnotation, CLIENT_ANNOTATION, type ClientRequest } from './client-url.js';
@@ -57,6 +57,23 @@ export function roleOf(pod: PodPlan): 'client' | 'endpoint' | 'passthrough' {
   return pod.client && pod.endpoint ? 'passthrough' : pod.client ? 'client' : 'endpoint';
 }
 
+/**
+ * Reports `paths` that together hold no NetworkService, Pod or Deployment: `nsm up` would build an empty
+ * lab. Skipped when a problem is reported already (a missing path, a file that is not YAML, a syntax
+ * error ...): that problem explains the emptiness better than a second line would.
+ */
+function requireManifests(paths: readonly string[], docs: readonly ManifestDoc[], report: Report): void {
+  if (report.problems.length > 0 || paths.length === 0) return;
+  const kinds = docs.map((doc) => String(doc.get(['kind'])));
+  if (kinds.some((kind) => Object.hasOwn(KINDS, kind))) return;
+  const ignored = [...new Set(kinds)].join(', ');
+  report.error(
+    { file: '(arguments)', line: 0, col: 0 },
+    `no manifests found in ${paths.join(', ')}${ignored ? ` (only kind ${ignored}, which the lab ignores)` : ''}; ` +
+      'expected NetworkService, Pod or Deployment documents',
+  );
+}
+
 function byPosition(files: readonly string[]): (a: ManifestProblem, b: ManifestProblem) => number {
   const order = (file: string): number => {
     const i = files.indexOf(file);
@@ -78,6 +95,7 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
   const nodes = nodeNames(Math.max(1, Math.floor(options.nodes) || 1));
   const { docs, files } = readDocuments(paths, report);
   const manifests = readManifests(docs);
+  requireManifests(paths, docs, report);
   const placed = placePods(manifests.pods, nodes);
   crossCheck(manifests);
   if (report.problems.length > 0) throw new ManifestError(report.problems.sort(byPosition(files)));

@@ -24,7 +24,11 @@ function walk(dir: string, out: string[]): void {
   }
 }
 
-/** The YAML files `paths` name, each once, in the order given (directories expanded and sorted). */
+/**
+ * The YAML files `paths` name, each once, in the order given (directories expanded and sorted). Reports
+ * a path that cannot be read, a file given by name that is not .yaml or .yml (inside a directory such
+ * files are skipped silently), and a directory without any YAML file.
+ */
 export function listFiles(paths: readonly string[], report: Report): string[] {
   const files: string[] = [];
   const seen = new Set<string>();
@@ -51,8 +55,9 @@ export function listFiles(paths: readonly string[], report: Report): string[] {
       continue;
     }
     if (!isDir) {
+      // Named explicitly, a README or a script is a mistake, not something to skip as in a directory.
       if (isYaml(path)) add(path);
-      else report.warn(at, `skipped: not a .yaml or .yml file`);
+      else report.error(at, 'is not a .yaml or .yml file; expected a YAML manifest or a directory of them');
       continue;
     }
     const found: string[] = [];

@@ -31,7 +31,11 @@ export interface EndpointOptions {
   serviceNames: string[];
   /** Its labels, registered for every service (e.g. `{ app: 'mme' }`). */
   labels?: Record<string, string>;
-  /** Address pools for point-to-point IPAM, e.g. `10.60.1.0/24` (none: no addresses assigned). */
+  /**
+   * Address pools for point-to-point IPAM, e.g. `10.60.1.0/24` (none: no addresses assigned). A prefix
+   * `poolPrefixProblem` refuses (single address, loopback, multicast, link-local, default route ...)
+   * makes `createEndpoint` reject with INVALID_ARGUMENT before it listens or registers.
+   */
   cidrPrefix?: string | string[];
   /** The node's manager (default: NSM_CONNECT_TO, else the default manager socket). */
   managerUrl?: string;

@@ -4,8 +4,9 @@ import type { Connection, NetworkServiceRequest } from '../../../api/types.js';
 import { element, toHandler, type NetworkServiceHandler } from '../../../core/chain.js';
 import { createContext } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
+import { parsePoolPrefix } from '../../../tools/cidr/pool-prefix.js';
 import { point2pointIpam } from './point2point.js';
-import { rejectionOf } from '../../../testing/errors.js';
+import { errorOf, rejectionOf } from '../../../testing/errors.js';
 
 const ctx = createContext();
 
@@ -222,6 +223,19 @@ describe('point2pointIpam', () => {
     ['not-a-cidr', /invalid CIDR "not-a-cidr"/],
     ['', /at least one prefix/],
     ['10.0.0.0/24,10.0.0.128/25', /overlap/],
+    [
+      '127.0.0.0/8',
+      /prefix "127\.0\.0\.0\/8" lies in the loopback range 127\.0\.0\.0\/8; expected a unicast prefix/,
+    ],
+    ['10.0.0.0/24, 169.254.1.0/24', /prefix "169\.254\.1\.0\/24" lies in the link-local range/],
+    ['224.0.0.0/4', /lies in the multicast range 224\.0\.0\.0\/4/],
+    ['255.255.255.254/31', /includes the broadcast address 255\.255\.255\.255/],
+    ['0.0.0.0/0', /is the default route: it covers every IPv4 address/],
+    ['0.0.0.0/16', /lies in the unspecified \("this network"\) range 0\.0\.0\.0\/8/],
+    ['::/0', /is the default route: it covers every IPv6 address/],
+    ['::1/128', /is the loopback address ::1; expected .* such as fd00::\/64/],
+    ['fe80::/64', /lies in the link-local range fe80::\/10/],
+    ['ff02::/16', /lies in the multicast range ff00::\/8/],
   ])('rejects %j at construction', (prefix, message) => {
     let err: unknown;
     try {
@@ -232,6 +246,15 @@ describe('point2pointIpam', () => {
     expect(err).toBeInstanceOf(NsmError);
     expect((err as NsmError).code).toBe(Code.INVALID_ARGUMENT);
     expect((err as NsmError).message).toMatch(message);
+  });
+});
+
+describe('point2pointIpam and the manifest rule', () => {
+  it('refuses a prefix with the message of parsePoolPrefix, which nsm up also gives', () => {
+    const shared = errorOf(() => parsePoolPrefix('fe80::/10')).message;
+    const err = errorOf(() => point2pointIpam('10.60.1.0/24,fe80::/10'));
+    expect(err.code).toBe(Code.INVALID_ARGUMENT);
+    expect(err.message).toBe(shared);
   });
 });
 

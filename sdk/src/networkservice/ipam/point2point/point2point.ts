@@ -8,8 +8,8 @@ import { ensureIpContext } from '../../../api/builders.js';
 import type { IPContext } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import { invalidArgument } from '../../../core/errors.js';
-import { overlaps, parseCidr, parseCidrOrAddress, type Cidr } from '../../../tools/cidr/cidr.js';
-import { bitsOf } from '../../../tools/cidr/ip.js';
+import { overlaps, parseCidrOrAddress, type Cidr } from '../../../tools/cidr/cidr.js';
+import { parsePoolPrefix } from '../../../tools/cidr/pool-prefix.js';
 import { allocate, isExcluded, release } from './allocate.js';
 import { pairCidrs, writePairs, type Pair } from './ip-context.js';
 import { AddressPool } from './pool.js';
@@ -22,19 +22,14 @@ function parsePools(prefixes: string[] | string): AddressPool[] {
   if (list.length === 0) {
     throw invalidArgument('point2pointIpam needs at least one prefix, such as 10.60.1.0/24 or fd00::/64');
   }
-  const pools = list.map((text) => {
-    const prefix = parseCidr(text);
-    if (prefix.prefixLength === bitsOf(prefix.family)) {
-      throw invalidArgument(
-        `prefix "${text}" holds a single address; point-to-point IPAM needs 2 per connection ` +
-          `(use /${bitsOf(prefix.family) - 1} or shorter)`,
-      );
-    }
-    return new AddressPool(prefix);
-  });
+  // The same rule as `nsm up` applies to NSM_CIDR_PREFIX: no /32, loopback, multicast, link-local ...
+  const pools = list.map((text) => new AddressPool(parsePoolPrefix(text)));
   for (const [i, a] of pools.entries()) {
     const clash = pools.slice(i + 1).find((b) => overlaps(a.prefix, b.prefix));
-    if (clash) throw invalidArgument(`prefixes ${a.text} and ${clash.text} overlap; give each address once`);
+    if (clash)
+      throw invalidArgument(
+        `prefixes ${a.text} and ${clash.text} overlap; expected prefixes that do not overlap (each address once)`,
+      );
   }
   return pools;
 }
@@ -51,8 +46,9 @@ function parseExcluded(ip: IPContext): Cidr[] {
 
 /**
  * Point-to-point IPAM server element for endpoints. `prefixes`: CIDRs (a list or a comma-separated string),
- * at most one pair per IP family and connection. Throws INVALID_ARGUMENT at construction for bad,
- * single-address or overlapping prefixes. Usage: `point2pointIpam(process.env.NSM_CIDR_PREFIX ?? '10.60.1.0/24')`.
+ * at most one pair per IP family and connection. Throws INVALID_ARGUMENT at construction for bad or
+ * overlapping prefixes and for prefixes `poolPrefixProblem` refuses (single-address, loopback, multicast,
+ * link-local, default route ...). Usage: `point2pointIpam(process.env.NSM_CIDR_PREFIX ?? '10.60.1.0/24')`.
  */
 export function point2pointIpam(prefixes: string[] | string): NetworkServiceElement {
   const pools = parsePools(prefixes);
