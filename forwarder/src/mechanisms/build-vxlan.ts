@@ -11,7 +11,7 @@ import { createVxlanRequest, getLinkRequest, setLinkRequest } from '../kernel/ne
 import { type LinkInfo, parseLink } from '../kernel/netlink/link-info.js';
 import type { Netlink } from '../kernel/netlink/netlink.js';
 import { openEndNamespace } from './build-veth.js';
-import { VniInUseError, atEnd, isTaken, nameTaken, temporaryName } from './build-errors.js';
+import { VniInUseError, atEnd, failedAt, isTaken, nameTaken, temporaryName } from './build-errors.js';
 import type { NetlinkCache } from './netlink-cache.js';
 import { EMPTY_CONFIG, configRequests } from './pod-config.js';
 import {
@@ -55,7 +55,11 @@ async function createDevice(
   }
 }
 
-/** Moves the device into the pod; resolves with its index there. */
+/**
+ * Moves the device into the pod under its temporary name (keeping its index when it is free there);
+ * resolves with its index in the pod. The kernel moves a device before it renames it, so a move and
+ * a rename in one message could leave a device in the pod under its temporary name: they are two.
+ */
 async function moveIntoPod(
   netlinks: NetlinkCache,
   node: Netlink,
@@ -65,26 +69,41 @@ async function moveIntoPod(
 ): Promise<number> {
   const fd = openEndNamespace(pod);
   try {
-    const move = { nsFd: fd, name: pod.name, alias, up: true };
     try {
-      await node.execute([setLinkRequest(dev.index, { ...move, newIndex: dev.index })]);
+      await node.execute([setLinkRequest(dev.index, { nsFd: fd, newIndex: dev.index })]);
       return dev.index;
     } catch (err) {
+      // The index is taken in the pod: let the kernel pick one there.
       if (!isTaken(err)) throw atEnd(pod, err);
     }
-    // Either the name or the index is taken in the pod: only a taken name is an error.
-    const existing = await inNamespace(netlinks, pod.nsPath, pod.nsKey, (nl) => nl.findLink(pod.name));
-    if (existing) throw nameTaken(pod);
-    await node.execute([setLinkRequest(dev.index, move)]).catch((err: unknown) => {
-      throw isTaken(err) ? nameTaken(pod, err) : atEnd(pod, err);
+    await node.execute([setLinkRequest(dev.index, { nsFd: fd })]).catch((err: unknown) => {
+      throw atEnd(pod, err);
     });
-    const moved = await inNamespace(netlinks, pod.nsPath, pod.nsKey, (nl) => nl.getLink(pod.name));
+    const moved = await inNamespace(netlinks, pod.nsPath, pod.nsKey, (nl) => nl.findLink(dev.name));
     if (moved?.alias !== alias)
-      throw new NsmError(Code.INTERNAL, `"${pod.name}" moved into ${pod.nsPath} but is not found there`);
+      throw new NsmError(Code.INTERNAL, `"${dev.name}" moved into ${pod.nsPath} but is not found there`);
     return moved.index;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Names, brings up and configures the moved device in one batch; a taken name is ALREADY_EXISTS. */
+async function configureInPod(netlinks: NetlinkCache, end: WireEnd, alias: string): Promise<void> {
+  const pod = end.target;
+  const done = await inNamespace(netlinks, pod.nsPath, pod.nsKey, async (nl) => {
+    try {
+      await nl.execute([
+        setLinkRequest(end.index, { name: pod.name, alias, up: true }),
+        ...configRequests(end.index, pod.config, EMPTY_CONFIG),
+      ]);
+    } catch (err) {
+      throw isTaken(err) && failedAt(err) === 0 ? nameTaken(pod, err) : atEnd(pod, err);
+    }
+    return true;
+  });
+  if (!done) throw new NsmError(Code.NOT_FOUND, `${pod.nsPath} is gone`);
+  end.applied = pod.config;
 }
 
 /** Builds a VXLAN wire from the node namespace `node`; on failure nothing of it is left. */
@@ -108,16 +127,10 @@ export async function buildVxlan(
   }
   const end: WireEnd = { target: pod, index, applied: EMPTY_CONFIG, mtu: plan.mtu };
   try {
-    const requests = configRequests(index, pod.config, EMPTY_CONFIG);
-    const done = await inNamespace(netlinks, pod.nsPath, pod.nsKey, async (nl) => {
-      if (requests.length > 0) await nl.execute(requests);
-      return true;
-    });
-    if (!done) throw new NsmError(Code.NOT_FOUND, `${pod.nsPath} is gone`);
+    await configureInPod(netlinks, end, alias);
   } catch (err) {
     await deleteOwned(netlinks, { ...pod, index }, alias).catch(() => false);
-    throw err instanceof NsmError && err.code === Code.NOT_FOUND ? err : atEnd(pod, err);
+    throw err;
   }
-  end.applied = pod.config;
   return [end];
 }

@@ -13,8 +13,10 @@ import {
 import type { NamespaceRoots } from '../kernel/netns.js';
 import { type Adoption, noAdoption, startAdoption } from './adopt.js';
 import { formatAlias } from './alias.js';
+import { startWireAudit } from './audit.js';
 import { findUnderlayMtu } from './mtu.js';
 import { NetlinkCache, type NetlinkLease } from './netlink-cache.js';
+import type { WireTable } from './wire.js';
 
 /** Everything the mechanism elements need. */
 export interface KernelDeps {
@@ -34,6 +36,8 @@ export interface KernelDeps {
   readonly vnis: VniAllocator;
   /** VNI → connection id of every VXLAN device this forwarder created (the kernel wants them unique per node). */
   readonly nodeVnis: Map<number, string>;
+  /** Every wire this forwarder keeps, by connection id (its own segment's id). */
+  readonly wires: WireTable;
   /** Interfaces of a previous run waiting to be adopted. */
   readonly adoption: Adoption;
   /** MTU of the interface holding the tunnel IP in the node namespace (FAILED_PRECONDITION when none does). */
@@ -59,6 +63,8 @@ export interface KernelDepsOptions {
   readonly namespaceRoots?: NamespaceRoots;
   /** The VNI allocator (default: a random one); injectable for tests. */
   readonly vnis?: VniAllocator;
+  /** How often wires are checked for pods that are gone (default 500 ms; 0 turns the audit off). */
+  readonly auditEveryMs?: number;
 }
 
 /**
@@ -67,7 +73,7 @@ export interface KernelDepsOptions {
  */
 export async function createKernelDeps(options: KernelDepsOptions): Promise<KernelDeps> {
   formatAlias(options.name, 'check'); // a name that cannot mark interfaces fails now, not per request
-  const netlinks = new NetlinkCache();
+  const netlinks = new NetlinkCache(undefined, options.namespaceRoots);
   const nodeNs = options.nodeNs ?? null;
   const node = netlinks.acquire(nodeNs); // held for life: the node namespace is always in use
   let mtu: Promise<number> | undefined;
@@ -82,6 +88,7 @@ export async function createKernelDeps(options: KernelDepsOptions): Promise<Kern
     netlinkFor: (nsPath: string | null) => netlinks.acquire(nsPath ?? nodeNs),
     vnis: options.vnis ?? createVniAllocator(),
     nodeVnis: new Map<number, string>(),
+    wires: new Map(),
     underlayMtu(): Promise<number> {
       mtu ??= lookUpUnderlayMtu(node, options.tunnelIp).catch((err: unknown) => {
         mtu = undefined; // not cached: the address may be configured later
@@ -102,15 +109,25 @@ export async function createKernelDeps(options: KernelDepsOptions): Promise<Kern
     netlinks.close();
     throw err;
   }
-  return {
+  const deps: KernelDeps = {
     ...base,
     adoption,
     close() {
+      stopAudit();
       adoption.stop();
       node.release();
       netlinks.close();
     },
   };
+  const auditEveryMs = options.auditEveryMs ?? 500;
+  const stopAudit =
+    auditEveryMs > 0
+      ? startWireAudit(deps, {
+          everyMs: auditEveryMs,
+          ...(options.namespaceRoots ? { roots: options.namespaceRoots } : {}),
+        })
+      : () => undefined;
+  return deps;
 }
 
 async function lookUpUnderlayMtu(node: NetlinkLease, tunnelIp: string): Promise<number> {

@@ -14,10 +14,11 @@ import { formatAlias } from './alias.js';
 import { VniInUseError } from './build-errors.js';
 import type { KernelDeps } from './deps.js';
 import { contextMtu } from './mtu.js';
-import { type PodEnd, checkNameFree, podEnd, vethPlan, vxlanClientPlan } from './plans.js';
+import { claimName } from './names.js';
+import { type PodEnd, podEnd, vethPlan, vxlanClientPlan } from './plans.js';
 import { rollback } from './rollback.js';
 import type { WirePlan } from './wire.js';
-import { type WireTable, dropWire, ensureWire } from './wires.js';
+import { dropWire, ensureWire } from './wires.js';
 
 /** How often a VXLAN wire is renegotiated when the remote forwarder's VNI is taken on this node. */
 const VNI_ATTEMPTS = 3;
@@ -27,7 +28,6 @@ const VNI_ATTEMPTS = 3;
  * Usage: `mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() })`.
  */
 export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
-  const wires: WireTable = new Map();
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
@@ -35,17 +35,21 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
       const mech = clone(conn.mechanism);
       const client = podEnd(mech, 'nsc', kernelInterfaceName(mech, conn.network_service));
       contextMtu(conn);
-      await checkNameFree(deps, client, formatAlias(deps.owner, conn.id));
+      const alias = formatAlias(deps.owner, conn.id);
+      await claimName(deps, client, alias, 'evict', ctx.log);
       const out = { ...req, connection: { ...conn, mechanism: mech } };
       for (let attempt = 1; ; attempt++) {
         const result = await next.request(ctx, out);
         try {
           const plan = await planFor(deps, client, result, nextHopMechanismOf(ctx));
-          if (plan) await ensureWire(deps, wires, result.id, plan, ctx.log);
-          else await dropWire(deps, wires, result.id, ctx.log);
+          if (plan?.kind === 'veth' && plan.ends[1]) {
+            await claimName(deps, plan.ends[1], alias, 'keep', ctx.log);
+          }
+          if (plan) await ensureWire(deps, result.id, plan, ctx);
+          else await dropWire(deps, result.id, ctx.log);
           return { ...result, mechanism: mech };
         } catch (err) {
-          await rollback(ctx, deps, wires, result, next);
+          await rollback(ctx, deps, result, next);
           if (err instanceof VniInUseError && attempt < VNI_ATTEMPTS) {
             ctx.log.info(
               { connId: conn.id, vni: err.vni },
@@ -58,7 +62,7 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
       }
     },
     async close(ctx, conn, next) {
-      await dropWire(deps, wires, conn.id, ctx.log);
+      await dropWire(deps, conn.id, ctx.log);
       await next.close(ctx, conn);
     },
   };

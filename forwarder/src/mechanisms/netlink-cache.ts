@@ -2,9 +2,15 @@
  * Netlink sockets shared per network namespace. A socket pins its namespace (and the links in it)
  * for as long as it is open, so sockets for pods are leased per operation and closed when the last
  * lease goes: a dead pod's namespace is never kept alive by the forwarder between operations.
+ *
+ * A namespace is known by its identity (device and inode), not by the path that named it first: a
+ * client's `/proc/<pid>/ns/net` goes away when that process exits although its pod's namespace lives
+ * on (held by the pod, `/run/netns/<name>`, or another process). Such a namespace is found again by
+ * its identity, so the wires in it can still be checked and removed.
  */
+import { Code, NsmError } from '../../../sdk/src/core/errors.js';
 import { Netlink } from '../kernel/netlink/netlink.js';
-import { nsInode } from '../kernel/netns.js';
+import { type NamespaceRoots, findNamespaceByInode, nsInode } from '../kernel/netns.js';
 
 /** Identity of a namespace: `<dev>:<ino>` of its file. */
 export type NsKey = string;
@@ -37,20 +43,39 @@ export class NetlinkCache {
   private readonly entries = new Map<NsKey, Entry>();
   private closed = false;
 
-  constructor(private readonly open: (nsPath: string | null) => Netlink = (p) => Netlink.open(p)) {}
+  constructor(
+    private readonly open: (nsPath: string | null) => Netlink = (p) => Netlink.open(p),
+    private readonly roots: NamespaceRoots = {},
+  ) {}
 
-  /** Leases the socket of the namespace at `nsPath`; `expectKey` fails the lease if it is another namespace now. */
+  /**
+   * Leases the socket of the namespace at `nsPath`. With `expectKey`, the lease is for that namespace:
+   * when `nsPath` is gone or names another one now, the namespace is looked for by its identity
+   * (an open socket, /run/netns, /proc/<pid>/ns/net); NamespaceChangedError when it exists no more.
+   */
   acquire(nsPath: string | null, expectKey?: NsKey): NetlinkLease {
     if (this.closed) throw new Error('netlink cache is closed');
-    const nsKey = nsKeyOf(nsPath);
+    let path = nsPath;
+    let nsKey = expectKey === undefined ? nsKeyOf(nsPath) : keyOrGone(nsPath);
     if (expectKey !== undefined && nsKey !== expectKey) {
-      throw new NamespaceChangedError(nsPath ?? 'own namespace', expectKey, nsKey);
+      const open = this.entries.get(expectKey);
+      if (open) return this.lease(expectKey, open);
+      const [dev = '', ino = ''] = expectKey.split(':');
+      const found = findNamespaceByInode({ dev: Number(dev), ino: Number(ino) }, this.roots);
+      if (!found) throw new NamespaceChangedError(nsPath ?? 'own namespace', expectKey, nsKey ?? 'gone');
+      path = found;
+      nsKey = expectKey;
     }
-    let entry = this.entries.get(nsKey);
+    const key = nsKey ?? '';
+    let entry = this.entries.get(key);
     if (!entry) {
-      entry = { nl: this.open(nsPath), refs: 0 };
-      this.entries.set(nsKey, entry);
+      entry = { nl: this.open(path), refs: 0 };
+      this.entries.set(key, entry);
     }
+    return this.lease(key, entry);
+  }
+
+  private lease(nsKey: NsKey, entry: Entry): NetlinkLease {
     entry.refs++;
     let released = false;
     const held = entry;
@@ -77,6 +102,16 @@ export class NetlinkCache {
     this.closed = true;
     for (const entry of this.entries.values()) entry.nl.close();
     this.entries.clear();
+  }
+}
+
+/** The key of the namespace at `nsPath`, or undefined when the file is gone. */
+function keyOrGone(nsPath: string | null): NsKey | undefined {
+  try {
+    return nsKeyOf(nsPath);
+  } catch (err) {
+    if (err instanceof NsmError && err.code === Code.NOT_FOUND) return undefined;
+    throw err;
   }
 }
 

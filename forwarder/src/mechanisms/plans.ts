@@ -13,12 +13,11 @@ import {
 import { vxlanParameters } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
 import { parseIp } from '../kernel/netlink/inet.js';
 import { resolveNamespace } from '../kernel/netns.js';
-import { nameTaken } from './build-errors.js';
 import type { KernelDeps } from './deps.js';
 import { contextMtu, tunnelMtu } from './mtu.js';
 import { type NsKey, nsKeyOf } from './netlink-cache.js';
 import { podConfig } from './pod-config.js';
-import { type EndTarget, type WirePlan, inNamespace } from './wire.js';
+import type { EndTarget, WirePlan } from './wire.js';
 
 /** A pod's side of a KERNEL mechanism: its namespace and interface name. */
 export interface PodEnd {
@@ -59,12 +58,6 @@ export function endpointName(service: string, connId: string): string {
   const digest = createHash('sha256').update(connId).digest();
   let i = 0;
   return generateInterfaceName(service, (max) => (digest[i++ % digest.length] ?? 0) % max);
-}
-
-/** Fails with ALREADY_EXISTS when `pod.name` is taken in the pod by a link that is not this connection's. */
-export async function checkNameFree(deps: KernelDeps, pod: PodEnd, alias: string): Promise<void> {
-  const link = await inNamespace(deps.netlinks, pod.nsPath, pod.nsKey, (nl) => nl.findLink(pod.name));
-  if (link && link.alias !== alias) throw nameTaken(pod);
 }
 
 function target(pod: PodEnd, conn: Connection): EndTarget {

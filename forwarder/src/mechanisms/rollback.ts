@@ -3,7 +3,7 @@ import type { Connection } from '../../../sdk/src/api/types.js';
 import type { NetworkServiceHandler } from '../../../sdk/src/core/chain.js';
 import { type Context, detached } from '../../../sdk/src/core/context.js';
 import type { KernelDeps } from './deps.js';
-import { type WireTable, dropWire } from './wires.js';
+import { dropWire } from './wires.js';
 
 /**
  * Removes whatever was built for `conn` and closes it on the next hop, on a context that survives
@@ -12,13 +12,12 @@ import { type WireTable, dropWire } from './wires.js';
 export async function rollback(
   ctx: Context,
   deps: KernelDeps,
-  wires: WireTable,
   conn: Connection,
   next: NetworkServiceHandler,
 ): Promise<void> {
   const cleanup = detached(ctx);
   try {
-    await dropWire(deps, wires, conn.id, ctx.log);
+    await dropWire(deps, conn.id, ctx.log);
     await next.close(cleanup.ctx, conn).catch((err: unknown) => {
       ctx.log.warn({ connId: conn.id, err: String(err) }, 'closing the next hop after a failed build failed');
     });

@@ -8,7 +8,7 @@ import { clone } from '../../../sdk/src/api/builders.js';
 import { type Connection, type Mechanism, MechanismType } from '../../../sdk/src/api/types.js';
 import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
 import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
-import type { Logger } from '../../../sdk/src/core/log.js';
+import type { Context } from '../../../sdk/src/core/context.js';
 import {
   setVxlanParameters,
   vxlanParameters,
@@ -20,7 +20,9 @@ import type { KernelDeps } from './deps.js';
 import { vxlanOverhead } from './mtu.js';
 import { endpointEnd, vxlanPlan } from './plans.js';
 import { rollback } from './rollback.js';
-import { type WireTable, dropWire, ensureWire } from './wires.js';
+import { formatAlias } from './alias.js';
+import { claimName } from './names.js';
+import { dropWire, ensureWire } from './wires.js';
 
 const VNI_ATTEMPTS = 8;
 
@@ -70,7 +72,6 @@ async function complete(
  * Usage: `mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() })`.
  */
 export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
-  const wires: WireTable = new Map();
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
@@ -87,9 +88,9 @@ export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
       const nse = nextHopMechanismOf(ctx);
       try {
         if (nse?.type === MechanismType.KERNEL) {
-          await buildWithFreeVni(deps, wires, ctx.log, result, nse, mech, src, port);
+          await buildWithFreeVni(deps, ctx, result, nse, mech, src, port);
         } else if (nse?.type === MechanismType.NOOP) {
-          await dropWire(deps, wires, result.id, ctx.log);
+          await dropWire(deps, result.id, ctx.log);
         } else {
           throw new NsmError(
             Code.UNIMPLEMENTED,
@@ -98,13 +99,13 @@ export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
         }
         return { ...result, mechanism: mech };
       } catch (err) {
-        await rollback(ctx, deps, wires, result, next);
+        await rollback(ctx, deps, result, next);
         deps.vnis.release(conn.id);
         throw err;
       }
     },
     async close(ctx, conn, next) {
-      await dropWire(deps, wires, conn.id, ctx.log);
+      await dropWire(deps, conn.id, ctx.log);
       deps.vnis.release(conn.id);
       await next.close(ctx, conn);
     },
@@ -114,8 +115,7 @@ export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
 /** Builds the endpoint's end; a VNI the kernel already has is replaced (the answer is not sent yet). */
 async function buildWithFreeVni(
   deps: KernelDeps,
-  wires: WireTable,
-  log: Logger,
+  ctx: Context,
   conn: Connection,
   nse: Mechanism,
   mech: Mechanism,
@@ -123,11 +123,13 @@ async function buildWithFreeVni(
   port: number,
 ): Promise<void> {
   const pod = endpointEnd(nse, conn);
+  const log = ctx.log;
+  await claimName(deps, pod, formatAlias(deps.owner, conn.id), 'keep', log);
   for (let attempt = 1; ; attempt++) {
     const vni = Number(mech.parameters['vni']);
     const plan = await vxlanPlan(deps, pod, conn, { remote: src, vni, port });
     try {
-      await ensureWire(deps, wires, conn.id, plan, log);
+      await ensureWire(deps, conn.id, plan, ctx);
       return;
     } catch (err) {
       if (!(err instanceof VniInUseError) || attempt >= VNI_ATTEMPTS) throw err;

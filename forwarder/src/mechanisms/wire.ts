@@ -57,7 +57,15 @@ export interface Wire {
   readonly key: string;
   plan: WirePlan;
   readonly ends: WireEnd[];
+  /**
+   * Closes the connection this wire belongs to through the whole chain (begin's event factory), so
+   * the next hops release their side too; undefined in a chain without begin.
+   */
+  closeConnection: (() => Promise<void>) | undefined;
 }
+
+/** Wires by connection id: every wire of the forwarder, whichever mechanism element built it. */
+export type WireTable = Map<string, Wire>;
 
 /** The identity of a plan: namespaces, names and tunnel, not the IP configuration or MTU. */
 export function planKey(plan: WirePlan): string {

@@ -3,8 +3,10 @@
  * adopt a previous run's interfaces on a replay, keep and update on refresh (rebuild only when the
  * wire is gone or must be different), remove exactly what was built on close.
  */
+import type { Context } from '../../../sdk/src/core/context.js';
 import { Code, NsmError } from '../../../sdk/src/core/errors.js';
 import type { Logger } from '../../../sdk/src/core/log.js';
+import { findEventFactory } from '../../../sdk/src/networkservice/common/begin/begin.js';
 import { parseIp } from '../kernel/netlink/inet.js';
 import type { StaleLink } from './adopt.js';
 import { formatAlias } from './alias.js';
@@ -22,9 +24,6 @@ import {
   updateEnd,
   wireAlive,
 } from './wire.js';
-
-/** Wires by connection id, owned by one mechanism element. */
-export type WireTable = Map<string, Wire>;
 
 const sameIp = (a: string | undefined, b: string): boolean =>
   a !== undefined && parseIp(a).bytes.equals(parseIp(b).bytes);
@@ -75,7 +74,7 @@ async function adopt(
     }),
   );
   log.info({ connId, links: stale.map((l) => l.name) }, 'adopted interfaces of a previous run');
-  return { connId, alias, key: planKey(plan), plan, ends };
+  return { connId, alias, key: planKey(plan), plan, ends, closeConnection: undefined };
 }
 
 async function update(deps: KernelDeps, wire: Wire, plan: WirePlan): Promise<void> {
@@ -94,8 +93,10 @@ async function update(deps: KernelDeps, wire: Wire, plan: WirePlan): Promise<voi
   );
 }
 
-function remember(deps: KernelDeps, wires: WireTable, wire: Wire): Wire {
-  wires.set(wire.connId, wire);
+function remember(deps: KernelDeps, wire: Wire, ctx: Context): Wire {
+  const factory = findEventFactory(ctx);
+  wire.closeConnection = factory ? () => factory.close() : undefined;
+  deps.wires.set(wire.connId, wire);
   if (wire.plan.tunnel) deps.nodeVnis.set(wire.plan.tunnel.vni, wire.connId);
   return wire;
 }
@@ -111,20 +112,20 @@ async function build(deps: KernelDeps, plan: WirePlan, alias: string): Promise<W
 }
 
 /**
- * Makes the wire of `connId` match `plan`. Whatever it built is in `wires` before it can fail
+ * Makes the wire of `connId` match `plan`. Whatever it built is in `deps.wires` before it can fail
  * again, so the caller's rollback ({@link dropWire}) removes it.
- * Usage: `await ensureWire(deps, wires, conn.id, plan, ctx.log)`.
+ * Usage: `await ensureWire(deps, conn.id, plan, ctx)`.
  */
 export async function ensureWire(
   deps: KernelDeps,
-  wires: WireTable,
   connId: string,
   plan: WirePlan,
-  log: Logger,
+  ctx: Context,
 ): Promise<Wire> {
+  const log = ctx.log;
   const alias = formatAlias(deps.owner, connId);
   const key = planKey(plan);
-  const current = wires.get(connId);
+  const current = deps.wires.get(connId);
   if (current && current.key === key && (await wireAlive(deps.netlinks, current))) {
     await update(deps, current, plan);
     return current;
@@ -134,31 +135,26 @@ export async function ensureWire(
       { connId, was: current.key, now: key },
       current.key === key ? 'wire is gone: rebuilding' : 'wire changed: rebuilding',
     );
-    await dropWire(deps, wires, connId, log);
+    await dropWire(deps, connId, log);
   } else {
     const adopted = await adopt(deps, connId, alias, plan, log);
     if (adopted) {
-      await update(deps, remember(deps, wires, adopted), plan);
+      await update(deps, remember(deps, adopted, ctx), plan);
       return adopted;
     }
   }
   const ends = await build(deps, plan, alias);
   log.debug({ connId, key }, 'wire built');
-  return remember(deps, wires, { connId, alias, key, plan, ends });
+  return remember(deps, { connId, alias, key, plan, ends, closeConnection: undefined }, ctx);
 }
 
 /**
  * Removes the wire of `connId` (and any unclaimed interfaces a previous run left for it). Errors
  * are logged, not thrown: a close must go on to the next hop.
  */
-export async function dropWire(
-  deps: KernelDeps,
-  wires: WireTable,
-  connId: string,
-  log: Logger,
-): Promise<void> {
-  const wire = wires.get(connId);
-  wires.delete(connId);
+export async function dropWire(deps: KernelDeps, connId: string, log: Logger): Promise<void> {
+  const wire = deps.wires.get(connId);
+  deps.wires.delete(connId);
   const vni = wire?.plan.tunnel?.vni;
   if (vni !== undefined && deps.nodeVnis.get(vni) === connId) deps.nodeVnis.delete(vni);
   const alias = formatAlias(deps.owner, connId);

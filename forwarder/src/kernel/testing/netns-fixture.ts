@@ -56,6 +56,13 @@ export class NamespaceFixture {
     return ns;
   }
 
+  /** Deletes one of the fixture's namespaces now (a pod deleted during the test). */
+  remove(ns: TestNamespace): void {
+    const i = this.namespaces.indexOf(ns);
+    if (i >= 0) this.namespaces.splice(i, 1);
+    execFileSync('ip', ['netns', 'del', ns.name], { stdio: 'pipe' });
+  }
+
   /**
    * Registers a cleanup that runs before the namespaces go. Sockets and descriptors must close
    * first: they hold a namespace alive after `ip netns del`, with its links still inside.

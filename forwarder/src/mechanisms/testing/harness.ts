@@ -12,6 +12,7 @@ import {
 } from '../../../../sdk/src/core/chain.js';
 import { createContext } from '../../../../sdk/src/core/context.js';
 import { metadata } from '../../../../sdk/src/core/metadata.js';
+import { begin } from '../../../../sdk/src/networkservice/common/begin/begin.js';
 import { mechanisms } from '../../../../sdk/src/networkservice/common/mechanisms/mechanisms.js';
 import {
   type OfferFn,
@@ -92,13 +93,19 @@ export function endpointDouble(options: EndpointOptions): EndpointDouble {
   return self;
 }
 
-/** A forwarder chain around the real mechanism elements, continuing to `next` through the mechanism swap. */
+/**
+ * A forwarder chain around the real mechanism elements, continuing to `next` through the mechanism
+ * swap. It starts with begin, as the forwarder's does (a close of a connection it never saw then
+ * goes nowhere); `{ begin: false }` hands every close straight to the elements.
+ */
 export function forwarderChain(
   deps: KernelDeps,
   offer: OfferFn,
   next: NetworkServiceElement,
+  options: { begin?: boolean } = {},
 ): NetworkServiceHandler {
   return toHandler([
+    ...(options.begin === false ? [] : [begin()]),
     exposeNextHopMechanism(),
     mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() }),
     metadata('client'),

@@ -42,6 +42,11 @@ export function eventFactoryOf(ctx: Context): EventFactory {
   return factory;
 }
 
+/** The event factory of the current connection, or undefined in a chain without `begin`. */
+export function findEventFactory(ctx: Context): EventFactory | undefined {
+  return ctx.value(kEventFactory);
+}
+
 interface Entry {
   req: NetworkServiceRequest;
   ctx: Context;
