@@ -52,6 +52,7 @@ export async function startForwarder(
     pool,
     tokens: jwtTokenGenerator({ name: config.name, lifetimeMs: config.maxTokenLifetimeMs }),
     mechanisms: deps.dataplane.mechanisms,
+    nodeName: config.nodeName,
     offer: forwarderOffer({
       tunnelIp: config.tunnelIp,
       vxlanPort: config.vxlanPort,

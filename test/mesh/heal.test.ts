@@ -3,7 +3,11 @@
  * and an abandoned client whose connection times out at every hop.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { clone } from '../../sdk/src/api/builders.js';
 import { element } from '../../sdk/src/core/chain.js';
+import { createContext } from '../../sdk/src/core/context.js';
+import { dial } from '../../sdk/src/grpc/client.js';
+import type { HealEvent } from '../../sdk/src/networkservice/common/heal/heal.js';
 import { createMesh, type Mesh } from '../harness/mesh.js';
 import { registerService } from '../harness/services.js';
 
@@ -200,5 +204,72 @@ describe('heal', () => {
         ]),
       ].join(',');
     await expect.poll(held, { timeout: 6000 }).toBe('0,0,0,0,0');
+  });
+
+  it('reselects after three failed tries on the same path when the endpoint died but its pod still answers', async () => {
+    const m = await meshWithService(1);
+    const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const events: HealEvent[] = [];
+    // The data plane of a stopped pod keeps answering pings: liveness says "alive" throughout.
+    const client = m.client(1, {
+      name: 'nsc',
+      healRetryMs: 20,
+      livenessCheck: () => Promise.resolve(true),
+      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+    });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    expect(conn.network_service_endpoint_name).toBe('echo-a');
+    const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
+
+    await a.close({ unregister: false }); // gone, yet still registered
+    await expect.poll(() => b.connections().length, { timeout: 10_000 }).toBe(1);
+    const tries = events.filter((e) => e.type === 'failed').map((e) => (e.type === 'failed' ? e.how : ''));
+    expect(tries).toEqual(['same-path', 'same-path', 'same-path']);
+    expect(events.at(-1)).toMatchObject({ type: 'healed', how: 'reselect', attempt: 4 });
+    // The client's own view follows the heal.
+    expect(client.current(conn.id)?.network_service_endpoint_name).toBe('echo-b');
+  });
+
+  it("a request in state RESELECT_REQUESTED (upstream's heal) closes the old path before the new request", async () => {
+    const m = await meshWithService(1);
+    const calls: string[] = [];
+    const seen = element({
+      request: (ctx, req, next) => {
+        calls.push(`request ${req.connection!.state}`);
+        return next.request(ctx, req);
+      },
+      close: (ctx, conn, next) => {
+        calls.push('close');
+        return next.close(ctx, conn);
+      },
+    });
+    await m.endpoint(1, {
+      name: 'echo-a',
+      serviceNames: ['echo'],
+      cidrPrefix: '10.1.0.0/24',
+      elements: [seen],
+    });
+    const client = m.client(1, { name: 'nsc' });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    client.abandon(); // the test speaks for the client from here on, as an upstream NSC would
+
+    const manager = dial(m.node(1).managerUrl);
+    try {
+      const again = clone(conn);
+      again.state = 'RESELECT_REQUESTED';
+      again.network_service_endpoint_name = '';
+      again.mechanism = null;
+      const ctx = createContext({ deadline: Date.now() + 5000 });
+      const healed = await manager.networkService.request(ctx, {
+        connection: again,
+        mechanism_preferences: [{ type: 'NOOP', cls: 'LOCAL', parameters: {} }],
+      });
+      expect(healed.network_service_endpoint_name).toBe('echo-a');
+      expect(calls).toEqual(['request UP', 'close', 'request RESELECT_REQUESTED']);
+      await manager.networkService.close(ctx, healed);
+      expect(calls.at(-1)).toBe('close');
+    } finally {
+      manager.close();
+    }
   });
 });

@@ -1,12 +1,28 @@
 /**
- * The client role: requests each connection in order, retrying until it is up (as upstream's NSC
- * does), keeps them (refresh and heal are the SDK's), reports progress in its status file.
+ * The client role: requests each connection on its own (one that cannot be satisfied never holds up
+ * the others), retrying until it is up as upstream's NSC does; keeps them (refresh and heal are the
+ * SDK's) and reports in its status file what it holds right now, healing included.
  */
-import { createClient } from '../../../sdk/src/client/create-client.js';
+import { createClient, type ClientEvent } from '../../../sdk/src/client/create-client.js';
+import type { Connection } from '../../../sdk/src/api/types.js';
 import type { Logger } from '../../../sdk/src/core/log.js';
 import type { DataPlaneMonitor, LivenessCheck } from '../../../sdk/src/networkservice/common/heal/heal.js';
 import type { ClientRequest } from '../manifests/client-url.js';
 import type { PodStatus, RequestStatus } from './status-file.js';
+
+/** Pause between failed first requests; heal has its own backoff once a connection is up. */
+const RETRY_MS = 1000;
+
+function holding(status: RequestStatus, conn: Connection): void {
+  Object.assign(status, {
+    state: 'up',
+    connectionId: conn.id,
+    endpoint: conn.network_service_endpoint_name,
+    srcIps: conn.context?.ip_context?.src_ip_addrs ?? [],
+    dstIps: conn.context?.ip_context?.dst_ip_addrs ?? [],
+  });
+  delete status.error;
+}
 
 /** Starts the requests in the background; returns the stop function (closes every connection). */
 export function runClient(options: {
@@ -19,55 +35,59 @@ export function runClient(options: {
   livenessCheck?: LivenessCheck;
   dataPlane?: DataPlaneMonitor;
 }): () => Promise<void> {
+  const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
+  options.status.requests = statuses;
+  const byConnection = (id: string): RequestStatus | undefined =>
+    statuses.find((s) => s.connectionId === id);
+  const onEvent = (event: ClientEvent): void => {
+    const status = byConnection(event.conn.id);
+    if (!status) return;
+    if (event.type === 'up' || event.type === 'healed') holding(status, event.conn);
+    else if (event.type === 'lost') {
+      status.state = 'healing';
+      status.error = `connection lost (${event.reason}); healing`;
+    } else status.error = `healing (${event.how}, attempt ${event.attempt}): ${event.error}`;
+    options.save();
+  };
   const client = createClient({
     name: options.pod,
     managerUrl: options.managerUrl,
     log: options.log,
+    onEvent,
     ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
     ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
   });
   let stopped = false;
-  const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
-  options.status.requests = statuses;
 
-  const connectAll = async (): Promise<void> => {
-    for (const [i, request] of options.requests.entries()) {
-      const status = statuses[i]!;
-      while (!stopped && status.state !== 'up') {
-        status.attempts++;
-        try {
-          const conn = await client.request({
-            networkService: request.service,
-            labels: request.labels,
-            mechanisms: ['KERNEL'],
-            interfaceName: request.ifname,
-          });
-          Object.assign(status, {
-            state: 'up',
-            connectionId: conn.id,
-            endpoint: conn.network_service_endpoint_name,
-            srcIps: conn.context?.ip_context?.src_ip_addrs ?? [],
-            dstIps: conn.context?.ip_context?.dst_ip_addrs ?? [],
-          });
-          delete status.error;
-          options.log.info(
-            { service: request.service, ifname: request.ifname, endpoint: status.endpoint },
-            'connected',
-          );
-        } catch (err) {
-          status.error = err instanceof Error ? err.message : String(err);
-          options.log.warn(
-            { service: request.service, ifname: request.ifname, attempt: status.attempts, err: status.error },
-            'request failed; retrying',
-          );
-          options.save();
-          await new Promise((r) => setTimeout(r, 1000));
-        }
+  const connect = async (request: ClientRequest, status: RequestStatus): Promise<void> => {
+    while (!stopped && status.state === 'pending') {
+      status.attempts++;
+      try {
+        const conn = await client.request({
+          networkService: request.service,
+          labels: request.labels,
+          mechanisms: ['KERNEL'],
+          interfaceName: request.ifname,
+        });
+        holding(status, client.current(conn.id) ?? conn);
+        options.log.info(
+          { service: request.service, ifname: request.ifname, endpoint: status.endpoint },
+          'connected',
+        );
+      } catch (err) {
+        status.error = err instanceof Error ? err.message : String(err);
+        const level = status.attempts === 1 || status.attempts % 10 === 0 ? 'warn' : 'debug';
+        options.log[level](
+          { service: request.service, ifname: request.ifname, attempt: status.attempts, err: status.error },
+          'request failed; retrying',
+        );
         options.save();
+        await new Promise((r) => setTimeout(r, RETRY_MS));
       }
+      options.save();
     }
   };
-  void connectAll();
+  for (const [i, request] of options.requests.entries()) void connect(request, statuses[i]!);
   return async () => {
     stopped = true;
     await client.shutdown();

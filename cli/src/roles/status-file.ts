@@ -6,7 +6,8 @@ export interface RequestStatus {
   service: string;
   ifname: string;
   labels: Record<string, string>;
-  state: 'pending' | 'up';
+  /** `pending`: never up yet; `up`: held now; `healing`: lost, being repaired. */
+  state: 'pending' | 'up' | 'healing';
   connectionId?: string;
   endpoint?: string;
   srcIps?: string[];

@@ -9,7 +9,12 @@ import { metadata } from '../core/metadata.js';
 import type { ClientPool } from '../grpc/client.js';
 import { begin } from '../networkservice/common/begin/begin.js';
 import { clientInfo, type ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
-import { heal, type DataPlaneMonitor, type LivenessCheck } from '../networkservice/common/heal/heal.js';
+import {
+  heal,
+  type DataPlaneMonitor,
+  type HealEvent,
+  type LivenessCheck,
+} from '../networkservice/common/heal/heal.js';
 import { mechanismPreferences } from '../networkservice/common/mechanisms/preferences.js';
 import { refresh } from '../networkservice/common/refresh/refresh.js';
 import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
@@ -29,6 +34,8 @@ export interface ClientChainOptions {
   /** Extra client elements run last, just before the call (e.g. a kernel mechanism client). */
   extra?: NetworkServiceElement[];
   healRetryMs?: number;
+  /** Heal's reports (lost, failed attempt, healed). */
+  onHealEvent?: (event: HealEvent) => void;
 }
 
 /** The manager of `url` as the end of a client chain. */
@@ -48,6 +55,7 @@ export function createClientChain(options: ClientChainOptions): NetworkServiceEl
     ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
     ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
     ...(options.healRetryMs ? { retryMs: options.healRetryMs } : {}),
+    ...(options.onHealEvent ? { onEvent: options.onHealEvent } : {}),
   };
   return chain(
     updatePath(options.name),

@@ -36,6 +36,8 @@ export interface ForwarderChainOptions {
   mechanisms: Record<string, NetworkServiceElement>;
   /** What to offer the next hop. */
   offer: OfferFn;
+  /** This forwarder's node: endpoints on it are preferred among equal candidates. */
+  nodeName?: string;
 }
 
 /** Usage: `createForwarderChain({ name, nse, ns, pool, tokens, mechanisms: { NOOP: noop() }, offer })`. */
@@ -44,7 +46,7 @@ export function createForwarderChain(options: ForwarderChainOptions): ManagerCha
   const handler = toHandler([
     ...serverPrologue(options.name, options.tokens, monitor),
     discoverCandidates({ nse: options.nse, ns: options.ns }),
-    roundRobin(),
+    roundRobin(options.nodeName ? { nodeName: options.nodeName } : {}),
     netsvcMonitor({ nse: options.nse, ns: options.ns }),
     exposeNextHopMechanism(),
     mechanisms(options.mechanisms),

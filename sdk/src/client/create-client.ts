@@ -16,7 +16,7 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { ClientPool } from '../grpc/client.js';
 import { closeHubs } from '../networkservice/common/monitor/monitor-hub.js';
 import type { ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
-import type { DataPlaneMonitor, LivenessCheck } from '../networkservice/common/heal/heal.js';
+import type { DataPlaneMonitor, HealEvent, LivenessCheck } from '../networkservice/common/heal/heal.js';
 import { jwtTokenGenerator } from '../tools/token/token.js';
 
 /** Options for `createClient`. */
@@ -40,7 +40,15 @@ export interface ClientOptions {
   dialTimeoutMs?: number;
   /** Pause between failed heal attempts (default 200 ms). */
   healRetryMs?: number;
+  /**
+   * Told of every change of this client's connections: `up` whenever the mesh answers a request
+   * (the first one, each refresh, each heal), then heal's `lost`, `failed` and `healed`.
+   */
+  onEvent?: (event: ClientEvent) => void;
 }
+
+/** A change of one of the client's connections (see `ClientOptions.onEvent`). */
+export type ClientEvent = HealEvent | { type: 'up'; conn: Connection };
 
 /** What to ask for. */
 export interface RequestOptions {
@@ -63,6 +71,8 @@ export interface MeshClientHandle {
   close(conn: Connection): Promise<void>;
   /** Events of this client's connections as the manager reports them. */
   monitor(conn: Connection): Observable<ConnectionEvent>;
+  /** The connection as it is now (after refreshes and heals), or undefined once closed. */
+  current(id: string): Connection | undefined;
   /** Closes every connection and the client itself. */
   shutdown(): Promise<void>;
   /**
@@ -103,6 +113,16 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
         : next.request(ctx, req),
     close: (ctx, conn, next) => (abandoned ? Promise.resolve() : next.close(ctx, conn)),
   });
+  const open = new Map<string, Connection>();
+  // Heal and refresh answer inside the chain: keep the client's own view of each connection current.
+  const track = element({
+    async request(ctx, req, next) {
+      const conn = await next.request(ctx, req);
+      if (open.has(conn.id)) open.set(conn.id, conn);
+      options.onEvent?.({ type: 'up', conn });
+      return conn;
+    },
+  });
   const handler = toHandler([
     createClientChain({
       name,
@@ -112,11 +132,11 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
       ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
       ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
       ...(options.info ? { info: options.info } : {}),
-      extra: [guard, ...(options.extra ?? [])],
+      extra: [guard, track, ...(options.extra ?? [])],
       ...(options.healRetryMs ? { healRetryMs: options.healRetryMs } : {}),
+      ...(options.onEvent ? { onHealEvent: options.onEvent } : {}),
     }),
   ]);
-  const open = new Map<string, Connection>();
   const root: Context = createContext({ log: log.child({ client: name }), clock });
   const call = async <T>(ms: number, fn: (ctx: Context) => Promise<T>): Promise<T> => {
     const { ctx, cancel } = withTimeout(root, ms);
@@ -151,6 +171,7 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
         open.delete(conn.id);
         await handler.close(ctx, conn);
       }),
+    current: (id) => open.get(id),
     monitor: (conn) => {
       const managerSegment = conn.path?.path_segments[(conn.path.index ?? 0) + 1];
       const selector = { path_segments: managerSegment ? [managerSegment] : [], network_services: [] };

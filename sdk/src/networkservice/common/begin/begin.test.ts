@@ -166,9 +166,8 @@ describe('begin', () => {
     expect(() => eventFactoryOf(createContext())).toThrow(/begin/);
   });
 
-  // KNOWN BUG (reported): an event factory outlives its connection. After a close and a new request
-  // with the same id, a stale factory (e.g. from a timer that fired just before the close) acts on
-  // the new connection. Remove `.fails` once begin checks that the factory is still the entry's.
+  // An event factory outlives its connection (a timer may fire just before the close): begin checks
+  // that the factory is still the entry's before it acts.
   it('ignores events from the factory of a connection that was closed and re-requested', async () => {
     const { ctx, p, handler } = setup();
     const conn = await handler.request(ctx, newRequest({ id: 'a' }));
@@ -177,5 +176,71 @@ describe('begin', () => {
     await handler.request(ctx, newRequest({ id: 'a' }));
     await stale.close().catch(() => undefined);
     expect(p.log.filter((l) => l.startsWith('close'))).toHaveLength(1);
+  });
+
+  /** A chain whose endpoint names itself `nse-<n>` on every fresh selection and logs calls. */
+  function selecting() {
+    const log: string[] = [];
+    const factories: EventFactory[] = [];
+    let n = 0;
+    const handler = toHandler([
+      begin(),
+      element({
+        request(ctx, req) {
+          factories.push(eventFactoryOf(ctx));
+          const conn = req.connection!;
+          const nse = conn.network_service_endpoint_name || `nse-${++n}`;
+          log.push(`request ${conn.state} → ${nse}`);
+          return Promise.resolve({ ...conn, network_service_endpoint_name: nse, state: 'UP' as const });
+        },
+        close(_ctx, conn) {
+          log.push(`close ${conn.network_service_endpoint_name}`);
+          return Promise.resolve();
+        },
+      }),
+    ]);
+    return { log, factories, handler, ctx: createContext({ clock: new FakeClock() }) };
+  }
+
+  it("closes with the connection it answered last, not the caller's older copy", async () => {
+    const { log, factories, handler, ctx } = selecting();
+    const first = await handler.request(ctx, newRequest({ id: 'a' }));
+    expect(first.network_service_endpoint_name).toBe('nse-1');
+    // A heal moves the connection to another endpoint; the caller still holds `first`.
+    await factories[0]!.reselect();
+    await handler.close(ctx, first);
+    expect(log).toEqual([
+      'request UP → nse-1',
+      'close nse-1',
+      'request RESELECT_REQUESTED → nse-2',
+      'close nse-2',
+    ]);
+  });
+
+  it('a request in state RESELECT_REQUESTED closes the old path first, then selects anew', async () => {
+    const { log, factories, handler, ctx } = selecting();
+    const first = await handler.request(ctx, newRequest({ id: 'a' }));
+    // The way upstream's heal sends it: the same connection, no endpoint, no mechanism, no Close before.
+    const again = await handler.request(
+      ctx,
+      newRequest({
+        ...first,
+        network_service_endpoint_name: '',
+        mechanism: null,
+        state: 'RESELECT_REQUESTED',
+      }),
+    );
+    expect(again.network_service_endpoint_name).toBe('nse-2');
+    expect(log).toEqual(['request UP → nse-1', 'close nse-1', 'request RESELECT_REQUESTED → nse-2']);
+    // The old connection's events are over: its factory no longer acts.
+    await expect(factories[0]!.request()).rejects.toThrow(/closed/);
+    await handler.close(ctx, again);
+    expect(log.at(-1)).toBe('close nse-2');
+  });
+
+  it('a first request in state RESELECT_REQUESTED has nothing to close', async () => {
+    const { log, handler, ctx } = selecting();
+    await handler.request(ctx, newRequest({ id: 'new', state: 'RESELECT_REQUESTED' }));
+    expect(log).toEqual(['request RESELECT_REQUESTED → nse-1']);
   });
 });

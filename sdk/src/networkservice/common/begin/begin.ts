@@ -132,7 +132,26 @@ export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceE
     request(ctx, req, next) {
       const id = req.connection?.id ?? '';
       return executor.run(id, async () => {
-        const existing = entries.get(id);
+        let existing = entries.get(id);
+        if (existing && req.connection?.state === 'RESELECT_REQUESTED') {
+          // As upstream: the previous hop asks this one to choose afresh. The old path is closed
+          // first, with the connection this hop answered last, so its endpoint sees Close before the
+          // new Request and every element below starts over.
+          ctx.log.info({ connId: id }, 'reselect requested: closing the old path first');
+          entries.delete(id);
+          const { ctx: closeCtx, cancel } = detached(existing.ctx, budget);
+          try {
+            await next.close(
+              withValue(closeCtx, kEventFactory, existing.factory),
+              clone(existing.req.connection!),
+            );
+          } catch (err) {
+            ctx.log.debug({ connId: id, err: String(err) }, 'closing the old path before reselect failed');
+          } finally {
+            cancel();
+          }
+          existing = undefined;
+        }
         const factory = existing?.factory ?? makeFactory(id);
         const conn = await next.request(withValue(ctx, kEventFactory, factory), req);
         entries.set(id, { req: remembered(req, conn), ctx, next, factory });
@@ -144,7 +163,9 @@ export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceE
         const entry = entries.get(conn.id);
         if (!entry) return;
         entries.delete(conn.id);
-        await next.close(withValue(ctx, kEventFactory, entry.factory), conn);
+        // Always with the last connection this hop answered: the caller's copy may be an older one
+        // (a client that healed onto another endpoint still holds the first answer).
+        await next.close(withValue(ctx, kEventFactory, entry.factory), clone(entry.req.connection!));
       });
     },
   };

@@ -40,7 +40,7 @@ function epcChain() {
   });
   const handler = toHandler([
     discoverCandidates({ nse: fakeNseRegistry(endpoints), ns: fakeNsRegistry([service]) }),
-    roundRobin(),
+    roundRobin({ random: () => 0 }),
     sink,
   ]);
   return { handler, reached };

@@ -2,8 +2,10 @@
  * heal: the originating client's repair loop. It watches its connection on the next hop (the manager);
  * when the connection is lost there (DOWN, DELETE, or the stream breaks), it asks the data-plane
  * liveness check: a healthy data plane means only the control plane broke, so it re-requests on the
- * same path; otherwise (or without a check) it re-selects. Attempts repeat, backing off from `retryMs`, until one
- * succeeds or the connection is closed.
+ * same path; otherwise (or without a check) it re-selects. When the same path keeps failing (its
+ * endpoint stopped, unregistered or refuses, although its pod still answers pings) it re-selects after
+ * `sameAttempts` tries. Attempts repeat, backing off from `retryMs`, until one succeeds or the
+ * connection is closed.
  */
 import type { Connection } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
@@ -33,9 +35,22 @@ export interface HealOptions {
   retryMs?: number;
   /** Longest pause between attempts during a long outage (default 2 s). */
   maxRetryMs?: number;
-  /** Called after each heal attempt, for metrics and tests. */
-  onHealed?: (conn: Connection, how: 'same-path' | 'reselect') => void;
+  /** Failed attempts on the same path before heal re-selects instead (default 3). */
+  sameAttempts?: number;
+  /** Told when a connection is lost, when an attempt fails and when it is healed. */
+  onEvent?: (event: HealEvent) => void;
 }
+
+/** How heal repairs: on the path the connection had, or by choosing afresh. */
+export type HealHow = 'same-path' | 'reselect';
+
+/** What heal reports through `onEvent`. */
+export type HealEvent =
+  | { type: 'lost'; conn: Connection; reason: LossReason | 'data-plane' }
+  | { type: 'failed'; conn: Connection; how: HealHow; attempt: number; error: string }
+  | { type: 'healed'; conn: Connection; how: HealHow; attempt: number };
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Usage: `createClient(...)` puts `heal({ pool, url })` after `begin()` in the client chain. */
 export function heal(options: HealOptions): NetworkServiceElement {
@@ -43,6 +58,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
   const dataPlaneWatches = new Map<string, () => void>();
   const retryMs = options.retryMs ?? 200;
   const maxRetryMs = options.maxRetryMs ?? 2000;
+  const sameAttempts = options.sameAttempts ?? 3;
 
   const repair = async (
     ctx: Context,
@@ -50,20 +66,24 @@ export function heal(options: HealOptions): NetworkServiceElement {
     conn: Connection,
     reason: LossReason | 'data-plane',
   ): Promise<void> => {
+    options.onEvent?.({ type: 'lost', conn, reason });
+    let samePathFailures = 0;
     for (let attempt = 1; ; attempt++) {
       const alive =
-        reason !== 'data-plane' && options.livenessCheck
+        reason !== 'data-plane' && samePathFailures < sameAttempts && options.livenessCheck
           ? await options.livenessCheck(ctx, conn).catch(() => false)
           : false;
-      const how = alive ? 'same-path' : 'reselect';
+      const how: HealHow = alive ? 'same-path' : 'reselect';
       ctx.log.debug({ connId: conn.id, reason, how, attempt }, 'heal attempt');
       try {
         const healed = await (alive ? factory.request() : factory.reselect());
         ctx.log.info({ connId: conn.id, reason, how, attempt }, 'connection healed');
-        options.onHealed?.(healed, how);
+        options.onEvent?.({ type: 'healed', conn: healed, how, attempt });
         return;
       } catch (err) {
         if (err instanceof ConnectionClosedError) return;
+        if (how === 'same-path') samePathFailures++;
+        options.onEvent?.({ type: 'failed', conn, how, attempt, error: errorText(err) });
         // Quick retries first (a restarting hop is back in well under a second), then a calm pace and
         // an occasional warning, not one every 200 ms, during a long outage.
         const pause = Math.min(retryMs * 2 ** (attempt - 1), Math.max(retryMs, maxRetryMs));

@@ -8,12 +8,16 @@ import { clientUrlOf } from '../clienturl/clienturl.js';
 import { withCandidates } from '../discover/candidates.js';
 import { discoverCandidates } from '../discover/discover.js';
 import { endpoint, fakeNseRegistry, fakeNsRegistry, match, networkService } from '../discover/testing.js';
-import { roundRobin } from './roundrobin.js';
+import { roundRobin, type RoundRobinOptions } from './roundrobin.js';
 
 const ctx = createContext();
 
 /** discover + roundRobin + a far side that records each try and refuses the endpoints in `down`. */
-function setup(nses: NetworkServiceEndpoint[], matches = [match({}, [{}])]) {
+function setup(
+  nses: NetworkServiceEndpoint[],
+  matches = [match({}, [{}])],
+  options: RoundRobinOptions = { random: () => 0 },
+) {
   const tries: { op: 'request' | 'close'; nse: string; url: string | undefined }[] = [];
   const down = new Set<string>();
   const far = element({
@@ -30,7 +34,7 @@ function setup(nses: NetworkServiceEndpoint[], matches = [match({}, [{}])]) {
   });
   const handler = toHandler([
     discoverCandidates({ nse: fakeNseRegistry(nses), ns: fakeNsRegistry([networkService('svc', matches)]) }),
-    roundRobin(),
+    roundRobin(options),
     far,
   ]);
   const request = (id: string, init: Partial<Connection> = {}) =>
@@ -54,7 +58,7 @@ describe('roundRobin', () => {
     const services = fakeNsRegistry([networkService('svc'), networkService('other')]);
     const handler = toHandler([
       discoverCandidates({ nse: fakeNseRegistry(nses), ns: services }),
-      roundRobin(),
+      roundRobin({ random: () => 0 }),
     ]);
     const pick = async (id: string, svc: string) =>
       (await handler.request(ctx, newRequest({ id, network_service: svc }))).network_service_endpoint_name;
@@ -161,7 +165,7 @@ describe('roundRobin', () => {
   });
 
   it('needs discoverCandidates before it', async () => {
-    const handler = toHandler([roundRobin()]);
+    const handler = toHandler([roundRobin({ random: () => 0 })]);
     await expect(
       handler.request(ctx, newRequest({ id: 'c1', network_service: 'svc' })),
     ).rejects.toMatchObject({
@@ -172,6 +176,52 @@ describe('roundRobin', () => {
       handler.request(empty, newRequest({ id: 'c1', network_service: 'svc' })),
     ).rejects.toMatchObject({
       code: Code.NOT_FOUND,
+    });
+  });
+
+  describe('locality and spreading', () => {
+    const onNodes = () =>
+      [
+        ['a', 'node-1'],
+        ['b', 'node-2'],
+        ['c', 'node-2'],
+      ].map(([name, nodeName]) => endpoint(name!, ['svc'], { nodeName: nodeName! }));
+
+    it('prefers equal candidates on its own node, rotating among them', async () => {
+      const { request } = setup(onNodes(), undefined, { nodeName: 'node-2', random: () => 0 });
+      const picked: string[] = [];
+      for (let i = 0; i < 4; i++) picked.push((await request(`c${i}`)).network_service_endpoint_name);
+      expect(picked).toEqual(['b', 'c', 'b', 'c']);
+    });
+
+    it('falls back to the other nodes when every local candidate refuses', async () => {
+      const { request, down, tries } = setup(onNodes(), undefined, { nodeName: 'node-2', random: () => 0 });
+      down.add('b');
+      down.add('c');
+      expect((await request('c1')).network_service_endpoint_name).toBe('a');
+      expect(tries.map((t) => t.nse)).toEqual(['b', 'c', 'a']);
+    });
+
+    it('lets weighted routes decide over locality', async () => {
+      const nses = [
+        endpoint('far', ['svc'], { tier: 'gold', nodeName: 'node-2' }),
+        endpoint('near', ['svc'], { tier: 'silver', nodeName: 'node-1' }),
+      ];
+      const { request } = setup(
+        nses,
+        [match({}, [{ selector: { tier: 'gold' }, weight: 3 }, { tier: 'silver' }])],
+        { nodeName: 'node-1', random: () => 0 },
+      );
+      const picked: string[] = [];
+      for (let i = 0; i < 4; i++) picked.push((await request(`c${i}`)).network_service_endpoint_name);
+      expect(picked.filter((n) => n === 'far')).toHaveLength(3);
+    });
+
+    it('starts a new rotation where `random` says, so forwarders do not all pick the first', async () => {
+      const firstPick = async (random: number) =>
+        (await setup(three(), undefined, { random: () => random }).request('c1'))
+          .network_service_endpoint_name;
+      expect([await firstPick(0), await firstPick(0.4), await firstPick(0.99)]).toEqual(['a', 'b', 'c']);
     });
   });
 });

@@ -1,7 +1,10 @@
 /**
  * roundRobin: the forwarder's second selection step. It takes the candidates `discoverCandidates`
  * found, tries them in weighted rotating order per service until one accepts the request, and keeps
- * each connection on the endpoint it got.
+ * each connection on the endpoint it got. Among equally weighted candidates, those on this
+ * forwarder's node come first (no tunnel, no fabric in the path); a new rotation starts at a random
+ * candidate, so forwarders of several nodes spread their first clients instead of all picking the
+ * first endpoint (upstream's round-robin starts every forwarder at the same one).
  */
 import { clone } from '../../../api/builders.js';
 import type { Connection, NetworkServiceEndpoint, NetworkServiceRequest } from '../../../api/types.js';
@@ -9,7 +12,7 @@ import type { NetworkServiceElement, NetworkServiceHandler } from '../../../core
 import type { Context } from '../../../core/context.js';
 import { Code, NsmError, codeName, invalidArgument } from '../../../core/errors.js';
 import { withClientUrl } from '../clienturl/clienturl.js';
-import { candidatesOf, type Candidates } from '../discover/candidates.js';
+import { candidatesOf, type Candidate, type Candidates } from '../discover/candidates.js';
 import { WeightedRotation } from './weighted.js';
 
 /** The endpoint a connection went to. */
@@ -20,12 +23,26 @@ interface Choice {
 
 const toChoice = (nse: NetworkServiceEndpoint): Choice => ({ name: nse.name, url: nse.url });
 
+/**
+ * The candidates on `node`, and the others. Only when the service gives its routes no different
+ * weights (weights are the service's own say) and only when both groups have members.
+ */
+function localFirst(endpoints: Candidate[], service: string, node: string | undefined): Candidate[][] {
+  if (!node || new Set(endpoints.map((c) => c.weight)).size > 1) return [endpoints];
+  const isLocal = (c: Candidate): boolean =>
+    c.nse.network_service_labels[service]?.labels['nodeName'] === node;
+  const local = endpoints.filter(isLocal);
+  if (local.length === 0 || local.length === endpoints.length) return [endpoints];
+  return [local, endpoints.filter((c) => !isLocal(c))];
+}
+
 /** The endpoints to try, in order. Only a first selection (or a reselect) may try more than one. */
 function plan(
   found: Candidates,
   conn: Connection,
   sticky: Choice | undefined,
   rotation: WeightedRotation,
+  node: string | undefined,
 ): Choice[] {
   const { endpoints } = found;
   const name = conn.network_service_endpoint_name || sticky?.name;
@@ -38,14 +55,25 @@ function plan(
       `network service endpoint "${name}" is not among the discovered candidates`,
     );
   }
-  const order = rotation.order(
-    conn.network_service,
-    endpoints.map((c) => ({ name: c.nse.name, weight: c.weight })),
+  return localFirst(endpoints, conn.network_service, node).flatMap((group) =>
+    rotation
+      .order(
+        conn.network_service,
+        group.map((c) => ({ name: c.nse.name, weight: c.weight })),
+      )
+      .flatMap((i) => {
+        const candidate = group[i];
+        return candidate ? [toChoice(candidate.nse)] : [];
+      }),
   );
-  return order.flatMap((i) => {
-    const candidate = endpoints[i];
-    return candidate ? [toChoice(candidate.nse)] : [];
-  });
+}
+
+/** Options of {@link roundRobin}. */
+export interface RoundRobinOptions {
+  /** This forwarder's node: its endpoints are tried first (labels `nodeName`, set by the manager). */
+  nodeName?: string;
+  /** Where new rotations start (default `Math.random`); tests pass `() => 0`. */
+  random?: () => number;
 }
 
 /** One attempt: the request with the endpoint named, sent to its URL. */
@@ -91,8 +119,9 @@ function allFailed(service: string, failures: { choice: Choice; err: NsmError }[
  * Close goes to the chosen endpoint (or the one the connection names) and forgets the choice.
  * Usage: `chain(..., discoverCandidates({ nse, ns }), roundRobin(), connect({ pool }))`.
  */
-export function roundRobin(): NetworkServiceElement {
-  const rotation = new WeightedRotation();
+export function roundRobin(options: RoundRobinOptions = {}): NetworkServiceElement {
+  const random = options.random ?? Math.random;
+  const rotation = new WeightedRotation(1024, (count) => Math.floor(random() * count));
   const chosen = new Map<string, Choice>();
   return {
     async request(ctx, req, next) {
@@ -102,7 +131,7 @@ export function roundRobin(): NetworkServiceElement {
       if (!found)
         throw new NsmError(Code.INTERNAL, 'roundRobin needs discoverCandidates() before it in the chain');
       if (conn.state === 'RESELECT_REQUESTED') chosen.delete(conn.id);
-      const choices = plan(found, conn, chosen.get(conn.id), rotation);
+      const choices = plan(found, conn, chosen.get(conn.id), rotation, options.nodeName);
       if (choices.length === 0) {
         throw new NsmError(
           Code.NOT_FOUND,

@@ -10,12 +10,19 @@ export interface Weighted {
   weight: number;
 }
 
-/** Rotation state per candidate set; least recently used sets are dropped beyond `limit`. */
+/**
+ * Rotation state per candidate set; least recently used sets are dropped beyond `limit`. `start`
+ * picks where a new rotation begins (default the first candidate): forwarders on different nodes that
+ * each see their first request for a service should not all send it to the same endpoint.
+ */
 export class WeightedRotation {
   // key → candidate name → its current weight.
   private readonly states = new Map<string, Map<string, number>>();
 
-  constructor(private readonly limit = 1024) {}
+  constructor(
+    private readonly limit = 1024,
+    private readonly start: (count: number) => number = () => 0,
+  ) {}
 
   /**
    * Indices of `items` in the order to try them: this turn's weighted pick first, then the others in
@@ -26,7 +33,12 @@ export class WeightedRotation {
   order(scope: string, items: readonly Weighted[]): number[] {
     if (items.length <= 1) return items.map((_, i) => i);
     const key = [scope, ...items.map((i) => i.name)].join('\n');
-    const current = this.states.get(key) ?? new Map<string, number>();
+    let current = this.states.get(key);
+    if (!current) {
+      // Half a weight ahead: the start wins ties on the first pick, weights still decide.
+      const first = items[Math.min(items.length - 1, Math.max(0, this.start(items.length)))];
+      current = new Map(first ? [[first.name, 0.5]] : []);
+    }
     this.states.delete(key);
     this.states.set(key, current);
     if (this.states.size > this.limit) this.states.delete(this.states.keys().next().value ?? key);
