@@ -195,9 +195,9 @@ export async function createMesh(options: MeshOptions = {}) {
       endpoints.add(nse);
       const close = nse.close.bind(nse);
       return Object.assign(nse, {
-        close: async () => {
+        close: async (closeOptions?: { unregister?: boolean }) => {
           endpoints.delete(nse);
-          await close();
+          await close(closeOptions);
         },
       });
     },

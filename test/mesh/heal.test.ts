@@ -222,7 +222,8 @@ describe('heal', () => {
     const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
 
     await a.close({ unregister: false }); // gone, yet still registered
-    await expect.poll(() => b.connections().length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => events.at(-1)?.type, { timeout: 10_000 }).toBe('healed');
+    expect(b.connections()).toHaveLength(1);
     const tries = events.filter((e) => e.type === 'failed').map((e) => (e.type === 'failed' ? e.how : ''));
     expect(tries).toEqual(['same-path', 'same-path', 'same-path']);
     expect(events.at(-1)).toMatchObject({ type: 'healed', how: 'reselect', attempt: 4 });
@@ -271,5 +272,55 @@ describe('heal', () => {
     } finally {
       manager.close();
     }
+  });
+
+  it('reselects at once when the endpoint of the path is no longer registered', async () => {
+    const m = await meshWithService(1);
+    const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const events: HealEvent[] = [];
+    const client = m.client(1, {
+      name: 'nsc',
+      healRetryMs: 20,
+      livenessCheck: () => Promise.resolve(true),
+      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+    });
+    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
+    await a.close(); // stops and unregisters, as a deleted pod does
+    await expect.poll(() => events.at(-1)?.type, { timeout: 10_000 }).toBe('healed');
+    expect(b.connections()).toHaveLength(1);
+    expect(events.map((e) => (e.type === 'lost' ? e.type : `${e.type} ${e.how}`))).toEqual([
+      'lost',
+      'failed same-path',
+      'healed reselect',
+    ]);
+  });
+
+  it('runs one repair per connection: a data-plane break during a same-path repair turns it to reselect', async () => {
+    const m = await meshWithService(1);
+    const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const events: HealEvent[] = [];
+    let breakDataPlane: (() => void) | undefined;
+    const client = m.client(1, {
+      name: 'nsc',
+      healRetryMs: 5_000, // a long pause after the first failure: the break must cut it short
+      livenessCheck: () => Promise.resolve(true),
+      dataPlane: {
+        watch: (_ctx, _conn, onFailure) => {
+          breakDataPlane = onFailure;
+          return () => undefined;
+        },
+      },
+      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+    });
+    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
+    await a.close({ unregister: false });
+    await expect.poll(() => events.some((e) => e.type === 'failed'), { timeout: 5000 }).toBe(true);
+    breakDataPlane!();
+    await expect.poll(() => events.at(-1)?.type, { timeout: 3000 }).toBe('healed');
+    expect(b.connections()).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'lost')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'healed', how: 'reselect', attempt: 2 });
   });
 });

@@ -150,12 +150,14 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     registration,
     connections: () => monitor.list(),
     async close(closeOptions = {}) {
-      monitor.complete();
+      // Unregister first: the forwarders learn of the end from the monitor streams ending next, and
+      // a heal that follows must no longer find this endpoint (it reselects at once).
       if (closeOptions.unregister ?? true) {
         await registry.close(ctx).catch((err: unknown) => log.warn({ err }, 'unregistering failed'));
       } else {
         await registry.close(ctx, { unregister: false });
       }
+      monitor.complete();
       await server.close();
       closeHubs(pool);
       pool.close();

@@ -11,6 +11,7 @@ import type { Connection } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import { sleep } from '../../../core/clock.js';
 import type { Context } from '../../../core/context.js';
+import { Code, NsmError } from '../../../core/errors.js';
 import type { ClientPool } from '../../../grpc/client.js';
 import { ConnectionClosedError, eventFactoryOf, type EventFactory } from '../begin/begin.js';
 import { watchNextHop, type LossReason, type NextHopWatch } from '../monitor/watch-next-hop.js';
@@ -60,17 +61,21 @@ export function heal(options: HealOptions): NetworkServiceElement {
   const maxRetryMs = options.maxRetryMs ?? 2000;
   const sameAttempts = options.sameAttempts ?? 3;
 
+  /** The repair running per connection: one at a time; a data-plane break turns it to reselect. */
+  const repairs = new Map<string, { reselect: boolean; wake: AbortController }>();
+
   const repair = async (
     ctx: Context,
     factory: EventFactory,
     conn: Connection,
     reason: LossReason | 'data-plane',
+    state: { reselect: boolean; wake: AbortController },
   ): Promise<void> => {
     options.onEvent?.({ type: 'lost', conn, reason });
     let samePathFailures = 0;
     for (let attempt = 1; ; attempt++) {
       const alive =
-        reason !== 'data-plane' && samePathFailures < sameAttempts && options.livenessCheck
+        !state.reselect && samePathFailures < sameAttempts && options.livenessCheck
           ? await options.livenessCheck(ctx, conn).catch(() => false)
           : false;
       const how: HealHow = alive ? 'same-path' : 'reselect';
@@ -82,7 +87,9 @@ export function heal(options: HealOptions): NetworkServiceElement {
         return;
       } catch (err) {
         if (err instanceof ConnectionClosedError) return;
-        if (how === 'same-path') samePathFailures++;
+        // A path whose endpoint (or forwarder) is no longer registered cannot come back as it was.
+        if (how === 'same-path')
+          samePathFailures = NsmError.from(err).code === Code.NOT_FOUND ? sameAttempts : samePathFailures + 1;
         options.onEvent?.({ type: 'failed', conn, how, attempt, error: errorText(err) });
         // Quick retries first (a restarting hop is back in well under a second), then a calm pace and
         // an occasional warning, not one every 200 ms, during a long outage.
@@ -92,9 +99,33 @@ export function heal(options: HealOptions): NetworkServiceElement {
           { connId: conn.id, reason, how, attempt, err: String(err), retryInMs: pause },
           'heal attempt failed; retrying',
         );
-        await sleep(ctx.clock, pause);
+        await sleep(ctx.clock, pause, state.wake.signal).catch(() => {
+          state.wake = new AbortController(); // woken early: the data plane broke meanwhile
+        });
       }
     }
+  };
+
+  /** Starts a repair, or tells the running one that the data plane broke too. */
+  const startRepair = (
+    ctx: Context,
+    factory: EventFactory,
+    conn: Connection,
+    reason: LossReason | 'data-plane',
+  ) => {
+    const running = repairs.get(conn.id);
+    if (running) {
+      if (reason === 'data-plane' && !running.reselect) {
+        running.reselect = true;
+        running.wake.abort();
+      }
+      return;
+    }
+    const state = { reselect: reason === 'data-plane', wake: new AbortController() };
+    repairs.set(conn.id, state);
+    void repair(ctx, factory, conn, reason, state).finally(() => {
+      if (repairs.get(conn.id) === state) repairs.delete(conn.id);
+    });
   };
 
   const watch = (ctx: Context, conn: Connection): void => {
@@ -103,7 +134,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
     const w = watchNextHop(ctx, options.pool, options.url, conn, (reason) => {
       watches.delete(conn.id);
       ctx.log.info({ connId: conn.id, reason }, 'connection lost on the control plane; healing');
-      void repair(ctx, factory, conn, reason);
+      startRepair(ctx, factory, conn, reason);
     });
     if (w) watches.set(conn.id, w);
     dataPlaneWatches.get(conn.id)?.();
@@ -114,7 +145,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
         w?.stop();
         watches.delete(conn.id);
         ctx.log.info({ connId: conn.id }, 'data plane broken; reselecting');
-        void repair(ctx, factory, conn, 'data-plane');
+        startRepair(ctx, factory, conn, 'data-plane');
       });
       dataPlaneWatches.set(conn.id, stop);
     }
