@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { down } from '../../cli/src/lab/down.js';
 import { Lab } from '../../cli/src/lab/lab.js';
-import { readPodStatus, up } from '../../cli/src/lab/up.js';
+import { readPodStatus } from '../../cli/src/lab/pending.js';
+import { listComponents } from '../../cli/src/lab/supervisor/control.js';
+import { up } from '../../cli/src/lab/up.js';
 import { ip, ipJson } from './ns/namespaces.js';
 import {
   type BenchClient,
@@ -52,12 +54,12 @@ async function waitForEndpoint(lab: Lab): Promise<void> {
   }
 }
 
-function daemonPids(lab: Lab): { manager: number; forwarder: number } {
-  const procs = lab.readState()?.processes ?? [];
+async function daemonPids(lab: Lab): Promise<{ manager: number; forwarder: number }> {
+  const components = await listComponents(lab);
   const pid = (name: string): number => {
-    const p = procs.find((x) => x.name === name);
-    if (!p) throw new Error(`lab state has no process ${name}`);
-    return p.pid;
+    const p = components.find((x) => x.name === name)?.pid;
+    if (p === undefined) throw new Error(`the lab's supervisor runs no process ${name}`);
+    return p;
   };
   return { manager: pid(`nsmgr-${NODE}`), forwarder: pid(`forwarder-${NODE}`) };
 }
@@ -66,7 +68,7 @@ const linkCount = (ns: string): number =>
   ipJson<{ ifname: string }[]>(ns, 'link', 'show').filter((l) => l.ifname !== 'lo').length;
 
 async function drive(client: BenchClient, lab: Lab, clientNs: string): Promise<Run> {
-  const pids = daemonPids(lab);
+  const pids = await daemonPids(lab);
   const run: Run = {
     ms: [],
     errors: [],

@@ -1,144 +1,114 @@
 /** The actions behind each `nsm` subcommand; main.ts only declares the command line. */
 import { readFileSync, existsSync } from 'node:fs';
 import { ManifestError } from './manifests/manifests.js';
-import { check, type LinkCheck } from './lab/check.js';
+import { check } from './lab/check.js';
 import { startProcess, stopProcess } from './lab/control.js';
+import { deletePod } from './lab/delete.js';
 import { down } from './lab/down.js';
-import { inspect, type LabStatus } from './lab/inspect.js';
+import { inspect } from './lab/inspect.js';
 import { Lab, type LabState } from './lab/lab.js';
-import { up } from './lab/up.js';
-import { table } from './format.js';
+import { LabPreconditionError, requireRoot } from './lab/system.js';
+import { up, UpInterruptedError } from './lab/up.js';
+import { checkTable, statusText } from './status-view.js';
 import { parseDuration } from '../../sdk/src/tools/duration.js';
 
 const out = (text: string): void => void process.stdout.write(text);
 const err = (text: string): void => void process.stderr.write(text);
 
+/** A bad option value: `nsm` prints it and exits 2 before doing anything. */
+export class UsageError extends LabPreconditionError {}
+
+/** The log levels of the daemons and pods (pino's). */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 function runningState(lab: Lab): LabState {
   const state = lab.readState();
-  if (!state) throw new Error(`lab "${lab.name}" is not up: start it with "nsm up <manifests>"`);
+  if (!state) throw new Error(`lab "${lab.name}" is not up: start it with "nsm${lab.flag} up <manifests>"`);
   return state;
 }
 
-/** `nsm up`. Exit code 0 when every connection is up, 1 otherwise. */
+function upOptions(opts: { nodes: string; timeout: string; logLevel: string }): {
+  nodes: number;
+  timeoutMs: number;
+} {
+  const nodes = Number(opts.nodes);
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
+    throw new UsageError(`--nodes ${opts.nodes}: expected an integer from 1 to 200`);
+  if (!LOG_LEVELS.includes(opts.logLevel))
+    throw new UsageError(`--log-level ${opts.logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
+  try {
+    return { nodes, timeoutMs: parseDuration(opts.timeout) };
+  } catch (e) {
+    throw new UsageError(`--timeout ${opts.timeout}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** `nsm up`. Exit code 0 when every connection is up, 1 otherwise; Ctrl-C removes a half-built lab. */
 export async function upCommand(
   paths: string[],
   opts: { nodes: string; lab: string; timeout: string; logLevel: string },
 ): Promise<number> {
-  const nodes = Number(opts.nodes);
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
-    throw new Error(`--nodes ${opts.nodes}: expected an integer from 1 to 200`);
+  const { nodes, timeoutMs } = upOptions(opts);
+  const lab = new Lab(opts.lab);
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    err('nsm up: interrupted\n');
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const result = await up({
       paths,
       nodes,
       lab: opts.lab,
-      timeoutMs: parseDuration(opts.timeout),
+      timeoutMs,
       logLevel: opts.logLevel,
       progress: (line) => err(`nsm up: ${line}\n`),
+      signal: interrupt.signal,
     });
+    const next = `nsm${lab.flag} status | nsm${lab.flag} check | nsm${lab.flag} down`;
+    if (interrupt.signal.aborted) {
+      err(`nsm up: lab "${lab.name}" is built but not every connection was up yet. Next: ${next}\n`);
+      return 130;
+    }
     if (result.pending.length > 0) {
       err(`nsm up: ${result.pending.length} endpoint(s) or connection(s) not ready:\n`);
       for (const p of result.pending)
         err(`  ${p.pod}${p.ifname ? `/${p.ifname}` : ''} (${p.service}): ${p.error ?? 'still pending'}\n`);
-      err(`see "nsm logs <pod>" and "nsm status"\n`);
+      err(`see "nsm${lab.flag} logs <pod>" and "nsm${lab.flag} status"\n`);
       return 1;
     }
-    err(`nsm up: lab "${opts.lab}" is up. Next: nsm status | nsm check | nsm down\n`);
+    err(`nsm up: lab "${lab.name}" is up. Next: ${next}\n`);
     return 0;
   } catch (e) {
     if (e instanceof ManifestError) {
       err(`nsm up: the manifests are not valid; nothing was created:\n${e.message}\n`);
       return 2;
     }
+    if (e instanceof UpInterruptedError) {
+      err(`nsm up: ${e.message}\n`);
+      return 130;
+    }
     throw e;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-}
-
-function printStatus(status: LabStatus): void {
-  if (status.registryError)
-    out(
-      `warning: the registry cannot be read (${status.registryError}); endpoints and services are not shown\n\n`,
-    );
-  out(
-    table(
-      ['NODE', 'TUNNEL IP', 'NETNS'],
-      status.nodes.map((n) => [n.name, n.tunnelIp, n.netns]),
-    ) + '\n',
-  );
-  out(
-    table(
-      ['POD', 'NODE', 'ROLE', 'NETNS'],
-      status.pods.map((p) => [p.name, p.node, p.role, p.netns]),
-    ) + '\n',
-  );
-  out(
-    table(
-      ['NETWORK SERVICE', 'PAYLOAD', 'MATCHES'],
-      status.services.map((s) => [s.name, s.payload, String(s.matches.length)]),
-    ) + '\n',
-  );
-  out(
-    table(
-      ['ENDPOINT', 'SERVICES', 'URL', 'EXPIRES'],
-      status.endpoints.map((e) => [
-        e.name,
-        e.network_service_names.join(','),
-        e.url,
-        e.expiration_time ? new Date(Number(e.expiration_time.seconds) * 1000).toISOString() : '',
-      ]),
-    ) + '\n',
-  );
-  out(
-    table(
-      ['CLIENT', 'IF', 'ADDRESS', 'ENDPOINT', 'IF', 'ADDRESS', 'SERVICE', 'LABELS', 'MECH', 'WHERE', 'STATE'],
-      status.links.map((l) => [
-        l.client,
-        l.clientInterface,
-        l.clientIps.join(','),
-        l.chain.join('→'),
-        l.endpointInterface,
-        l.endpointIps.join(','),
-        l.service,
-        Object.entries(l.labels)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(','),
-        l.mechanism,
-        l.locality,
-        l.state,
-      ]),
-    ),
-  );
 }
 
 /** `nsm status`. */
 export async function statusCommand(opts: { lab: string; json?: boolean }): Promise<number> {
+  requireRoot('nsm status', "it reads the lab's sockets under /run/nsm-lab");
   const lab = new Lab(opts.lab);
   const status = await inspect(lab, runningState(lab));
-  if (opts.json) out(JSON.stringify(status, null, 2) + '\n');
-  else printStatus(status);
+  out(opts.json ? JSON.stringify(status, null, 2) + '\n' : statusText(status));
   return 0;
-}
-
-/** The link table of `nsm check` and the main job. */
-export function checkTable(results: LinkCheck[]): string {
-  return table(
-    ['CLIENT', 'IF', 'ADDRESS', '', 'ENDPOINT', 'IF', 'ADDRESS', 'WHERE', 'RESULT'],
-    results.map((r) => [
-      r.client,
-      r.clientInterface,
-      r.clientIp,
-      '→',
-      r.endpoint,
-      r.endpointInterface,
-      r.endpointIp,
-      r.locality,
-      r.ok ? 'ok' : `FAIL: ${r.problems.join('; ')}`,
-    ]),
-  );
 }
 
 /** `nsm check`. Exit code 0 only when every link passes. */
 export async function checkCommand(opts: { lab: string; json?: boolean }): Promise<number> {
+  requireRoot('nsm check', "it sends pings from inside the pods' namespaces");
   const lab = new Lab(opts.lab);
   const state = runningState(lab);
   const status = await inspect(lab, state);
@@ -164,13 +134,7 @@ export function logsCommand(name: string, opts: { lab: string }): number {
   const file = candidates.find((f) => existsSync(f));
   if (!file) {
     const state = lab.readState();
-    const known = state
-      ? [
-          'registry',
-          ...state.nodes.flatMap((n) => [`nsmgr-${n.name}`, `forwarder-${n.name}`]),
-          ...state.pods.map((p) => p.name),
-        ]
-      : [];
+    const known = state ? ['supervisor', ...state.components.map((c) => c.name.replace(/^pod\//, ''))] : [];
     throw new Error(
       `no logs for "${name}"${known.length ? `; known: ${known.join(', ')}` : `: lab "${lab.name}" is not up`}`,
     );
@@ -181,6 +145,7 @@ export function logsCommand(name: string, opts: { lab: string }): number {
 
 /** `nsm down`. */
 export async function downCommand(opts: { lab: string }): Promise<number> {
+  requireRoot('nsm down', 'it removes network namespaces and stops root processes');
   const result = await down(new Lab(opts.lab));
   err(`nsm down: stopped ${result.processes} processes, removed ${result.namespaces.length} namespaces\n`);
   return 0;
@@ -192,12 +157,22 @@ export async function controlCommand(
   name: string,
   opts: { lab: string },
 ): Promise<number> {
+  requireRoot(`nsm ${action}`, 'the lab runs as root');
   const lab = new Lab(opts.lab);
-  const state = runningState(lab);
-  const changed =
-    action === 'stop' ? await stopProcess(lab, state, name) : await startProcess(lab, state, name);
+  runningState(lab);
+  const changed = action === 'stop' ? await stopProcess(lab, name) : await startProcess(lab, name);
+  const did = action === 'stop' ? 'stopped' : 'started';
   err(
-    `nsm ${action}: ${name} ${changed ? (action === 'stop' ? 'stopped' : 'started') : `was already ${action === 'stop' ? 'stopped' : 'running'}`}\n`,
+    `nsm ${action}: ${name} ${changed ? did : `was already ${action === 'stop' ? 'stopped' : 'running'}`}\n`,
   );
+  return 0;
+}
+
+/** `nsm delete <pod>`. */
+export async function deleteCommand(name: string, opts: { lab: string }): Promise<number> {
+  requireRoot('nsm delete', 'it removes network namespaces and stops root processes');
+  const lab = new Lab(opts.lab);
+  await deletePod(lab, runningState(lab), name);
+  err(`nsm delete: pod ${name} deleted (process, namespace and registration gone)\n`);
   return 0;
 }

@@ -84,7 +84,7 @@ export async function startForwarder(
     throw err;
   }
   deps.log.info(
-    { name: config.name, node: config.nodeName, urls, manager: config.connectTo },
+    { node: config.nodeName, urls, manager: config.connectTo },
     'forwarder serving',
   );
   return {

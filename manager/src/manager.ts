@@ -48,7 +48,6 @@ export async function startManager(
   const urls = await server.listen(config.listenOn);
   deps.log.info(
     {
-      name: config.name,
       node: config.nodeName,
       urls,
       advertise: config.advertiseUrl,

@@ -1,9 +1,13 @@
-/** Starting the mesh daemons of a lab: the registry on the fabric, a manager and a forwarder per node. */
+/**
+ * The mesh daemons of a lab: the registry on the fabric, a manager and a forwarder per node. They
+ * run under the lab's supervisor; these are their specs and the start-up order `nsm up` follows.
+ */
 import { createContext } from '../../../sdk/src/core/context.js';
 import { dial } from '../../../sdk/src/grpc/client.js';
-import { MANAGER_PORT, REGISTRY_PORT, type Lab, type LabProcess } from './lab.js';
-import { startInNetns } from './processes.js';
+import { MANAGER_PORT, REGISTRY_PORT, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
+import { addComponent } from './supervisor/control.js';
+import type { ComponentSpec } from './supervisor/spec.js';
 import { REGISTRY_IP, tunnelIp } from './topology.js';
 import { waitFor } from './wait.js';
 
@@ -25,31 +29,25 @@ export async function waitHealthy(url: string, what: string, timeoutMs = 20_000)
 /** The registry URL on the fabric (what managers use). */
 export const registryFabricUrl = `tcp://${REGISTRY_IP}:${REGISTRY_PORT}`;
 
-/** Starts the registry in the fabric namespace. */
-export async function startRegistry(lab: Lab, logLevel: string): Promise<LabProcess> {
-  const proc = await startInNetns({
+/** The registry's spec: in the fabric namespace, on the fabric and on a unix socket. */
+export function registrySpec(lab: Lab, logLevel: string): ComponentSpec {
+  return {
     name: 'registry',
+    kind: 'registry',
     netns: lab.netns('fabric'),
     script: scripts.registry,
     log: lab.log('registry'),
-    lab: lab.name,
+    restart: 'Always',
     env: {
       NSM_NAME: 'registry',
       NSM_LISTEN_ON: `${registryFabricUrl},${lab.socket('registry')}`,
       NSM_LOG_LEVEL: logLevel,
     },
-  });
-  await waitHealthy(lab.socket('registry'), 'the registry');
-  return proc;
+  };
 }
 
-/** Starts node `index`'s manager and forwarder inside its namespace. */
-export async function startNode(
-  lab: Lab,
-  node: string,
-  index: number,
-  logLevel: string,
-): Promise<LabProcess[]> {
+/** The specs of node `index`'s manager and forwarder, in its namespace. */
+export function nodeSpecs(lab: Lab, node: string, index: number, logLevel: string): ComponentSpec[] {
   const common = {
     NODE_NAME: node,
     CLUSTER_NAME: `lab-${lab.name}`,
@@ -57,33 +55,39 @@ export async function startNode(
     NSM_TUNNEL_IP: tunnelIp(index),
   };
   const managerUrl = lab.socket(`nsmgr-${node}`);
-  const manager = await startInNetns({
-    name: `nsmgr-${node}`,
-    netns: lab.netns(node),
-    script: scripts.manager,
-    log: lab.log(`nsmgr-${node}`),
-    lab: lab.name,
-    env: {
-      ...common,
-      NSM_NAME: `nsmgr-${node}`,
-      NSM_LISTEN_ON: `${managerUrl},tcp://${tunnelIp(index)}:${MANAGER_PORT}`,
-      NSM_REGISTRY_URL: registryFabricUrl,
+  const base = { node, netns: lab.netns(node), restart: 'Always' } as const;
+  return [
+    {
+      ...base,
+      name: `nsmgr-${node}`,
+      kind: 'manager',
+      script: scripts.manager,
+      log: lab.log(`nsmgr-${node}`),
+      env: {
+        ...common,
+        NSM_NAME: `nsmgr-${node}`,
+        NSM_LISTEN_ON: `${managerUrl},tcp://${tunnelIp(index)}:${MANAGER_PORT}`,
+        NSM_REGISTRY_URL: registryFabricUrl,
+      },
     },
-  });
-  await waitHealthy(managerUrl, `the manager of ${node}`);
-  const forwarder = await startInNetns({
-    name: `forwarder-${node}`,
-    netns: lab.netns(node),
-    script: scripts.forwarder,
-    log: lab.log(`forwarder-${node}`),
-    lab: lab.name,
-    env: {
-      ...common,
-      NSM_NAME: `forwarder-${node}`,
-      NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
-      NSM_CONNECT_TO: managerUrl,
+    {
+      ...base,
+      name: `forwarder-${node}`,
+      kind: 'forwarder',
+      script: scripts.forwarder,
+      log: lab.log(`forwarder-${node}`),
+      env: {
+        ...common,
+        NSM_NAME: `forwarder-${node}`,
+        NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
+        NSM_CONNECT_TO: managerUrl,
+      },
     },
-  });
-  await waitHealthy(lab.socket(`forwarder-${node}`), `the forwarder of ${node}`);
-  return [manager, forwarder];
+  ];
+}
+
+/** Starts a daemon under the supervisor and waits until its unix socket answers the health check. */
+export async function startDaemon(lab: Lab, spec: ComponentSpec, what: string): Promise<void> {
+  await addComponent(lab, spec);
+  await waitHealthy(lab.socket(spec.name), what);
 }

@@ -1,40 +1,47 @@
 /**
- * What the lab holds right now, read from the mesh itself: endpoints and services from the registry,
- * connections from each manager's and endpoint's MonitorConnections stream, joined by path.
+ * What the lab holds right now: its components as the supervisor runs them, each pod's state by its
+ * process and its own report, endpoints and services from the registry, and the links the clients
+ * hold, described with each manager's and endpoint's MonitorConnections view.
  */
 import { firstValueFrom, lastValueFrom, toArray, take, timeout } from 'rxjs';
 import type { Connection, NetworkService, NetworkServiceEndpoint } from '../../../sdk/src/api/types.js';
 import { createContext } from '../../../sdk/src/core/context.js';
 import { dial } from '../../../sdk/src/grpc/client.js';
+import type { PodStatus } from '../roles/status-file.js';
 import type { Lab, LabState } from './lab.js';
+import { buildLinks, type LinkStatus } from './links.js';
+import { readPodStatus } from './pending.js';
+import { listComponents } from './supervisor/control.js';
+import { type ComponentStatus, readSupervisorReport, shortName } from './supervisor/spec.js';
 
-/** One connection of a client pod, as `nsm status` shows it. */
-export interface LinkStatus {
-  id: string;
-  client: string;
-  clientNode: string;
-  clientInterface: string;
-  clientIps: string[];
-  /** The endpoint the path ends at (for a service chain, the last one). */
-  endpoint: string;
-  endpointNode: string;
-  endpointInterface: string;
-  endpointIps: string[];
-  /** Every endpoint on the path, in order (passthrough elements first). */
-  chain: string[];
-  service: string;
-  labels: Record<string, string>;
-  mechanism: string;
-  locality: 'local' | 'remote';
-  state: string;
-  pathLength: number;
+export type { LinkStatus } from './links.js';
+
+/** A pod as `nsm status` shows it. */
+export interface PodRow {
+  name: string;
+  node: string;
+  role: string;
+  netns: string;
+  /** `running`: up and all it asked for is up; `pending`: up, waiting; `failed`: crashed (restarting or given up); `stopped`: on purpose. */
+  state: 'running' | 'pending' | 'failed' | 'stopped';
+  pid?: number;
+  restarts: number;
+  /** What it waits for, and why. */
+  pending: { service: string; ifname: string; reason: string }[];
+  lastExit?: ComponentStatus['lastExit'];
 }
+
+/** A daemon as `nsm status` shows it. */
+export type ComponentRow = Omit<ComponentStatus, 'netns'>;
 
 /** The lab as `nsm status` shows it. */
 export interface LabStatus {
   lab: string;
+  /** Whether the supervisor answered; without it the components' states are its last report. */
+  supervisor: { running: boolean; error?: string };
+  components: ComponentRow[];
   nodes: { name: string; netns: string; tunnelIp: string }[];
-  pods: { name: string; node: string; role: string; netns: string }[];
+  pods: PodRow[];
   services: NetworkService[];
   endpoints: NetworkServiceEndpoint[];
   /** Set when the registry could not be read (services and endpoints are then empty). */
@@ -81,67 +88,86 @@ async function registryRecords(
   }
 }
 
+async function components(lab: Lab): Promise<{ list: ComponentStatus[]; running: boolean; error?: string }> {
+  try {
+    return { list: await listComponents(lab), running: true };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    return { list: readSupervisorReport(lab)?.components ?? [], running: false, error };
+  }
+}
+
+/** A pod's report counts only when the process that wrote it is the one running now. */
+function liveReport(lab: Lab, pod: string, component: ComponentStatus | undefined): PodStatus | undefined {
+  if (component?.state !== 'running' || component.pid === undefined) return undefined;
+  const report = readPodStatus(lab, pod);
+  return report?.pid === component.pid ? report : undefined;
+}
+
+function podRow(
+  pod: LabState['pods'][number],
+  component: ComponentStatus | undefined,
+  report: PodStatus | undefined,
+): PodRow {
+  const pending: PodRow['pending'] = [];
+  if (pod.role !== 'client' && !report?.endpoint)
+    pending.push({ service: '', ifname: '', reason: 'the endpoint has not registered yet' });
+  if (pod.role === 'client') {
+    for (const request of pod.requests) {
+      const seen = report?.requests.find((r) => r.ifname === request.ifname);
+      if (seen?.state !== 'up')
+        pending.push({
+          service: request.service,
+          ifname: request.ifname,
+          reason: seen?.error ?? (seen?.state === 'healing' ? 'healing' : 'not requested yet'),
+        });
+    }
+  }
+  const state: PodRow['state'] =
+    component?.state === 'stopped'
+      ? 'stopped'
+      : component?.state === 'failed' || component?.state === 'backoff'
+        ? 'failed'
+        : component?.state === 'running' && report && pending.length === 0
+          ? 'running'
+          : 'pending';
+  return {
+    name: pod.name,
+    node: pod.node,
+    role: pod.role,
+    netns: `/run/netns/${pod.netns}`,
+    state,
+    ...(component?.state === 'running' && component.pid !== undefined ? { pid: component.pid } : {}),
+    restarts: component?.restarts ?? 0,
+    pending: component?.state === 'stopped' ? [] : pending,
+    ...(component?.lastExit ? { lastExit: component.lastExit } : {}),
+  };
+}
+
 /** Collects the status of a running lab. */
 export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
-  const podNode = new Map(state.pods.map((p) => [p.name, p.node]));
   const endpointPods = state.pods.filter((p) => p.role !== 'client');
-  const [records, managerViews, endpointViews] = await Promise.all([
+  const [records, managerViews, endpointViews, supervised] = await Promise.all([
     registryRecords(lab),
     Promise.all(state.nodes.map((n) => initialState(n.managerUrl))),
     Promise.all(endpointPods.map((p) => initialState(lab.socket(`pod-${p.name}`)))),
+    components(lab),
   ]);
-  // An endpoint's own view of a connection holds its interface name; find it by the client's segment id.
-  const endpointSide = new Map<string, Connection>();
-  for (const conn of endpointViews.flat()) {
-    const first = conn.path?.path_segments[0]?.id;
-    const last = conn.path?.path_segments.at(-1);
-    if (first && last && last.id === conn.id) endpointSide.set(first, conn);
-  }
-  const links: LinkStatus[] = [];
-  for (const conn of managerViews.flat()) {
-    const segments = conn.path?.path_segments ?? [];
-    const client = segments[0]?.name ?? '';
-    const clientPod = state.pods.find((p) => p.name === client && p.role === 'client');
-    if (!clientPod || conn.path?.index !== 1) continue;
-    const far = endpointSide.get(segments[0]!.id);
-    const names = new Set(endpointPods.map((p) => p.name));
-    const chain = segments.map((s) => s.name).filter((n) => names.has(n));
-    const endpoint = chain.at(-1) ?? conn.network_service_endpoint_name;
-    const ip = conn.context?.ip_context;
-    links.push({
-      id: segments[0]!.id,
-      client,
-      clientNode: clientPod.node,
-      clientInterface: conn.mechanism?.parameters['name'] ?? '',
-      clientIps: ip?.src_ip_addrs ?? [],
-      endpoint,
-      endpointNode: podNode.get(endpoint) ?? '',
-      endpointInterface: far?.mechanism?.parameters['name'] ?? '',
-      endpointIps: ip?.dst_ip_addrs ?? [],
-      chain,
-      service: conn.network_service,
-      labels: Object.fromEntries(
-        Object.entries(conn.labels).filter(([k]) => !['nodeName', 'podName', 'clusterName'].includes(k)),
-      ),
-      mechanism: conn.mechanism?.type ?? '',
-      locality: podNode.get(endpoint) === clientPod.node ? 'local' : 'remote',
-      state: conn.state,
-      pathLength: segments.length,
-    });
-  }
-  links.sort(
-    (a, b) => a.client.localeCompare(b.client) || a.clientInterface.localeCompare(b.clientInterface),
-  );
+  const byName = new Map(supervised.list.map((c) => [shortName(c.name), c]));
+  const held = new Map<string, PodStatus>();
+  const pods = state.pods.map((pod) => {
+    const component = byName.get(pod.name);
+    const report = liveReport(lab, pod.name, component);
+    if (report) held.set(pod.name, report);
+    return podRow(pod, component, report);
+  });
   return {
     lab: lab.name,
+    supervisor: { running: supervised.running, ...(supervised.error ? { error: supervised.error } : {}) },
+    components: supervised.list.filter((c) => c.kind !== 'pod').map(({ netns: _netns, ...row }) => row),
     nodes: state.nodes.map(({ name, netns, tunnelIp }) => ({ name, netns: `/run/netns/${netns}`, tunnelIp })),
-    pods: state.pods.map((p) => ({
-      name: p.name,
-      node: p.node,
-      role: p.role,
-      netns: `/run/netns/${p.netns}`,
-    })),
+    pods,
     ...records,
-    links,
+    links: buildLinks(state, held, managerViews.flat(), endpointViews.flat()),
   };
 }

@@ -1,11 +1,13 @@
 /**
  * A lab: one emulated cluster on this machine. Everything it creates carries its name: namespaces
- * `nsm-<lab>-<thing>`, processes with NSM_LAB=<lab> in their environment, files under
- * `/run/nsm-lab/<lab>/`. That is how `nsm down` finds all of it again, also after a crash.
+ * `nsm-<lab>-<thing>`, processes with NSM_LAB=<lab> in their environment (and NSM_LAB_COMPONENT=
+ * <component>), files under `/run/nsm-lab/<lab>/`. That is how `nsm down` finds all of it again,
+ * also after a crash.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetworkService } from '../../../sdk/src/api/types.js';
+import type { ComponentSpec } from './supervisor/spec.js';
 
 /** Where labs keep their state (a tmpfs: gone after a reboot, like the namespaces). */
 export const LAB_ROOT = process.env['NSM_LAB_ROOT'] ?? '/run/nsm-lab';
@@ -14,17 +16,6 @@ export const LAB_ROOT = process.env['NSM_LAB_ROOT'] ?? '/run/nsm-lab';
 export const FABRIC_PREFIX = '198.18.0';
 export const REGISTRY_PORT = 5002;
 export const MANAGER_PORT = 5001;
-
-/** A process the lab started. */
-export interface LabProcess {
-  name: string;
-  pid: number;
-  netns: string;
-  log: string;
-  /** What it runs, so that `nsm start` can run it again. */
-  script: string;
-  env: Record<string, string>;
-}
 
 /** What `nsm up` created, as `nsm status` and `nsm down` read it. */
 export interface LabState {
@@ -39,8 +30,11 @@ export interface LabState {
     role: 'client' | 'endpoint' | 'passthrough';
     /** What a client pod asked for (interface name, service, labels). */
     requests: { service: string; ifname: string; labels: Record<string, string> }[];
+    /** The name an endpoint (or passthrough) pod registers. */
+    endpoint?: string;
   }[];
-  processes: LabProcess[];
+  /** What the supervisor runs: the daemons and the pods (their state is the supervisor's). */
+  components: ComponentSpec[];
   registryUrl: string;
   /** The NetworkServices of the manifests: registered again whenever the registry (in memory) restarts. */
   services: NetworkService[];
@@ -66,6 +60,11 @@ export class Lab {
   /** The namespace name of a node, pod or the fabric. */
   netns(thing: string): string {
     return `nsm-${this.name}-${thing}`;
+  }
+
+  /** The `--lab` option that names this lab in a hint ('' for the default lab). */
+  get flag(): string {
+    return this.name === 'default' ? '' : ` --lab ${this.name}`;
   }
 
   /** Prefix of every namespace of this lab. */

@@ -8,4 +8,5 @@ export const scripts = {
   manager: script('../../../manager/src/main.js'),
   forwarder: script('../../../forwarder/src/main.js'),
   pod: script('../roles/pod.js'),
+  supervisor: script('./supervisor/main.js'),
 };

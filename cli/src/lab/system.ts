@@ -7,6 +7,26 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** The Debian package of each tool the lab runs. */
+const PACKAGES: Record<string, string> = { ip: 'iproute2', nsenter: 'util-linux', ping: 'iputils-ping' };
+
+/** A command that needs what it cannot have: root, or a tool. `nsm` exits 2 on it. */
+export class LabPreconditionError extends Error {
+  override readonly name = 'LabPreconditionError';
+}
+
+/** Throws LabPreconditionError unless this process runs as root. Usage: `requireRoot('nsm up', 'it creates ...')`. */
+export function requireRoot(command: string, why: string): void {
+  if (!isRoot()) throw new LabPreconditionError(`${command} needs root: ${why}; run it with sudo or as root`);
+}
+
+/** Throws LabPreconditionError naming the package to install when `ip` (iproute2) is missing. */
+export async function requireTools(): Promise<void> {
+  await sh('ip', ['-V']).catch((err: unknown) => {
+    throw new LabPreconditionError(err instanceof Error ? err.message : String(err));
+  });
+}
+
 /** Runs `cmd args`; rejects with the command line and its stderr. */
 export async function sh(cmd: string, args: string[], options: { input?: string } = {}): Promise<string> {
   try {
@@ -19,8 +39,9 @@ export async function sh(cmd: string, args: string[], options: { input?: string 
   } catch (err) {
     const e = err as { stderr?: string; message: string; code?: unknown };
     if (e.code === 'ENOENT') {
+      const pkg = PACKAGES[cmd];
       throw new Error(
-        `${cmd} is not installed (needed for the lab): apt-get install -y iproute2 iputils-ping`,
+        `${cmd} is not installed (the lab needs it)${pkg ? `: apt-get install -y ${pkg}` : ''}`,
         { cause: err },
       );
     }

@@ -65,8 +65,41 @@ function kindOf(doc: ManifestDoc): Kind | undefined {
 }
 
 /**
- * Reads every document: kinds, names (DNS-1123 labels, unique per kind) and each kind's own fields.
- * Usage: `const { services, pods } = readManifests(docs)`.
+ * The namespace of a Pod or Deployment (`metadata.namespace`, default `default`), checked as a
+ * DNS-1123 label; undefined when it is bad (reported).
+ */
+function namespaceOf(doc: ManifestDoc): string | undefined {
+  const ns = stringAt(doc, ['metadata', 'namespace'], false, 'a namespace (a DNS-1123 label)') ?? 'default';
+  const bad = dnsLabelProblem(ns, 'namespace');
+  if (bad) {
+    doc.error(['metadata', 'namespace'], bad);
+    return undefined;
+  }
+  return ns;
+}
+
+/**
+ * A pod's name in the lab: its own in the `default` namespace, `<name>.<namespace>` in any other
+ * (as Kubernetes' DNS names it), so that pods of one name in two namespaces stay two pods. The name
+ * becomes the `podName` label, which allows 63 characters.
+ */
+function qualify(doc: ManifestDoc, pods: PodDraft[], namespace: string): PodDraft[] {
+  if (namespace === 'default') return pods;
+  const qualified = pods.map((pod) => ({ ...pod, name: `${pod.name}.${namespace}` }));
+  const longest = qualified.reduce((a, p) => (p.name.length > a.length ? p.name : a), '');
+  if (longest.length > 63) {
+    doc.error(
+      ['metadata', 'name'],
+      `pod name "${longest}" (name.namespace) is ${longest.length} characters; expected at most 63: it becomes the podName label of its connections`,
+    );
+    return [];
+  }
+  return qualified;
+}
+
+/**
+ * Reads every document: kinds, names (DNS-1123 labels, unique per kind and namespace) and each
+ * kind's own fields. Usage: `const { services, pods } = readManifests(docs)`.
  */
 export function readManifests(docs: readonly ManifestDoc[]): Manifests {
   const out: Manifests = { services: [], pods: [] };
@@ -81,24 +114,29 @@ export function readManifests(docs: readonly ManifestDoc[]): Manifests {
       doc.error(['metadata', 'name'], bad);
       continue;
     }
-    const first = seen.get(`${kind}/${name}`);
+    // NetworkServices are one registry namespace (as upstream's registry has); workloads are per namespace.
+    const namespace = kind === 'NetworkService' ? 'default' : namespaceOf(doc);
+    if (namespace === undefined) continue;
+    const key = `${kind}/${namespace}/${name}`;
+    const first = seen.get(key);
     if (first) {
+      const where = namespace === 'default' ? '' : ` in namespace ${namespace}`;
       doc.error(
         ['metadata', 'name'],
-        `${kind} "${name}" is defined twice (first at ${formatPosition(first)}); expected unique ${kind} names`,
+        `${kind} "${name}"${where} is defined twice (first at ${formatPosition(first)}); expected unique ${kind} names`,
       );
       continue;
     }
-    seen.set(`${kind}/${name}`, doc.at(['metadata', 'name']));
+    seen.set(key, doc.at(['metadata', 'name']));
     switch (kind) {
       case 'NetworkService':
         out.services.push({ ns: readNetworkService(doc, name), doc });
         break;
       case 'Pod':
-        out.pods.push(...readPod(doc, name));
+        out.pods.push(...qualify(doc, readPod(doc, name), namespace));
         break;
       case 'Deployment':
-        out.pods.push(...readDeployment(doc, name));
+        out.pods.push(...qualify(doc, readDeployment(doc, name), namespace));
         break;
     }
   }

@@ -283,3 +283,43 @@ describe('loadManifests: files, YAML and kinds', () => {
     ]);
   });
 });
+
+describe('loadManifests: namespaces', () => {
+  const inNamespace = (yaml: string, ns: string): string =>
+    yaml.replace(/^metadata:\n/m, `metadata:\n  namespace: ${ns}\n`);
+
+  it('keeps pods of one name in two namespaces apart, as <name>.<namespace>', () => {
+    const dir = fx.write({
+      'svc.yaml': svc,
+      'nse.yaml': nse('e1', '10.0.0.0/24'),
+      'a.yaml': inNamespace(clientYaml('app', 'kernel://svc/nsm-1'), 'team-a'),
+      'b.yaml': inNamespace(clientYaml('app', 'kernel://svc/nsm-1'), 'team-b'),
+      'c.yaml': inNamespace(clientYaml('app', 'kernel://svc/nsm-1'), 'default'),
+    });
+    const plan = loadManifests([dir], { nodes: 1 });
+    expect(plan.pods.map((p) => p.name).sort()).toEqual(['app', 'app.team-a', 'app.team-b', 'e1']);
+  });
+
+  it('names an endpoint of another namespace after its qualified pod name', () => {
+    const dir = fx.write({
+      'svc.yaml': svc,
+      'a.yaml': inNamespace(nse('gw', '10.1.0.0/24'), 'edge'),
+      'b.yaml': nse('gw', '10.2.0.0/24'),
+    });
+    const plan = loadManifests([dir], { nodes: 1 });
+    expect(plan.pods.map((p) => p.endpoint?.name).sort()).toEqual(['gw', 'gw.edge']);
+  });
+
+  it('refuses the same pod twice in one namespace, and a namespace that is no DNS label', () => {
+    const dir = fx.write({
+      'svc.yaml': svc,
+      'nse.yaml': nse('e1', '10.0.0.0/24'),
+      'a.yaml': inNamespace(clientYaml('app', 'kernel://svc/nsm-1'), 'team-a'),
+      'b.yaml': inNamespace(clientYaml('app', 'kernel://svc/nsm-1'), 'team-a'),
+      'c.yaml': inNamespace(clientYaml('odd', 'kernel://svc/nsm-1'), 'Team_C'),
+    });
+    const problems = problemsOf([dir]).join('\n');
+    expect(problems).toContain('Pod "app" in namespace team-a is defined twice');
+    expect(problems).toContain('namespace "Team_C" is not a valid name; expected a DNS-1123 label');
+  });
+});

@@ -37,8 +37,7 @@ export function runClient(options: {
 }): () => Promise<void> {
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
   options.status.requests = statuses;
-  const byConnection = (id: string): RequestStatus | undefined =>
-    statuses.find((s) => s.connectionId === id);
+  const byConnection = (id: string): RequestStatus | undefined => statuses.find((s) => s.connectionId === id);
   const onEvent = (event: ClientEvent): void => {
     const status = byConnection(event.conn.id);
     if (!status) return;

@@ -157,8 +157,20 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
       } else {
         await registry.close(ctx, { unregister: false });
       }
+      const served = monitor.list();
       monitor.complete();
       await server.close();
+      // A passthrough originated the path beyond it: close that part, or its next endpoint would keep
+      // an interface for it until the tokens expire. (The part before it is its clients' to heal.)
+      if (passthrough && closeOptions.unregister !== false) {
+        const results = await Promise.allSettled(
+          served.map((conn) =>
+            handler.close(createContext({ log, clock, deadline: clock.now() + 5000 }), conn),
+          ),
+        );
+        const failed = results.filter((r) => r.status === 'rejected').length;
+        if (failed > 0) log.warn({ failed }, 'closing the onward connections of a passthrough failed');
+      }
       closeHubs(pool);
       pool.close();
     },

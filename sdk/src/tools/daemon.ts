@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { ConfigError } from './env/env.js';
 
 /** Runs a daemon. Usage: `await runDaemon('nsmgr', usage, readConfig, (config, log) => start(config, { log }))`. */
-export async function runDaemon<C extends { logLevel: string }>(
+export async function runDaemon<C extends { logLevel: string; name?: string }>(
   name: string,
   usage: string,
   readConfig: () => C,
@@ -25,7 +25,8 @@ export async function runDaemon<C extends { logLevel: string }>(
     process.exitCode = 2;
     return;
   }
-  const log = createLogger(name, config.logLevel);
+  // Named after this instance (NSM_NAME, e.g. forwarder-node-1): one `name` per line, never two.
+  const log = createLogger(config.name ?? name, config.logLevel);
   let running: { close(): Promise<void> };
   try {
     running = await start(config, log);

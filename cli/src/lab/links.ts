@@ -1,0 +1,110 @@
+/**
+ * The links of `nsm status`: the connections each client pod holds right now, by its own account
+ * (its status file, written by the live process), described with what the mesh knows of them (the
+ * manager's and the endpoint's view). A connection a hop still remembers but no client holds any
+ * more is not a link; a connection the client is healing is shown as such, never as UP.
+ */
+import type { Connection } from '../../../sdk/src/api/types.js';
+import type { LabState } from './lab.js';
+import type { PodStatus } from '../roles/status-file.js';
+
+/** One connection of a client pod, as `nsm status` shows it. */
+export interface LinkStatus {
+  /** The client's own connection id (its path segment's). */
+  id: string;
+  client: string;
+  clientNode: string;
+  clientInterface: string;
+  clientIps: string[];
+  /** The endpoint the path ends at (for a service chain, the last one). */
+  endpoint: string;
+  endpointNode: string;
+  endpointInterface: string;
+  endpointIps: string[];
+  /** Every endpoint on the path, in order (passthrough elements first). */
+  chain: string[];
+  /** The nodes the path crosses, the client's first. */
+  nodes: string[];
+  service: string;
+  labels: Record<string, string>;
+  mechanism: string;
+  /** `local` when every pod of the chain is on the client's node. */
+  locality: 'local' | 'remote';
+  /** UP only when the client holds it and the manager reports it UP; HEALING while the client repairs it. */
+  state: string;
+  pathLength: number;
+}
+
+const OWN_LABELS = ['nodeName', 'podName', 'clusterName'];
+
+/** The connections in the manager views, by the client's segment id (index 1: the manager's own view). */
+function byClientSegment(managerViews: Connection[]): Map<string, Connection> {
+  const map = new Map<string, Connection>();
+  for (const conn of managerViews) {
+    const first = conn.path?.path_segments[0]?.id;
+    if (first && conn.path?.index === 1) map.set(first, conn);
+  }
+  return map;
+}
+
+/** An endpoint's own view of each connection (its interface name), by the client's segment id. */
+function endpointSides(endpointViews: Connection[]): Map<string, Connection> {
+  const map = new Map<string, Connection>();
+  for (const conn of endpointViews) {
+    const first = conn.path?.path_segments[0]?.id;
+    const last = conn.path?.path_segments.at(-1);
+    if (first && last && last.id === conn.id) map.set(first, conn);
+  }
+  return map;
+}
+
+/** The links of the lab: `held` maps each client pod to its live status (absent: holds nothing). */
+export function buildLinks(
+  state: LabState,
+  held: ReadonlyMap<string, PodStatus>,
+  managerViews: Connection[],
+  endpointViews: Connection[],
+): LinkStatus[] {
+  const podNode = new Map(state.pods.map((p) => [p.name, p.node]));
+  const endpointPods = new Set(state.pods.filter((p) => p.role !== 'client').map((p) => p.name));
+  const managers = byClientSegment(managerViews);
+  const far = endpointSides(endpointViews);
+  const links: LinkStatus[] = [];
+  for (const pod of state.pods.filter((p) => p.role === 'client')) {
+    for (const request of held.get(pod.name)?.requests ?? []) {
+      if (!request.connectionId || request.state === 'pending') continue;
+      const conn = managers.get(request.connectionId);
+      const segments = conn?.path?.path_segments ?? [];
+      const chain = segments.map((s) => s.name).filter((n) => endpointPods.has(n));
+      const endpoint = chain.at(-1) ?? request.endpoint ?? '';
+      const nodes = [...new Set([pod.node, ...chain.map((n) => podNode.get(n) ?? '')].filter(Boolean))];
+      const ip = conn?.context?.ip_context;
+      const state =
+        request.state === 'healing' ? 'HEALING' : conn ? conn.state : 'DOWN (the manager does not know it)';
+      links.push({
+        id: request.connectionId,
+        client: pod.name,
+        clientNode: pod.node,
+        clientInterface: request.ifname,
+        clientIps: ip?.src_ip_addrs ?? request.srcIps ?? [],
+        endpoint,
+        endpointNode: podNode.get(endpoint) ?? '',
+        endpointInterface: far.get(request.connectionId)?.mechanism?.parameters['name'] ?? '',
+        endpointIps: ip?.dst_ip_addrs ?? request.dstIps ?? [],
+        chain: chain.length > 0 ? chain : endpoint ? [endpoint] : [],
+        nodes,
+        service: request.service,
+        labels: Object.fromEntries(
+          Object.entries(conn?.labels ?? request.labels).filter(([k]) => !OWN_LABELS.includes(k)),
+        ),
+        mechanism: conn?.mechanism?.type ?? '',
+        locality: nodes.length <= 1 ? 'local' : 'remote',
+        state,
+        pathLength: segments.length,
+      });
+    }
+  }
+  return links.sort(
+    (a, b) => a.client.localeCompare(b.client) || a.clientInterface.localeCompare(b.clientInterface),
+  );
+}

@@ -1,0 +1,46 @@
+/** The pods of a lab as supervisor components: the built-in roles, configured by environment. */
+import { join } from 'node:path';
+import type { PodPlan } from '../manifests/manifests.js';
+import type { Lab } from './lab.js';
+import { scripts } from './scripts.js';
+import type { ComponentSpec } from './supervisor/spec.js';
+
+/** The environment of a pod's role, as upstream's images read it. */
+export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
+  const env: Record<string, string> = {
+    POD_NAME: pod.name,
+    NODE_NAME: pod.node,
+    CLUSTER_NAME: `lab-${lab.name}`,
+    NSM_CONNECT_TO: lab.socket(`nsmgr-${pod.node}`),
+    NSM_POD_STATUS: join(lab.podDir, `${pod.name}.json`),
+  };
+  if (pod.client) {
+    env['NSM_NETWORK_SERVICES'] = pod.client.requests
+      .map((r) => `kernel://${r.service}/${r.ifname}?${new URLSearchParams(r.labels).toString()}`)
+      .join(',');
+  }
+  if (pod.endpoint) {
+    env['NSM_NAME'] = pod.endpoint.name;
+    env['NSM_SERVICE_NAMES'] = pod.endpoint.serviceNames.join(',');
+    env['NSM_LABELS'] = Object.entries(pod.endpoint.labels)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(',');
+    env['NSM_CIDR_PREFIX'] = pod.endpoint.cidrPrefix.join(',');
+    env['NSM_LISTEN_ON'] = lab.socket(`pod-${pod.name}`);
+  }
+  return env;
+}
+
+/** The supervisor component of a pod (restart policy Always, as a Deployment's pods have). */
+export function podSpec(lab: Lab, pod: PodPlan, logLevel: string): ComponentSpec {
+  return {
+    name: `pod/${pod.name}`,
+    kind: 'pod',
+    node: pod.node,
+    netns: lab.netns(pod.name),
+    script: scripts.pod,
+    log: lab.log(`pod-${pod.name}`),
+    restart: 'Always',
+    env: { ...podEnv(lab, pod), NSM_LOG_LEVEL: logLevel },
+  };
+}
