@@ -83,10 +83,7 @@ export async function startForwarder(
     pool.close();
     throw err;
   }
-  deps.log.info(
-    { node: config.nodeName, urls, manager: config.connectTo },
-    'forwarder serving',
-  );
+  deps.log.info({ node: config.nodeName, urls, manager: config.connectTo }, 'forwarder serving');
   return {
     urls,
     registration,
