@@ -96,14 +96,47 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
     lab,
     plan.pods.map((p) => p.name),
   );
-  for (const pod of plan.pods) {
+  // Endpoints first, and registered before the clients ask: every client then chooses among all
+  // endpoints (its node's first) instead of the first one that happened to register.
+  const endpoints = plan.pods.filter((p) => p.endpoint);
+  await startPods(lab, state, endpoints, logLevel, step);
+  if (endpoints.length > 0) {
+    await waitRegistered(lab, endpoints, options);
+    options.progress(`started ${endpoints.length} endpoint pods`);
+  }
+  await startPods(
+    lab,
+    state,
+    plan.pods.filter((p) => !p.endpoint),
+    logLevel,
+    step,
+  );
+  options.progress(`started ${plan.pods.length} pods`);
+}
+
+async function startPods(
+  lab: Lab,
+  state: LabState,
+  pods: LabPlan['pods'],
+  logLevel: string,
+  step: () => void,
+): Promise<void> {
+  for (const pod of pods) {
     step();
     const spec = podSpec(lab, pod, logLevel);
     state.components.push(spec);
     lab.writeState(state);
     await addComponent(lab, spec);
   }
-  options.progress(`started ${plan.pods.length} pods`);
+}
+
+/** Waits (up to 20 s; what is still missing is reported at the end) for the endpoints to register. */
+async function waitRegistered(lab: Lab, pods: LabPlan['pods'], options: UpOptions): Promise<void> {
+  const until = Date.now() + Math.min(20_000, options.timeoutMs ?? 60_000);
+  while (Date.now() < until && !options.signal?.aborted) {
+    if (pendingOf(lab, pods).length === 0) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Waits until every endpoint registered and every requested connection is up, or the timeout. */

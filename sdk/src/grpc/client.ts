@@ -2,6 +2,7 @@
  * The client side of the gRPC boundary: handlers that call a remote mesh server, carrying the context's
  * deadline, cancellation and outgoing metadata, and mapping gRPC statuses to NsmError.
  */
+import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { Observable } from 'rxjs';
@@ -17,7 +18,7 @@ import { Code, NsmError } from '../core/errors.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
 import { kOutgoingMetadata } from './call-metadata.js';
 import { protos } from './protos.js';
-import { grpcTarget } from './url.js';
+import { grpcTarget, parseUrl } from './url.js';
 
 /** Everything one can call on a mesh server at one URL. */
 export interface MeshClient {
@@ -55,6 +56,15 @@ function callArgs(ctx: Context): { md: grpc.Metadata; opts: grpc.CallOptions } {
   return { md, opts };
 }
 
+function unixPath(url: string): string | undefined {
+  try {
+    const parsed = parseUrl(url);
+    return parsed.kind === 'unix' ? parsed.path : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function fromServiceError(err: grpc.ServiceError, url: string): NsmError {
   const detail = err.details || err.message;
   const text = err.code === grpc.status.UNAVAILABLE ? `${url} is unavailable: ${detail}` : detail;
@@ -68,6 +78,11 @@ function fromServiceError(err: grpc.ServiceError, url: string): NsmError {
 function ready(ctx: Context, client: grpc.Client, url: string, dialTimeoutMs: number): Promise<void> {
   const channel = client.getChannel();
   if (channel.getConnectivityState(true) === grpc.connectivityState.READY) return Promise.resolve();
+  // Nobody listens on a unix socket that does not exist (a stopped or deleted pod removed it): fail
+  // now instead of waiting out the dial timeout; a hop that is restarting is retried by heal anyway.
+  const socket = unixPath(url);
+  if (socket !== undefined && !existsSync(socket))
+    return Promise.reject(new NsmError(Code.UNAVAILABLE, `${url} is unavailable: no socket ${socket}`));
   const deadline = Math.min(Date.now() + dialTimeoutMs, ctx.deadline ?? Infinity);
   return new Promise((resolve, reject) =>
     client.waitForReady(deadline, (err) =>

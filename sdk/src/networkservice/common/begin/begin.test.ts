@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newRequest } from '../../../api/builders.js';
-import type { NetworkServiceRequest } from '../../../api/types.js';
+import { ensureIpContext, newRequest } from '../../../api/builders.js';
+import type { Connection, IPContext, NetworkServiceRequest } from '../../../api/types.js';
 import { element, toHandler, type NetworkServiceElement } from '../../../core/chain.js';
 import { FakeClock } from '../../../core/clock.js';
 import { createContext, createContextKey, withValue } from '../../../core/context.js';
@@ -243,4 +243,45 @@ describe('begin', () => {
     await handler.request(ctx, newRequest({ id: 'new', state: 'RESELECT_REQUESTED' }));
     expect(log).toEqual(['request RESELECT_REQUESTED → nse-1']);
   });
+
+  it("a reselect forgets the old endpoint's addresses and routes, keeping what the client asked for", async () => {
+    const seen: NetworkServiceRequest[] = [];
+    const handler = toHandler([
+      begin(),
+      element({
+        request(ctx, req) {
+          seen.push(structuredClone(req));
+          factory = eventFactoryOf(ctx);
+          const conn = structuredClone(req.connection!);
+          conn.context = {
+            ip_context: {
+              ...ensureIpContextFor(conn),
+              src_ip_addrs: ['10.1.0.2/32'],
+              dst_ip_addrs: ['10.1.0.1/32'],
+              src_routes: [{ prefix: '10.1.0.1/32', nextHop: '' }],
+              excluded_prefixes: ['10.9.0.0/16'],
+            },
+            dns_context: null,
+            ethernet_context: null,
+            extra_context: {},
+            MTU: 1400,
+          };
+          return Promise.resolve(conn);
+        },
+      }),
+    ]);
+    let factory: EventFactory | undefined;
+    await handler.request(createContext(), newRequest({ id: 'a' }));
+    await factory!.reselect();
+    const ip = seen[1]!.connection!.context!.ip_context!;
+    expect(ip.src_ip_addrs).toEqual([]);
+    expect(ip.dst_ip_addrs).toEqual([]);
+    expect(ip.src_routes).toEqual([]);
+    expect(ip.excluded_prefixes).toEqual(['10.9.0.0/16']);
+    expect(seen[1]!.connection!.context!.MTU).toBe(1400);
+  });
 });
+
+function ensureIpContextFor(conn: Connection): IPContext {
+  return ensureIpContext(structuredClone(conn));
+}

@@ -62,6 +62,23 @@ function remembered(req: NetworkServiceRequest, conn: Connection): NetworkServic
   };
 }
 
+/**
+ * The addresses and routes the old endpoint handed out leave with it: the endpoint chosen next hands
+ * out its own (and would otherwise add them to the stale ones). What the client asked for (excluded
+ * prefixes, required flags, extra prefix requests) stays.
+ */
+function forgetAddresses(conn: Connection): void {
+  const ip = conn.context?.ip_context;
+  if (!ip) return;
+  ip.src_ip_addrs = [];
+  ip.dst_ip_addrs = [];
+  ip.src_routes = [];
+  ip.dst_routes = [];
+  ip.ip_neighbors = [];
+  ip.extra_prefixes = [];
+  ip.policies = [];
+}
+
 /** Options: `eventBudgetMs` bounds events started from inside the chain (default 15 s). */
 export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceElement {
   const executor = new SerialExecutor();
@@ -114,6 +131,7 @@ export function begin(options: { eventBudgetMs?: number } = {}): NetworkServiceE
           conn.mechanism = null;
           conn.network_service_endpoint_name = '';
           conn.state = 'RESELECT_REQUESTED';
+          forgetAddresses(conn);
           return requestAgain(entry, ctx, req);
         }),
       close: (stillWanted) =>

@@ -87,10 +87,15 @@ export function heal(options: HealOptions): NetworkServiceElement {
         return;
       } catch (err) {
         if (err instanceof ConnectionClosedError) return;
-        // A path whose endpoint (or forwarder) is no longer registered cannot come back as it was.
-        if (how === 'same-path')
-          samePathFailures = NsmError.from(err).code === Code.NOT_FOUND ? sameAttempts : samePathFailures + 1;
+        // A path whose endpoint (or forwarder) is no longer registered cannot come back as it was:
+        // reselect, at once.
+        const gone = how === 'same-path' && NsmError.from(err).code === Code.NOT_FOUND;
+        if (how === 'same-path') samePathFailures = gone ? sameAttempts : samePathFailures + 1;
         options.onEvent?.({ type: 'failed', conn, how, attempt, error: errorText(err) });
+        if (gone) {
+          ctx.log.info({ connId: conn.id, err: String(err) }, 'the path is gone; reselecting');
+          continue;
+        }
         // Quick retries first (a restarting hop is back in well under a second), then a calm pace and
         // an occasional warning, not one every 200 ms, during a long outage.
         const pause = Math.min(retryMs * 2 ** (attempt - 1), Math.max(retryMs, maxRetryMs));
