@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../sdk/src/client/create-client.js';
 import { Lab } from '../../cli/src/lab/lab.js';
+import { counts, inventory, leaks } from '../harness/inventory.js';
+import { statusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
 import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
 
@@ -68,6 +70,8 @@ describe('4G EPC on the local lab', () => {
   }, 30_000);
 
   it('stopping mme takes down exactly its two links while the seven others pass; they heal when it returns', async () => {
+    const before = inventory(await statusJson(lab));
+    expect(before['mme']).toHaveLength(2);
     expect((await nsm(lab, 'stop', 'mme')).code).toBe(0);
     const failing = async (): Promise<string[]> =>
       (await checkJson(lab)).links
@@ -82,6 +86,10 @@ describe('4G EPC on the local lab', () => {
     expect(
       Object.fromEntries(result.links.map((l) => [`${l.client}/${l.clientInterface}`, l.endpoint])),
     ).toEqual(expected);
+    // Every pod holds again exactly what it held before: mme its two interfaces, not four.
+    const after = inventory(await statusJson(lab));
+    expect(leaks(after)).toEqual([]);
+    expect(counts(after)).toEqual(counts(before));
   }, 90_000);
 
   it('nsm down leaves no namespace, process or file behind, and is idempotent', async () => {
