@@ -4,6 +4,7 @@
  */
 import { controlPlaneBench } from './control-plane.js';
 import { controlPlaneLabBench } from './control-plane-lab.js';
+import { healBench } from './heal.js';
 import { registryFindBench } from './registry-find.js';
 import { scaleBench } from './scale.js';
 import { throughputBench } from './throughput.js';
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   'wire-setup': wireSetupBench,
   scale: scaleBench,
   throughput: throughputBench,
+  heal: healBench,
 };
 
 const wanted = process.argv.slice(2);

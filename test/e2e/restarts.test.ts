@@ -9,7 +9,7 @@ import { counts, inventory, leaks, type Inventory } from '../harness/inventory.j
 import { statusJson, type StatusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
 import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
-import { peerOf, startPinger } from '../harness/pinger.js';
+import { peerOf, startPinger } from '../../bench/src/ns/pinger.js';
 
 const nothingLeft = { namespaces: [], processes: [], stateDir: false };
 const outages: Record<string, number> = {};

@@ -10,7 +10,7 @@ import { inventory, leaks } from '../harness/inventory.js';
 import { manifestDir, statusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
 import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
-import { peerOf, startPinger } from '../harness/pinger.js';
+import { peerOf, startPinger } from '../../bench/src/ns/pinger.js';
 
 const service = `apiVersion: networkservicemesh.io/v1
 kind: NetworkService

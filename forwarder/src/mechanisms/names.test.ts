@@ -151,3 +151,29 @@ function inodeOf(path: string): number | undefined {
     return undefined;
   }
 }
+
+describe('a request in state RESELECT_REQUESTED', () => {
+  const fx = new NamespaceFixture();
+  afterEach(() => fx.cleanup());
+
+  it('closes the old wire first and builds it anew, also with the only endpoint there is', async () => {
+    const nsc = fx.add('c');
+    const nse = fx.add('e');
+    const deps = await createKernelDeps({ name: `fwd-${randomSuffix()}`, tunnelIp: '', vxlanPort: 4789 });
+    fx.defer(() => deps.close());
+    const endpoint = endpointDouble({ nsPath: nse.path });
+    const fwd = forwarderChain(deps, localOffer, endpoint);
+    const conn = await fwd.request(ctx, clientRequest('re', nsc.path, { name: 'nsm-1' }));
+    const before = linksOf(nsc.name)[0]?.ifindex;
+    const again = refreshOf(conn);
+    again.connection!.state = 'RESELECT_REQUESTED';
+    again.connection!.network_service_endpoint_name = '';
+    await fwd.request(ctx, again);
+    expect(endpoint.closes).toBe(1);
+    expect(endpoint.requests).toBe(2);
+    const links = linksOf(nsc.name);
+    expect(links).toHaveLength(1);
+    expect(links[0]?.ifindex).not.toBe(before);
+    expect(linksOf(nse.name)).toHaveLength(1);
+  });
+});

@@ -2,13 +2,11 @@
  * Turning negotiated mechanisms into wire plans: which pod namespaces, interface names, tunnel and
  * MTU. Everything is validated here, before anything is built.
  */
-import { createHash } from 'node:crypto';
-
 import type { Connection, Mechanism } from '../../../sdk/src/api/types.js';
 import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
 import {
-  generateInterfaceName,
   kernelParameters,
+  stableInterfaceName,
 } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
 import { vxlanParameters } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
 import { parseIp } from '../kernel/netlink/inet.js';
@@ -53,13 +51,6 @@ export function podEnd(mech: Mechanism, role: 'nsc' | 'nse', name: string): PodE
   }
 }
 
-/** A stable generated name for an endpoint that gave none (refreshes must not rename it). */
-export function endpointName(service: string, connId: string): string {
-  const digest = createHash('sha256').update(connId).digest();
-  let i = 0;
-  return generateInterfaceName(service, (max) => (digest[i++ % digest.length] ?? 0) % max);
-}
-
 function target(pod: PodEnd, conn: Connection): EndTarget {
   const side = pod.role === 'nsc' ? 'src' : 'dst';
   return { ...pod, side, config: podConfig(conn.context, side) };
@@ -68,7 +59,7 @@ function target(pod: PodEnd, conn: Connection): EndTarget {
 /** The endpoint's end from its KERNEL mechanism (name generated when it gave none). */
 export function endpointEnd(nse: Mechanism, conn: Connection): PodEnd {
   const given = nse.parameters['name'];
-  return podEnd(nse, 'nse', given ? given : endpointName(conn.network_service, conn.id));
+  return podEnd(nse, 'nse', given ? given : stableInterfaceName(conn.network_service, conn.id));
 }
 
 /** KERNEL ↔ KERNEL on this node: a veth between the two pods. */

@@ -57,7 +57,12 @@ async function adopt(
   }
   if (!ok) {
     log.info(
-      { connId, links: stale.map((l) => l.name) },
+      {
+        connId,
+        links: stale.map((l) => ({ name: l.name, kind: l.kind, ns: l.nsKey, vxlan: l.vxlan })),
+        want: plan.ends.map((e) => ({ name: e.name, ns: e.nsKey })),
+        tunnel: plan.tunnel,
+      },
       'interfaces of a previous run do not match; rebuilding',
     );
     return undefined;

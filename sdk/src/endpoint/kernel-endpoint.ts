@@ -4,7 +4,7 @@
  */
 import type { NetworkServiceElement } from '../core/chain.js';
 import { element } from '../core/chain.js';
-import { generateInterfaceName, validateInterfaceName } from '../networkservice/common/mechanisms/kernel.js';
+import { stableInterfaceName, validateInterfaceName } from '../networkservice/common/mechanisms/kernel.js';
 
 /** Usage: `createEndpointChain({ ..., mechanisms: { KERNEL: kernelEndpoint() } })`. */
 export function kernelEndpoint(options: { inodeURL?: string } = {}): NetworkServiceElement {
@@ -15,7 +15,8 @@ export function kernelEndpoint(options: { inodeURL?: string } = {}): NetworkServ
       const mechanism = conn.mechanism!;
       const params = { ...mechanism.parameters };
       if (params['name']) validateInterfaceName(params['name']);
-      else params['name'] = generateInterfaceName(conn.network_service);
+      // Derived from the connection id: the same name whenever this connection is requested again.
+      else params['name'] = stableInterfaceName(conn.network_service, conn.id);
       params['inodeURL'] = inodeURL;
       conn.mechanism = { ...mechanism, parameters: params };
       return next.request(ctx, req);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newMechanism } from '../../../api/builders.js';
 import { Code } from '../../../core/errors.js';
 import {
+  stableInterfaceName,
   generateInterfaceName,
   isKernel,
   kernelInterfaceName,
@@ -79,5 +80,13 @@ describe('kernel mechanism', () => {
     expect(noopMechanism()).toEqual({ type: 'NOOP', cls: 'LOCAL', parameters: {} });
     expect(isNoop(noopMechanism())).toBe(true);
     expect(isNoop(kernelMechanism())).toBe(false);
+  });
+
+  it('derives a generated name from the connection id: the same id, the same name', () => {
+    const a = stableInterfaceName('kernel2ethernet2kernel', 'conn-1');
+    expect(a).toMatch(/^kernel2eth-[a-z0-9]{4}$/);
+    expect(stableInterfaceName('kernel2ethernet2kernel', 'conn-1')).toBe(a);
+    const others = new Set(Array.from({ length: 50 }, (_, i) => stableInterfaceName('svc', `conn-${i}`)));
+    expect(others.size).toBeGreaterThan(45);
   });
 });

@@ -1,5 +1,5 @@
 /** The KERNEL mechanism: a Linux interface moved into the pod's network namespace. */
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { newMechanism } from '../../../api/builders.js';
 import { MechanismClass, MechanismType, type Mechanism } from '../../../api/types.js';
 import { invalidArgument } from '../../../core/errors.js';
@@ -48,6 +48,17 @@ export function generateInterfaceName(service: string, random: (max: number) => 
   let name = `${head}-`;
   while (name.length < MAX_INTERFACE_NAME_LENGTH) name += ALPHANUMERICS[random(ALPHANUMERICS.length)];
   return name;
+}
+
+/**
+ * The generated name for connection `seed` (its id): always the same for the same connection, so a
+ * refresh after a restart (of the endpoint or the forwarder) asks for the interface that exists.
+ * Usage: `stableInterfaceName('4g-network', conn.id)` → `4g-network-k3x9`.
+ */
+export function stableInterfaceName(service: string, seed: string): string {
+  const digest = createHash('sha256').update(seed).digest();
+  let i = 0;
+  return generateInterfaceName(service, (max) => (digest[i++ % digest.length] ?? 0) % max);
 }
 
 function setIf(
