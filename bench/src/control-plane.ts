@@ -1,5 +1,5 @@
 /**
- * Benchmarks 1 and 2 of performance.md: control-plane connect (NOOP) through real managers and
+ * Benchmarks 1 and 2 of docs/performance.md: control-plane connect (NOOP) through real managers and
  * forwarders, local (NSC → manager → forwarder → NSE over unix sockets) and remote (6 hops, loopback
  * TCP between nodes), against the transport floor: plain grpc-js unary round trips (health checks) on
  * the same sockets, measured in the same run.

@@ -1,5 +1,5 @@
 /**
- * Benchmarks 8 and 10 of performance.md: how long traffic stops when a part of the mesh dies, on the
+ * Benchmarks 8 and 10 of docs/performance.md: how long traffic stops when a part of the mesh dies, on the
  * lab runtime with every daemon and pod a real process. A pinger in the client pod sends one echo
  * every 10 ms to its peer and counts lost replies; the outage runs from the first lost reply to the
  * first reply after the last one. Each failure is a `kill -9` (the lab's supervisor starts the

@@ -1,5 +1,5 @@
 /**
- * Benchmark 5 of performance.md: a registry holding 10 000 NSEs (100 services × 100 endpoints, labels
+ * Benchmark 5 of docs/performance.md: a registry holding 10 000 NSEs (100 services × 100 endpoints, labels
  * app=x0…x9). Find by service + labels, p50/p99, through the in-process registry chain and over real
  * gRPC on a unix socket; watch fan-out to 100 watchers (register → all 100 saw it). Baselines from the
  * same run: a linear scan of all records with the same matcher (what the service index saves) and an

@@ -1,6 +1,6 @@
 /**
  * Benchmark results: every figure next to a baseline measured in the same run, as a ratio, with the
- * bar from performance.md. Absolute times on a shared machine mean little; ratios do.
+ * bar from docs/performance.md. Absolute times on a shared machine mean little; ratios do.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Benchmark 4 of performance.md: 10, 100 and 500 KERNEL connections on one node through the real
+ * Benchmark 4 of docs/performance.md: 10, 100 and 500 KERNEL connections on one node through the real
  * daemons. `nsm up`'s runtime brings up a one-node lab (registry, a manager and a forwarder process
  * inside the node namespace, an endpoint pod handing out /32s from a /16); a bench client process in
  * a pod namespace of the lab makes the connections one after another (interfaces `nsm-<i>`), timing

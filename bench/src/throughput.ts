@@ -1,5 +1,5 @@
 /**
- * Benchmark 6 of performance.md: throughput of one TCP stream (iperf3, 5 s) over a wire built by our
+ * Benchmark 6 of docs/performance.md: throughput of one TCP stream (iperf3, 5 s) over a wire built by our
  * forwarder — a local veth between two pods, and a VXLAN wire across two node namespaces — against
  * the same topology built by hand with `ip` in the same run. Ours and hand-built alternate (the order
  * flips every round); each run builds the wire, checks it with ip and a ping, measures, tears it down.

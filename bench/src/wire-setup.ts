@@ -1,5 +1,5 @@
 /**
- * Benchmark 3 of performance.md: kernel wire setup, from the request to "interfaces up with addresses
+ * Benchmark 3 of docs/performance.md: kernel wire setup, from the request to "interfaces up with addresses
  * in both pods", for a local veth wire and a remote VXLAN wire (two node namespaces on a veth fabric),
  * built by our forwarder's mechanism elements, against the same wire built by a batched hand-written
  * `ip -batch` script in the same run. Builds alternate in pairs (the order flips every pair, so

@@ -1,7 +1,7 @@
 /**
  * The main job end to end, as root: the 4G EPC example brought up with the real `nsm` command on two
  * emulated nodes, every link checked with traffic and the right peer, the negative cases of
- * epc-4g.md, and `nsm down` leaving nothing behind.
+ * docs/epc-4g.md, and `nsm down` leaving nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../sdk/src/client/create-client.js';

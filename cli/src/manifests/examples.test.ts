@@ -47,7 +47,7 @@ function links(plan: LabPlan): Link[] {
 }
 
 describe('deploy/examples', () => {
-  it('4g-epc is the topology of epc-4g.md spread over two nodes', () => {
+  it('4g-epc is the topology of docs/epc-4g.md spread over two nodes', () => {
     const plan = load('4g-epc');
     expect(plan.warnings).toEqual([]);
     expect(plan.nodes).toEqual(['node-1', 'node-2']);
@@ -144,7 +144,7 @@ describe('deploy/examples', () => {
     ]);
     expect(found.filter((l) => l.local).length).toBeGreaterThanOrEqual(3);
     expect(found.filter((l) => !l.local).length).toBeGreaterThanOrEqual(3);
-    // Interfaces per pod as epc-4g.md counts them (client side plus links ending at each endpoint).
+    // Interfaces per pod as docs/epc-4g.md counts them (client side plus links ending at each endpoint).
     const count = (name: string): number =>
       found.filter((l) => l.client === name || l.endpoint === name).length;
     expect(

@@ -1,4 +1,4 @@
-/** The `networkservicemesh.io/v1` `NetworkService` kind: its spec is the registry message (api.md). */
+/** The `networkservicemesh.io/v1` `NetworkService` kind: its spec is the registry message of the NSM API (proto/registry). */
 import type { Destination, Match, NetworkService } from '../../../sdk/src/api/types.js';
 import { checkKeys, listAt, mapAt, stringAt, stringMapAt } from './fields.js';
 import { labelProblems, selectorProblems } from './names.js';

@@ -40,7 +40,7 @@ export { ConnectionEventType as EventType } from '../../../proto/gen/connection/
 
 /** Mechanism classes. */
 export const MechanismClass = { LOCAL: 'LOCAL', REMOTE: 'REMOTE' } as const;
-/** Mechanism types known to the mesh (see api.md). */
+/** Mechanism types known to the mesh (the NSM API: proto/networkservice). */
 export const MechanismType = {
   KERNEL: 'KERNEL',
   MEMIF: 'MEMIF',

@@ -1,6 +1,6 @@
 /**
  * The registry path: registry calls carry the hops they went through as JSON in gRPC metadata key
- * `path` (api.md). Here it is kept simple: a JSON array of `{ name, id }` segments, one per hop.
+ * `path` (the NSM API). Here it is kept simple: a JSON array of `{ name, id }` segments, one per hop.
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../../core/context.js';

@@ -1,4 +1,4 @@
-/** The 4G EPC match table of design/epc-4g.md: every interface label reaches exactly its endpoint. */
+/** The 4G EPC match table of docs/epc-4g.md: every interface label reaches exactly its endpoint. */
 import { describe, expect, it } from 'vitest';
 import { newRequest } from '../../../api/builders.js';
 import { element, toHandler } from '../../../core/chain.js';

@@ -1,5 +1,5 @@
 /**
- * Endpoint matching (semantics.md "Selection"): the first match whose source selector fits the
+ * Endpoint matching (docs/semantics.md, "Endpoint selection"): the first match whose source selector fits the
  * connection labels picks, through its routes' destination selectors, the endpoints that may serve
  * the connection; `fallthrough` moves on when it picks none.
  */

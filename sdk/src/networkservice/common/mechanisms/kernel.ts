@@ -9,7 +9,7 @@ export const MAX_INTERFACE_NAME_LENGTH = 15;
 const SERVICE_PART_LENGTH = 10;
 const ALPHANUMERICS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** Typed KERNEL parameters (api.md); absent ones are left out. */
+/** Typed KERNEL parameters (the NSM API); absent ones are left out. */
 export interface KernelParameters {
   /** Interface name in the pod, at most 15 bytes. */
   name?: string;

@@ -13,7 +13,7 @@ export const VXLAN_OVERHEAD_IPV6 = 70;
 /** VNIs are 24-bit. */
 export const MAX_VNI = 0xffffff;
 
-/** Typed VXLAN parameters (api.md); absent ones are left out. */
+/** Typed VXLAN parameters (the NSM API); absent ones are left out. */
 export interface VxlanParameters {
   srcIp?: string;
   dstIp?: string;

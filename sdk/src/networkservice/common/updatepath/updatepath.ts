@@ -20,7 +20,7 @@ function newSegment(name: string, id: string): PathSegment {
 }
 
 /**
- * Moves `source` to the view of hop `name` (see semantics.md "Path and identity"). The caller's objects
+ * Moves `source` to the view of hop `name` (see docs/semantics.md, "Path and identity"). The caller's objects
  * are not mutated. With `mint` false (Close) no id is invented: `undefined` means this hop is not on
  * the path, so it has nothing to close.
  */
