@@ -24,6 +24,25 @@ async function meshWithService(nodes: number, opts: Parameters<typeof createMesh
   return mesh;
 }
 
+/**
+ * A client on echo-a whose liveness check always says "alive" (as a stopped pod's namespace answers
+ * pings), reporting its heal events; echo-b starts after the client connected.
+ */
+async function twoEndpointsAndAClient() {
+  const m = await meshWithService(1);
+  const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+  const events: HealEvent[] = [];
+  const client = m.client(1, {
+    name: 'nsc',
+    healRetryMs: 20,
+    livenessCheck: () => Promise.resolve(true),
+    onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+  });
+  const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+  const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
+  return { m, a, b, events, client, conn };
+}
+
 describe('heal', () => {
   it('reselects another endpoint when the serving one dies', async () => {
     const m = await meshWithService(2);
@@ -207,19 +226,9 @@ describe('heal', () => {
   });
 
   it('reselects after three failed tries on the same path when the endpoint died but its pod still answers', async () => {
-    const m = await meshWithService(1);
-    const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
-    const events: HealEvent[] = [];
     // The data plane of a stopped pod keeps answering pings: liveness says "alive" throughout.
-    const client = m.client(1, {
-      name: 'nsc',
-      healRetryMs: 20,
-      livenessCheck: () => Promise.resolve(true),
-      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
-    });
-    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    const { a, b, events, client, conn } = await twoEndpointsAndAClient();
     expect(conn.network_service_endpoint_name).toBe('echo-a');
-    const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
 
     await a.close({ unregister: false }); // gone, yet still registered
     await expect.poll(() => events.at(-1)?.type, { timeout: 10_000 }).toBe('healed');
@@ -275,17 +284,7 @@ describe('heal', () => {
   });
 
   it('reselects at once when the endpoint of the path is no longer registered', async () => {
-    const m = await meshWithService(1);
-    const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
-    const events: HealEvent[] = [];
-    const client = m.client(1, {
-      name: 'nsc',
-      healRetryMs: 20,
-      livenessCheck: () => Promise.resolve(true),
-      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
-    });
-    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
-    const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
+    const { a, b, events } = await twoEndpointsAndAClient();
     await a.close(); // stops and unregisters, as a deleted pod does
     await expect.poll(() => events.at(-1)?.type, { timeout: 10_000 }).toBe('healed');
     expect(b.connections()).toHaveLength(1);

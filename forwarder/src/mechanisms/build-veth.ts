@@ -54,7 +54,11 @@ async function createPair(
   }
 }
 
-async function configureEnd(netlinks: NetlinkCache, end: WireEnd, alias: string): Promise<void> {
+/**
+ * Names, marks, brings up and configures one end in its namespace in one batch; a taken name is
+ * ALREADY_EXISTS. Shared by veth ends and moved VXLAN devices.
+ */
+export async function configureEnd(netlinks: NetlinkCache, end: WireEnd, alias: string): Promise<void> {
   const t = end.target;
   const done = await inNamespace(netlinks, t.nsPath, t.nsKey, async (nl) => {
     try {

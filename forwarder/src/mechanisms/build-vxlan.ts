@@ -10,10 +10,10 @@ import { KernelError, explainCreateError } from '../kernel/netlink/errors.js';
 import { createVxlanRequest, getLinkRequest, setLinkRequest } from '../kernel/netlink/link-requests.js';
 import { type LinkInfo, parseLink } from '../kernel/netlink/link-info.js';
 import type { Netlink } from '../kernel/netlink/netlink.js';
-import { openEndNamespace } from './build-veth.js';
-import { VniInUseError, atEnd, failedAt, isTaken, nameTaken, temporaryName } from './build-errors.js';
+import { configureEnd, openEndNamespace } from './build-veth.js';
+import { VniInUseError, atEnd, isTaken, temporaryName } from './build-errors.js';
 import type { NetlinkCache } from './netlink-cache.js';
-import { EMPTY_CONFIG, configRequests } from './pod-config.js';
+import { EMPTY_CONFIG } from './pod-config.js';
 import {
   type EndTarget,
   type TunnelSpec,
@@ -88,24 +88,6 @@ async function moveIntoPod(
   }
 }
 
-/** Names, brings up and configures the moved device in one batch; a taken name is ALREADY_EXISTS. */
-async function configureInPod(netlinks: NetlinkCache, end: WireEnd, alias: string): Promise<void> {
-  const pod = end.target;
-  const done = await inNamespace(netlinks, pod.nsPath, pod.nsKey, async (nl) => {
-    try {
-      await nl.execute([
-        setLinkRequest(end.index, { name: pod.name, alias, up: true }),
-        ...configRequests(end.index, pod.config, EMPTY_CONFIG),
-      ]);
-    } catch (err) {
-      throw isTaken(err) && failedAt(err) === 0 ? nameTaken(pod, err) : atEnd(pod, err);
-    }
-    return true;
-  });
-  if (!done) throw new NsmError(Code.NOT_FOUND, `${pod.nsPath} is gone`);
-  end.applied = pod.config;
-}
-
 /** Builds a VXLAN wire from the node namespace `node`; on failure nothing of it is left. */
 export async function buildVxlan(
   netlinks: NetlinkCache,
@@ -127,7 +109,7 @@ export async function buildVxlan(
   }
   const end: WireEnd = { target: pod, index, applied: EMPTY_CONFIG, mtu: plan.mtu };
   try {
-    await configureInPod(netlinks, end, alias);
+    await configureEnd(netlinks, end, alias);
   } catch (err) {
     await deleteOwned(netlinks, { ...pod, index }, alias).catch(() => false);
     throw err;
