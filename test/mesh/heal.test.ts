@@ -67,14 +67,25 @@ describe('heal', () => {
   it('keeps healing until a remote endpoint that died comes back', async () => {
     const m = await meshWithService(2);
     const first = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
-    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
-    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    const events: HealEvent[] = [];
+    const client = m.client(1, {
+      name: 'nsc',
+      healRetryMs: 50,
+      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+    });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
 
     await first.close();
     // Several heal attempts fail while no endpoint exists.
-    await new Promise((r) => setTimeout(r, 1500));
+    await expect
+      .poll(() => events.filter((e) => e.type === 'failed').length, { timeout: 10_000 })
+      .toBeGreaterThanOrEqual(3);
+    expect(events.some((e) => e.type === 'healed')).toBe(false);
     const again = await m.endpoint(2, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
-    await expect.poll(() => again.connections().length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => events.at(-1)?.type, { timeout: 10_000 }).toBe('healed');
+    expect(again.connections()).toHaveLength(1);
+    expect(again.connections()[0]!.path!.path_segments[0]!.id).toBe(conn.id);
+    expect(client.current(conn.id)?.network_service_endpoint_name).toBe('echo-a');
   });
 
   it('reselects when the data plane breaks while the control plane is fine', async () => {
@@ -161,12 +172,24 @@ describe('heal', () => {
   it('heals after the manager restarts', async () => {
     const m = await meshWithService(1);
     await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
-    const client = m.client(1, { name: 'nsc', healRetryMs: 50 });
-    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    const events: HealEvent[] = [];
+    const client = m.client(1, {
+      name: 'nsc',
+      healRetryMs: 50,
+      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+    });
+    const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
 
     await m.node(1).manager.stop();
     await m.node(1).manager.start();
-    await expect.poll(() => m.node(1).manager.instance()?.connections(), { timeout: 10_000 }).toBe(1);
+    // The client noticed, healed, and the new manager holds the client's connection, on its old path.
+    await expect.poll(() => events.at(-1)?.type, { timeout: 10_000 }).toBe('healed');
+    expect(events.find((e) => e.type === 'lost')).toMatchObject({ reason: 'stream-lost' });
+    const held = m.node(1).manager.instance()!;
+    expect(held.connections()).toBe(1);
+    expect(client.current(conn.id)?.path?.path_segments.map((s) => s.id)).toEqual(
+      conn.path!.path_segments.map((s) => s.id),
+    );
   });
 
   it('keeps connections and re-registers endpoints when the registry restarts', async () => {
@@ -206,11 +229,17 @@ describe('heal', () => {
     const expires = Number(conn.path!.path_segments[0]!.expires!.seconds);
 
     // Well past the first token's expiry the connection is still held everywhere: refresh worked.
+    const seen = new Set<string>();
     await expect
-      .poll(() => nse.connections()[0]?.path?.path_segments[0]?.expires?.seconds, { timeout: 6000 })
-      .not.toBe(String(expires));
-    await new Promise((r) => setTimeout(r, 1600));
-    expect(nse.connections()).toHaveLength(1);
+      .poll(
+        () => {
+          expect(nse.connections()).toHaveLength(1); // never dropped meanwhile
+          seen.add(nse.connections()[0]?.path?.path_segments[0]?.expires?.seconds ?? '');
+          return [...seen].filter((s) => s !== String(expires)).length;
+        },
+        { timeout: 8000, interval: 50 },
+      )
+      .toBeGreaterThanOrEqual(2); // two refreshes: it outlived its first token by far
 
     // The client process "dies": its refresh timers stop and it never closes.
     client.abandon();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -74,9 +74,13 @@ describe('namespace resolution', () => {
     expect(() => openNamespaceFd(file)).toThrow(expect.objectContaining({ code: Code.INVALID_ARGUMENT }));
   });
 
-  it('opens a namespace descriptor for IFLA_NET_NS_FD', () => {
+  it('opens a namespace descriptor for IFLA_NET_NS_FD, and closes it', () => {
     const ns = fx.add('o');
     const fd = openNamespaceFd(`file://${ns.path}`);
+    const opened = fstatSync(fd);
+    const file = statSync(ns.path);
+    expect([opened.dev, opened.ino]).toEqual([file.dev, file.ino]);
     closeNamespaceFd(fd);
+    expect(() => fstatSync(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
 });

@@ -134,9 +134,16 @@ describe('gRPC boundary', () => {
   });
 
   it('ends open streams when the server closes', async () => {
+    let opened = (): void => undefined;
+    const streaming = new Promise<void>((resolve) => (opened = resolve));
     server.serveEndpointRegistry(
       toRegistryHandler([
-        registryElement({ find: () => new Observable<NetworkServiceEndpointResponse>(() => undefined) }),
+        registryElement({
+          find: () =>
+            new Observable<NetworkServiceEndpointResponse>(() => {
+              opened(); // the server is serving the stream now
+            }),
+        }),
       ]),
     );
     const [url] = await server.listen([`unix://${join(dir, 'r.sock')}`]);
@@ -147,7 +154,7 @@ describe('gRPC boundary', () => {
         .find(createContext(), { network_service_endpoint: null, watch: true })
         .pipe(toArray()),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await streaming;
     await server.close();
     await expect(ended).resolves.toEqual([]);
   });
