@@ -1,9 +1,26 @@
 import { defineConfig } from 'vitest/config';
 
+/** Suites that need root: they build network namespaces, interfaces and whole labs. */
+const ROOT = [
+  'forwarder/src/kernel/native.test.ts',
+  'forwarder/src/kernel/netns.test.ts',
+  'forwarder/src/kernel/netlink/netlink-*.test.ts',
+  'forwarder/src/liveness/*.test.ts',
+  'forwarder/src/mechanisms/{adopt,audit,bad-input,kernel,names,vxlan}.test.ts',
+  'cli/src/lab/**/*.test.ts',
+  'test/e2e/**/*.test.ts',
+];
+/** Suites that run daemons over real gRPC (in process or as processes). */
+const MESH = ['test/mesh/**/*.test.ts', 'test/daemons.test.ts'];
+const ALL = ['{sdk,manager,forwarder,registry,cli,proto}/**/*.test.ts', 'test/**/*.test.ts'];
+
 export default defineConfig({
+  // Packages import each other by name; in tests, their TypeScript sources (the `source` export
+  // condition) rather than their builds.
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
-    include: ['{sdk,manager,forwarder,registry,cli,proto}/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['dist/**', 'node_modules/**'],
+    exclude: ['**/dist/**', '**/node_modules/**'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // Namespace suites share the kernel; keep files in separate forks but bounded to the 2 cores.
@@ -13,5 +30,10 @@ export default defineConfig({
     ...(process.env['NSM_TEST_REPORT']
       ? { reporters: ['default', ['json', { outputFile: process.env['NSM_TEST_REPORT'] }]] }
       : {}),
+    projects: [
+      { extends: true, test: { name: 'unit', include: ALL, exclude: [...ROOT, ...MESH, '**/dist/**'] } },
+      { extends: true, test: { name: 'mesh', include: MESH } },
+      { extends: true, test: { name: 'root', include: ROOT } },
+    ],
   },
 });

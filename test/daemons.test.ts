@@ -7,11 +7,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createContext } from '../sdk/src/core/context.js';
-import { dial } from '../sdk/src/grpc/client.js';
+import { createContext } from '@nsm-ts/sdk/core';
+import { dial } from '@nsm-ts/sdk/grpc';
 
-const dist = join(import.meta.dirname, '..', 'dist');
-const main = (daemon: string): string => join(dist, daemon, 'src', 'main.js');
+const main = (daemon: string): string => join(import.meta.dirname, '..', daemon, 'dist', 'main.js');
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 

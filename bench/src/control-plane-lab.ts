@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createClient } from '../../sdk/src/client/create-client.js';
-import { createContext } from '../../sdk/src/core/context.js';
-import { ClientPool } from '../../sdk/src/grpc/client.js';
-import { down } from '../../cli/src/lab/down.js';
-import { Lab } from '../../cli/src/lab/lab.js';
-import { up } from '../../cli/src/lab/up.js';
+import { createClient } from '@nsm-ts/sdk';
+import { createContext } from '@nsm-ts/sdk/core';
+import { ClientPool } from '@nsm-ts/sdk/grpc';
+import { down } from '@nsm-ts/cli/lab';
+import { Lab } from '@nsm-ts/cli/lab';
+import { up } from '@nsm-ts/cli/lab';
 import { connectRows, saveResult, toMarkdown, type BenchResult } from './result.js';
 
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 400);

@@ -5,10 +5,10 @@
  * the same sockets, measured in the same run.
  */
 import { pathToFileURL } from 'node:url';
-import { createContext } from '../../sdk/src/core/context.js';
-import { ClientPool } from '../../sdk/src/grpc/client.js';
-import { createMesh, type Mesh } from '../../test/harness/mesh.js';
-import { registerService } from '../../test/harness/services.js';
+import { createContext } from '@nsm-ts/sdk/core';
+import { ClientPool } from '@nsm-ts/sdk/grpc';
+import { createMesh, type Mesh } from './mesh/mesh.js';
+import { registerService } from './mesh/services.js';
 import { connectRows, saveResult, toMarkdown, type BenchResult } from './result.js';
 
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 400);

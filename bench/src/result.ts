@@ -58,10 +58,8 @@ export function toMarkdown(result: BenchResult): string {
 
 /** Writes `bench/results/<name>.json` (next to the sources, also when run from dist). */
 export function saveResult(slug: string, result: BenchResult): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!dir.endsWith('/bench') && dirname(dir) !== dir) dir = dirname(dir);
-  // From dist/bench/src we land on dist/bench; results belong in the source tree.
-  const root = dir.includes('/dist/') || dir.endsWith('/dist/bench') ? join(dir, '..', '..', 'bench') : dir;
+  // This module runs from bench/src or bench/dist: results go to bench/results either way.
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const out = join(root, 'results', `${slug}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2) + '\n');

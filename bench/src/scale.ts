@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { down } from '../../cli/src/lab/down.js';
-import { Lab } from '../../cli/src/lab/lab.js';
-import { readPodStatus } from '../../cli/src/lab/pending.js';
-import { listComponents } from '../../cli/src/lab/supervisor/control.js';
-import { up } from '../../cli/src/lab/up.js';
+import { down } from '@nsm-ts/cli/lab';
+import { Lab } from '@nsm-ts/cli/lab';
+import { readPodStatus } from '@nsm-ts/cli/lab';
+import { listComponents } from '@nsm-ts/cli/lab';
+import { up } from '@nsm-ts/cli/lab';
 import { ip, ipJson } from './ns/namespaces.js';
 import {
   type BenchClient,

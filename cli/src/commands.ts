@@ -10,7 +10,7 @@ import { Lab, type LabState } from './lab/lab.js';
 import { LabPreconditionError, requireRoot } from './lab/system.js';
 import { up, UpInterruptedError } from './lab/up.js';
 import { checkTable, statusText } from './status-view.js';
-import { parseDuration } from '../../sdk/src/tools/duration.js';
+import { parseDuration } from '@nsm-ts/sdk/tools';
 
 const out = (text: string): void => void process.stdout.write(text);
 const err = (text: string): void => void process.stderr.write(text);

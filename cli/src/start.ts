@@ -11,7 +11,7 @@ import { Lab } from './lab/lab.js';
 import { up } from './lab/up.js';
 import { checkTable } from './status-view.js';
 
-const example = fileURLToPath(new URL('../../../deploy/examples/4g-epc', import.meta.url));
+const example = fileURLToPath(new URL('../../deploy/examples/4g-epc', import.meta.url));
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** The lab name from `--lab <name>`, `--lab=<name>`, NSM_LAB_NAME, else "default". */
@@ -27,7 +27,7 @@ function labName(args: string[]): string {
 
 async function main(): Promise<number> {
   const lab = new Lab(labName(process.argv.slice(2)));
-  const nsm = `node dist/cli/src/main.js${lab.flag}`;
+  const nsm = `node cli/dist/main.js${lab.flag}`;
   if (lab.readState()) {
     say(`lab "${lab.name}" is already up; checking it (run "${nsm} down" first for a fresh one)`);
   } else {

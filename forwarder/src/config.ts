@@ -1,7 +1,7 @@
 /** The forwarder's configuration, from the `NSM_*` environment (see `usage`). */
 import { hostname } from 'node:os';
-import { ConfigError, EnvReader } from '../../sdk/src/tools/env/env.js';
-import { parseLabels } from '../../sdk/src/tools/labels.js';
+import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
+import { parseLabels } from '@nsm-ts/sdk/tools';
 
 /** Forwarder settings. */
 export interface ForwarderConfig {

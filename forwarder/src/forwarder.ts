@@ -2,19 +2,19 @@
  * Starts a forwarder: registers it with the local manager as an endpoint of the `forwarder` service,
  * serves its chain, and builds wires through the mechanism elements it is given.
  */
-import { newEndpoint } from '../../sdk/src/api/builders.js';
-import type { NetworkServiceEndpoint } from '../../sdk/src/api/types.js';
-import { createForwarderChain } from '../../sdk/src/chains/forwarder.js';
-import type { NetworkServiceElement } from '../../sdk/src/core/chain.js';
-import type { Clock } from '../../sdk/src/core/clock.js';
-import { createContext } from '../../sdk/src/core/context.js';
-import type { Logger } from '../../sdk/src/core/log.js';
-import { ClientPool } from '../../sdk/src/grpc/client.js';
-import { closeHubs } from '../../sdk/src/networkservice/common/monitor/monitor-hub.js';
-import { createServer } from '../../sdk/src/grpc/server.js';
-import { cachedNsRegistry, cachedNseRegistry } from '../../sdk/src/registry/cache/cache.js';
-import { createRegistryClient } from '../../sdk/src/registry/client/client.js';
-import { jwtTokenGenerator } from '../../sdk/src/tools/token/token.js';
+import { newEndpoint } from '@nsm-ts/sdk/api';
+import type { NetworkServiceEndpoint } from '@nsm-ts/sdk/api';
+import { createForwarderChain } from '@nsm-ts/sdk/chains';
+import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
+import type { Clock } from '@nsm-ts/sdk/core';
+import { createContext } from '@nsm-ts/sdk/core';
+import type { Logger } from '@nsm-ts/sdk/core';
+import { ClientPool } from '@nsm-ts/sdk/grpc';
+import { closeHubs } from '@nsm-ts/sdk/elements';
+import { createServer } from '@nsm-ts/sdk/grpc';
+import { cachedNsRegistry, cachedNseRegistry } from '@nsm-ts/sdk/registry';
+import { createRegistryClient } from '@nsm-ts/sdk/registry';
+import { jwtTokenGenerator } from '@nsm-ts/sdk/tools';
 import type { ForwarderConfig } from './config.js';
 import { forwarderOffer } from './offer.js';
 

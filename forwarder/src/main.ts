@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The forwarder daemon: kernel wires (veth, VXLAN) for the connections of its node. See config.ts. */
-import { runDaemon } from '../../sdk/src/tools/daemon.js';
+import { runDaemon } from '@nsm-ts/sdk/tools';
 import { readForwarderConfig, usage } from './config.js';
 import { startForwarder } from './forwarder.js';
 import { createKernelDataplane } from './mechanisms/dataplane.js';

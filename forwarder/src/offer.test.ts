@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { newMechanism, newRequest } from '../../sdk/src/api/builders.js';
-import { createContext } from '../../sdk/src/core/context.js';
-import { NsmError } from '../../sdk/src/core/errors.js';
-import { withClientUrl } from '../../sdk/src/networkservice/common/clienturl/clienturl.js';
+import { newMechanism, newRequest } from '@nsm-ts/sdk/api';
+import { createContext } from '@nsm-ts/sdk/core';
+import { NsmError } from '@nsm-ts/sdk/core';
+import { withClientUrl } from '@nsm-ts/sdk/elements';
 import { forwarderOffer, LOCAL_MECHANISM_PARAMETER } from './offer.js';
 
 const offer = forwarderOffer({ tunnelIp: '198.18.0.11', vxlanPort: 4789, localTypes: ['KERNEL', 'NOOP'] });

@@ -4,10 +4,10 @@
  * the local mechanism the client asked for, or every local type this forwarder builds when the request
  * arrived over a tunnel.
  */
-import { newMechanism } from '../../sdk/src/api/builders.js';
-import { Code, NsmError } from '../../sdk/src/core/errors.js';
-import { clientUrlOf } from '../../sdk/src/networkservice/common/clienturl/clienturl.js';
-import type { OfferFn } from '../../sdk/src/networkservice/common/nexthop/nexthop-mechanism.js';
+import { newMechanism } from '@nsm-ts/sdk/api';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
+import { clientUrlOf } from '@nsm-ts/sdk/elements';
+import type { OfferFn } from '@nsm-ts/sdk/elements';
 
 /** Options for `forwarderOffer`. */
 export interface OfferOptions {

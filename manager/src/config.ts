@@ -1,7 +1,7 @@
 /** The manager's configuration, from the `NSM_*` environment (see `usage`). */
 import { hostname } from 'node:os';
-import { parseUrl } from '../../sdk/src/grpc/url.js';
-import { ConfigError, EnvReader } from '../../sdk/src/tools/env/env.js';
+import { parseUrl } from '@nsm-ts/sdk/grpc';
+import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
 
 /** Manager settings. */
 export interface ManagerConfig {

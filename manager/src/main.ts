@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The manager daemon (nsmgr). Configuration: see `usage` in config.ts. */
-import { runDaemon } from '../../sdk/src/tools/daemon.js';
+import { runDaemon } from '@nsm-ts/sdk/tools';
 import { readManagerConfig, usage } from './config.js';
 import { startManager } from './manager.js';
 

@@ -1,12 +1,12 @@
 /** Starts a manager: its chain, its registry proxy, and the gRPC server on its URLs. */
-import { createManagerChain } from '../../sdk/src/chains/manager.js';
-import type { Clock } from '../../sdk/src/core/clock.js';
-import type { Logger } from '../../sdk/src/core/log.js';
-import { ClientPool } from '../../sdk/src/grpc/client.js';
-import { closeHubs } from '../../sdk/src/networkservice/common/monitor/monitor-hub.js';
-import { createServer } from '../../sdk/src/grpc/server.js';
-import { createManagerRegistry } from '../../sdk/src/registry/chains.js';
-import { jwtTokenGenerator } from '../../sdk/src/tools/token/token.js';
+import { createManagerChain } from '@nsm-ts/sdk/chains';
+import type { Clock } from '@nsm-ts/sdk/core';
+import type { Logger } from '@nsm-ts/sdk/core';
+import { ClientPool } from '@nsm-ts/sdk/grpc';
+import { closeHubs } from '@nsm-ts/sdk/elements';
+import { createServer } from '@nsm-ts/sdk/grpc';
+import { createManagerRegistry } from '@nsm-ts/sdk/registry';
+import { jwtTokenGenerator } from '@nsm-ts/sdk/tools';
 import type { ManagerConfig } from './config.js';
 
 /** A running manager. */

@@ -26,7 +26,7 @@ it('regenerating proto/gen changes nothing', () => {
 });
 
 it('keeps the NSM API v1 wire names: packages, services and field numbers', async () => {
-  const { protos } = await import('../../sdk/src/grpc/protos.js');
+  const { protos } = await import('../src/loader.js');
   const p = protos();
   expect(Object.keys(p.networkservice.NetworkService.service)).toEqual(['Request', 'Close']);
   expect(p.networkservice.NetworkService.service.Request.path).toBe('/networkservice.NetworkService/Request');

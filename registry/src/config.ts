@@ -1,6 +1,6 @@
 /** Registry daemon configuration from the environment (names as upstream NSM users know them). */
-import { parseUrl } from '../../sdk/src/grpc/url.js';
-import { formatDuration, parseDuration } from '../../sdk/src/tools/duration.js';
+import { parseUrl } from '@nsm-ts/sdk/grpc';
+import { formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
 
 /** The registry daemon's settings. */
 export interface RegistryConfig {

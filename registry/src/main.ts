@@ -3,8 +3,8 @@
  * The registry daemon: configuration from the environment, a pino logger, the in-memory registry
  * served on NSM_LISTEN_ON. Exits 2 on a bad configuration, 1 when it cannot serve, 0 on SIGTERM/SIGINT.
  */
-import { createLogger } from '../../sdk/src/core/log.js';
-import { formatDuration } from '../../sdk/src/tools/duration.js';
+import { createLogger } from '@nsm-ts/sdk/core';
+import { formatDuration } from '@nsm-ts/sdk/tools';
 import { ConfigError, parseRegistryConfig, usage } from './config.js';
 import { startRegistry } from './server.js';
 

@@ -1,8 +1,8 @@
 /** Starts the registry: the in-memory registry chains served over gRPC with health. */
-import type { Clock } from '../../sdk/src/core/clock.js';
-import type { Logger } from '../../sdk/src/core/log.js';
-import { createServer } from '../../sdk/src/grpc/server.js';
-import { createRegistryServer, type RegistryHandlers } from '../../sdk/src/registry/chains.js';
+import type { Clock } from '@nsm-ts/sdk/core';
+import type { Logger } from '@nsm-ts/sdk/core';
+import { createServer } from '@nsm-ts/sdk/grpc';
+import { createRegistryServer, type RegistryHandlers } from '@nsm-ts/sdk/registry';
 import type { RegistryConfig } from './config.js';
 
 /** A running registry. */

@@ -1,23 +1,18 @@
 /**
- * nsm-ts: the SDK for network service clients and endpoints (CNFs), and the building blocks of the
- * mesh's own daemons.
+ * @nsm-ts/sdk: the SDK for network service clients and endpoints (CNFs). The building blocks of the
+ * mesh's own daemons are in its subpaths: `@nsm-ts/sdk/core`, `/api`, `/grpc`, `/chains`, `/elements`,
+ * `/registry`, `/tools`.
  *
  * Usage:
  * ```ts
- * import { createEndpoint, createClient } from 'nsm-ts';
+ * import { createEndpoint, createClient } from '@nsm-ts/sdk';
  * const nse = await createEndpoint({ serviceNames: ['db'], labels: { app: 'db' }, cidrPrefix: '10.0.0.0/24' });
  * const conn = await createClient().request({ networkService: 'db', labels: { app: 'web' } });
  * ```
  */
-export {
-  createClient,
-  toMechanism,
-  type ClientOptions,
-  type MeshClientHandle,
-  type RequestOptions,
-} from './client/create-client.js';
-export { createEndpoint, type Endpoint, type EndpointOptions } from './endpoint/create-endpoint.js';
-export { kernelEndpoint } from './endpoint/kernel-endpoint.js';
+export * from './client/create-client.js';
+export * from './endpoint/create-endpoint.js';
+export * from './endpoint/kernel-endpoint.js';
 export * from './api/types.js';
 export * from './api/builders.js';
 export {

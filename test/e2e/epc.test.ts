@@ -4,8 +4,8 @@
  * docs/epc-4g.md, and `nsm down` leaving nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../../sdk/src/client/create-client.js';
-import { Lab } from '../../cli/src/lab/lab.js';
+import { createClient } from '@nsm-ts/sdk';
+import { Lab } from '@nsm-ts/cli/lab';
 import { counts, inventory, leaks } from '../harness/inventory.js';
 import { statusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';

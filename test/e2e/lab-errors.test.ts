@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadManifests } from '../../cli/src/manifests/manifests.js';
+import { loadManifests } from '@nsm-ts/cli/manifests';
 import { base, cases, expectedProblems } from '../harness/bad-manifests.js';
 import { manifestDir } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LabStatus, LinkStatus } from '../../cli/src/lab/inspect.js';
+import type { LabStatus, LinkStatus } from '@nsm-ts/cli/lab';
 import { nsm } from './nsm-cli.js';
 
 /** `nsm status --json`: the shape the command prints (the lab's own types). */

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-const cli = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'src', 'main.js');
+const cli = join(import.meta.dirname, '..', '..', 'cli', 'dist', 'main.js');
 
 /** The result of one `nsm` invocation. */
 export interface NsmRun {

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 /** The built entry point of the `nsm` command. */
-export const nsmCliPath = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'src', 'main.js');
+export const nsmCliPath = join(import.meta.dirname, '..', '..', 'cli', 'dist', 'main.js');
 
 /** A running `nsm --lab <lab> ...args` with its stderr collected so far. */
 export interface NsmChild {

@@ -3,12 +3,12 @@
  * the mesh keeps working afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newMechanism, newRequest } from '../../sdk/src/api/builders.js';
-import { createContext } from '../../sdk/src/core/context.js';
-import { Code, NsmError } from '../../sdk/src/core/errors.js';
-import { dial, type MeshClient } from '../../sdk/src/grpc/client.js';
-import { createMesh, type Mesh } from '../harness/mesh.js';
-import { registerService } from '../harness/services.js';
+import { newMechanism, newRequest } from '@nsm-ts/sdk/api';
+import { createContext } from '@nsm-ts/sdk/core';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
+import { dial, type MeshClient } from '@nsm-ts/sdk/grpc';
+import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
+import { registerService } from '../../bench/src/mesh/services.js';
 
 let mesh: Mesh;
 let manager: MeshClient;

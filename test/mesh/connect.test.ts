@@ -3,8 +3,8 @@
  * between nodes), NOOP mechanism: the control plane end to end.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMesh, type Mesh } from '../harness/mesh.js';
-import { registerService } from '../harness/services.js';
+import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
+import { registerService } from '../../bench/src/mesh/services.js';
 
 let mesh: Mesh;
 

@@ -3,13 +3,13 @@
  * and an abandoned client whose connection times out at every hop.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { clone } from '../../sdk/src/api/builders.js';
-import { element } from '../../sdk/src/core/chain.js';
-import { createContext } from '../../sdk/src/core/context.js';
-import { dial } from '../../sdk/src/grpc/client.js';
-import type { HealEvent } from '../../sdk/src/networkservice/common/heal/heal.js';
-import { createMesh, type Mesh } from '../harness/mesh.js';
-import { registerService } from '../harness/services.js';
+import { clone } from '@nsm-ts/sdk/api';
+import { element } from '@nsm-ts/sdk/core';
+import { createContext } from '@nsm-ts/sdk/core';
+import { dial } from '@nsm-ts/sdk/grpc';
+import type { HealEvent } from '@nsm-ts/sdk/elements';
+import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
+import { registerService } from '../../bench/src/mesh/services.js';
 
 let mesh: Mesh | undefined;
 

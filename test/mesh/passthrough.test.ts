@@ -1,7 +1,7 @@
 /** Service chaining: client → firewall → vpn-gateway, selected by source_selector, on one and two nodes. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMesh, type Mesh } from '../harness/mesh.js';
-import { registerService } from '../harness/services.js';
+import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
+import { registerService } from '../../bench/src/mesh/services.js';
 
 let mesh: Mesh;
 

@@ -5,19 +5,19 @@
  * `ip -n <ns> -batch -` exec, then each real batch). Medians over a few rounds; for notes, not bars.
  */
 import { closeSync } from 'node:fs';
-import { addAddressRequest } from '../../../forwarder/src/kernel/netlink/address-requests.js';
-import { s32Attr } from '../../../forwarder/src/kernel/netlink/attributes.js';
-import { IFLA } from '../../../forwarder/src/kernel/netlink/constants.js';
+import { addAddressRequest } from '@nsm-ts/forwarder/kernel';
+import { s32Attr } from '@nsm-ts/forwarder/kernel';
+import { IFLA } from '@nsm-ts/forwarder/kernel';
 import {
   createVethRequest,
   createVxlanRequest,
   getLinkRequest,
   setLinkRequest,
-} from '../../../forwarder/src/kernel/netlink/link-requests.js';
-import { parseLink } from '../../../forwarder/src/kernel/netlink/link-info.js';
-import { Netlink } from '../../../forwarder/src/kernel/netlink/netlink.js';
-import { addRouteRequest } from '../../../forwarder/src/kernel/netlink/route-requests.js';
-import { openNamespaceFd } from '../../../forwarder/src/kernel/netns.js';
+} from '@nsm-ts/forwarder/kernel';
+import { parseLink } from '@nsm-ts/forwarder/kernel';
+import { Netlink } from '@nsm-ts/forwarder/kernel';
+import { addRouteRequest } from '@nsm-ts/forwarder/kernel';
+import { openNamespaceFd } from '@nsm-ts/forwarder/kernel';
 import { percentile } from '../result.js';
 import { ipBatch } from './namespaces.js';
 import { NSC_IF, NSC_IP, NSE_IF, NSE_IP, TUNNEL_A, TUNNEL_B, type Topology } from './wires.js';

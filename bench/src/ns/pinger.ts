@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pingInNamespace } from '../../../forwarder/src/liveness/ping.js';
+import { pingInNamespace } from '@nsm-ts/forwarder/liveness';
 
 /** What a pinger saw. */
 export interface PingReport {

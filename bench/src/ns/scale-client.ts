@@ -9,8 +9,8 @@
  *   env: NSM_CONNECT_TO, POD_NAME, BENCH_SERVICE, BENCH_COUNT, BENCH_CHECKPOINTS, BENCH_WARMUP
  */
 import { createInterface } from 'node:readline';
-import type { Connection } from '../../../sdk/src/api/types.js';
-import { createClient } from '../../../sdk/src/client/create-client.js';
+import type { Connection } from '@nsm-ts/sdk/api';
+import { createClient } from '@nsm-ts/sdk';
 
 const env = process.env;
 const count = Number(env['BENCH_COUNT'] ?? 10);

@@ -5,11 +5,11 @@
  * same interfaces (names, addresses, routes, alias, MTU, VXLAN options) with one `ip -n <ns> -batch -`
  * per namespace. Pods and nodes are namespaces of a {@link BenchNamespaces}.
  */
-import type { Connection } from '../../../sdk/src/api/types.js';
-import type { NetworkServiceHandler } from '../../../sdk/src/core/chain.js';
-import { createContext } from '../../../sdk/src/core/context.js';
-import { formatAlias } from '../../../forwarder/src/mechanisms/alias.js';
-import { type KernelDeps, createKernelDeps } from '../../../forwarder/src/mechanisms/deps.js';
+import type { Connection } from '@nsm-ts/sdk/api';
+import type { NetworkServiceHandler } from '@nsm-ts/sdk/core';
+import { createContext } from '@nsm-ts/sdk/core';
+import { formatAlias } from '@nsm-ts/forwarder/mechanisms';
+import { type KernelDeps, createKernelDeps } from '@nsm-ts/forwarder/mechanisms';
 import {
   NSC_IP,
   NSE_IP,
@@ -19,7 +19,7 @@ import {
   localOffer,
   remoteHop,
   tunnelOffer,
-} from '../../../forwarder/src/mechanisms/testing/harness.js';
+} from '@nsm-ts/forwarder/testing';
 import { type BenchNs, type BenchNamespaces, ipBatch, ipJson } from './namespaces.js';
 
 export { NSC_IP, NSE_IP };

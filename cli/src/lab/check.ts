@@ -5,7 +5,7 @@
  * MAC for it. Pings are the forwarder's own ICMP from inside the namespaces (no `ping` binary).
  * Every link is checked; one failure fails the check.
  */
-import { pingInNamespace } from '../../../forwarder/src/liveness/ping.js';
+import { pingInNamespace } from '@nsm-ts/forwarder/liveness';
 import type { Lab, LabState } from './lab.js';
 import type { LabStatus, LinkStatus } from './inspect.js';
 import { sh } from './system.js';

@@ -2,8 +2,8 @@
  * The mesh daemons of a lab: the registry on the fabric, a manager and a forwarder per node. They
  * run under the lab's supervisor; these are their specs and the start-up order `nsm up` follows.
  */
-import { createContext } from '../../../sdk/src/core/context.js';
-import { dial } from '../../../sdk/src/grpc/client.js';
+import { createContext } from '@nsm-ts/sdk/core';
+import { dial } from '@nsm-ts/sdk/grpc';
 import { MANAGER_PORT, REGISTRY_PORT, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
 import { addComponent } from './supervisor/control.js';

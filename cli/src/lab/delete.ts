@@ -7,9 +7,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
-import { newEndpoint } from '../../../sdk/src/api/builders.js';
-import { createContext } from '../../../sdk/src/core/context.js';
-import { dial } from '../../../sdk/src/grpc/client.js';
+import { newEndpoint } from '@nsm-ts/sdk/api';
+import { createContext } from '@nsm-ts/sdk/core';
+import { dial } from '@nsm-ts/sdk/grpc';
 import type { Lab, LabState } from './lab.js';
 import { removeComponent } from './supervisor/control.js';
 import { ipBatch } from './system.js';

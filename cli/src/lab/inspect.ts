@@ -4,9 +4,9 @@
  * hold, described with each manager's and endpoint's MonitorConnections view.
  */
 import { firstValueFrom, lastValueFrom, toArray, take, timeout } from 'rxjs';
-import type { Connection, NetworkService, NetworkServiceEndpoint } from '../../../sdk/src/api/types.js';
-import { createContext } from '../../../sdk/src/core/context.js';
-import { dial } from '../../../sdk/src/grpc/client.js';
+import type { Connection, NetworkService, NetworkServiceEndpoint } from '@nsm-ts/sdk/api';
+import { createContext } from '@nsm-ts/sdk/core';
+import { dial } from '@nsm-ts/sdk/grpc';
 import type { PodStatus } from '../roles/status-file.js';
 import type { Lab, LabState } from './lab.js';
 import { buildLinks, type LinkStatus } from './links.js';

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NetworkService } from '../../../sdk/src/api/types.js';
+import type { NetworkService } from '@nsm-ts/sdk/api';
 import type { ComponentSpec } from './supervisor/spec.js';
 
 /** Where labs keep their state (a tmpfs: gone after a reboot, like the namespaces). */

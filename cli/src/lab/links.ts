@@ -4,7 +4,7 @@
  * manager's and the endpoint's view). A connection a hop still remembers but no client holds any
  * more is not a link; a connection the client is healing is shown as such, never as UP.
  */
-import type { Connection } from '../../../sdk/src/api/types.js';
+import type { Connection } from '@nsm-ts/sdk/api';
 import type { LabState } from './lab.js';
 import type { PodStatus } from '../roles/status-file.js';
 

@@ -1,7 +1,7 @@
 /** The lab's NetworkServices in the registry: registered at `up`, again whenever the registry restarts. */
-import type { NetworkService } from '../../../sdk/src/api/types.js';
-import { createContext } from '../../../sdk/src/core/context.js';
-import { dial } from '../../../sdk/src/grpc/client.js';
+import type { NetworkService } from '@nsm-ts/sdk/api';
+import { createContext } from '@nsm-ts/sdk/core';
+import { dial } from '@nsm-ts/sdk/grpc';
 import type { Lab } from './lab.js';
 
 /** Registers `services` with the lab's registry. */

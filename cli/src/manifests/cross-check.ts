@@ -3,11 +3,11 @@
  * exist and do not overlap between endpoints (replicas of one Deployment may share theirs), and (as
  * warnings) requests that no endpoint would serve.
  */
-import type { NetworkService } from '../../../sdk/src/api/types.js';
-import { newEndpoint } from '../../../sdk/src/api/builders.js';
-import { matchEndpoints } from '../../../sdk/src/networkservice/common/discover/match.js';
-import { formatCidr, overlaps } from '../../../sdk/src/tools/cidr/cidr.js';
-import { formatLabels } from '../../../sdk/src/tools/labels.js';
+import type { NetworkService } from '@nsm-ts/sdk/api';
+import { newEndpoint } from '@nsm-ts/sdk/api';
+import { matchEndpoints } from '@nsm-ts/sdk/elements';
+import { formatCidr, overlaps } from '@nsm-ts/sdk/tools';
+import { formatLabels } from '@nsm-ts/sdk/tools';
 import type { EndpointDraft } from './endpoint-env.js';
 import type { Manifests } from './kinds.js';
 import { formatPosition, type Position } from './report.js';

@@ -3,9 +3,9 @@
  * `NSM_SERVICE_NAMES` (comma list), `NSM_LABELS` (`k:v,k2:v2`), `NSM_CIDR_PREFIX` (comma list) and
  * `NSM_NAME` (defaults to the pod name).
  */
-import type { Cidr } from '../../../sdk/src/tools/cidr/cidr.js';
-import { parsePoolPrefix } from '../../../sdk/src/tools/cidr/pool-prefix.js';
-import { parseLabels } from '../../../sdk/src/tools/labels.js';
+import type { Cidr } from '@nsm-ts/sdk/tools';
+import { parsePoolPrefix } from '@nsm-ts/sdk/tools';
+import { parseLabels } from '@nsm-ts/sdk/tools';
 import { listAt, mapAt } from './fields.js';
 import { dnsLabelProblem, labelProblems } from './names.js';
 import { describe, formatPath, isRecord, type FieldPath, type ManifestDoc } from './report.js';

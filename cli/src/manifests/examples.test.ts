@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { newEndpoint } from '../../../sdk/src/api/builders.js';
-import { matchEndpoints } from '../../../sdk/src/networkservice/common/discover/match.js';
+import { newEndpoint } from '@nsm-ts/sdk/api';
+import { matchEndpoints } from '@nsm-ts/sdk/elements';
 import { loadManifests, roleOf, type LabPlan } from './manifests.js';
 
 const examples = fileURLToPath(new URL('../../../deploy/examples/', import.meta.url));

@@ -1,5 +1,5 @@
 /** Which kinds the lab understands, and the dispatch of each document to its reader. */
-import type { NetworkService } from '../../../sdk/src/api/types.js';
+import type { NetworkService } from '@nsm-ts/sdk/api';
 import { mapAt, stringAt } from './fields.js';
 import { dnsLabelProblem } from './names.js';
 import { readNetworkService } from './network-service.js';

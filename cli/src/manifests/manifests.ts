@@ -3,7 +3,7 @@
  * returns what `nsm up` builds (network services, pods with their roles and nodes) or throws a
  * `ManifestError` listing every problem as `file:line:col: what is wrong; expected ...`.
  */
-import type { NetworkService } from '../../../sdk/src/api/types.js';
+import type { NetworkService } from '@nsm-ts/sdk/api';
 import type { ClientRequest } from './client-url.js';
 import { crossCheck, endpointName } from './cross-check.js';
 import { formatProblem, ManifestError, type ManifestProblem } from './errors.js';

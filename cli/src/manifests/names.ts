@@ -1,7 +1,7 @@
 /** Name and label rules shared by the manifest kinds. */
-import { compileTemplate } from '../../../sdk/src/tools/template/template.js';
-import { validateLabels } from '../../../sdk/src/networkservice/common/validate/labels.js';
-import { labelKeyProblem } from '../../../sdk/src/tools/labels.js';
+import { compileTemplate } from '@nsm-ts/sdk/tools';
+import { validateLabels } from '@nsm-ts/sdk/elements';
+import { labelKeyProblem } from '@nsm-ts/sdk/tools';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const interfaceName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

@@ -1,5 +1,5 @@
 /** The `networkservicemesh.io/v1` `NetworkService` kind: its spec is the registry message of the NSM API (proto/registry). */
-import type { Destination, Match, NetworkService } from '../../../sdk/src/api/types.js';
+import type { Destination, Match, NetworkService } from '@nsm-ts/sdk/api';
 import { checkKeys, listAt, mapAt, stringAt, stringMapAt } from './fields.js';
 import { labelProblems, selectorProblems } from './names.js';
 import { describe, formatPath, type FieldPath, type ManifestDoc } from './report.js';

@@ -3,9 +3,9 @@
  * the one toward the next service in a bridge, so traffic passes through the pod unchanged (the
  * addresses belong to the two ends of the chain). This is the pod's own work, as a CNF would do it.
  */
-import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
-import { element } from '../../../sdk/src/core/chain.js';
-import type { Logger } from '../../../sdk/src/core/log.js';
+import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
+import { element } from '@nsm-ts/sdk/core';
+import type { Logger } from '@nsm-ts/sdk/core';
 import { sh } from '../lab/system.js';
 
 /** Interface and bridge names of one passthrough connection (≤ 15 characters). */

@@ -8,12 +8,12 @@
  *   passthrough: both (the first client URL names the next service and the labels to present)
  *   all:         POD_NAME, NODE_NAME, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_POD_STATUS (status file)
  */
-import { createLivenessCheck, createLivenessMonitor } from '../../../forwarder/src/liveness/liveness.js';
-import type { Connection } from '../../../sdk/src/api/types.js';
-import type { Context } from '../../../sdk/src/core/context.js';
-import { kernelMechanism } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
-import { createLogger } from '../../../sdk/src/core/log.js';
-import { parseLabels } from '../../../sdk/src/tools/labels.js';
+import { createLivenessCheck, createLivenessMonitor } from '@nsm-ts/forwarder/liveness';
+import type { Connection } from '@nsm-ts/sdk/api';
+import type { Context } from '@nsm-ts/sdk/core';
+import { kernelMechanism } from '@nsm-ts/sdk/elements';
+import { createLogger } from '@nsm-ts/sdk/core';
+import { parseLabels } from '@nsm-ts/sdk/tools';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { passthroughBridge, passthroughNames } from './bridge.js';
 import { runClient } from './run-client.js';

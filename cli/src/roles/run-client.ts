@@ -3,10 +3,10 @@
  * the others), retrying until it is up as upstream's NSC does; keeps them (refresh and heal are the
  * SDK's) and reports in its status file what it holds right now, healing included.
  */
-import { createClient, type ClientEvent } from '../../../sdk/src/client/create-client.js';
-import type { Connection } from '../../../sdk/src/api/types.js';
-import type { Logger } from '../../../sdk/src/core/log.js';
-import type { DataPlaneMonitor, LivenessCheck } from '../../../sdk/src/networkservice/common/heal/heal.js';
+import { createClient, type ClientEvent } from '@nsm-ts/sdk';
+import type { Connection } from '@nsm-ts/sdk/api';
+import type { Logger } from '@nsm-ts/sdk/core';
+import type { DataPlaneMonitor, LivenessCheck } from '@nsm-ts/sdk/elements';
 import type { ClientRequest } from '../manifests/client-url.js';
 import type { PodStatus, RequestStatus } from './status-file.js';
 

@@ -1,10 +1,6 @@
 /** The endpoint role: registers (retrying until its manager answers) and serves until stopped. */
-import {
-  createEndpoint,
-  type Endpoint,
-  type EndpointOptions,
-} from '../../../sdk/src/endpoint/create-endpoint.js';
-import type { Logger } from '../../../sdk/src/core/log.js';
+import { createEndpoint, type Endpoint, type EndpointOptions } from '@nsm-ts/sdk';
+import type { Logger } from '@nsm-ts/sdk/core';
 
 /** Starts the endpoint; returns its stop function. */
 export async function runEndpoint(

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Path of the built addon relative to the project root. */
-const ADDON = join('forwarder', 'native', 'build', 'Release', 'nsm_netlink.node');
+/** Path of the built addon relative to this package's root (`forwarder/`). */
+const ADDON = join('native', 'build', 'Release', 'nsm_netlink.node');
 
 /**
  * The native netlink addon (`forwarder/native`). Errors it throws carry `code` (errno name such
@@ -35,8 +35,8 @@ export interface NetlinkAddon {
 let cached: NetlinkAddon | undefined;
 
 /**
- * Walks up from this module (`forwarder/src/kernel` in sources, `dist/forwarder/src/kernel` when
- * compiled) to the first directory holding the built addon.
+ * Walks up from this module (`src/kernel` in sources, `dist/kernel` when compiled) to the
+ * package root to the first directory holding the built addon.
  */
 function findAddon(start: string): string | undefined {
   for (let dir = start; ; dir = dirname(dir)) {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Code } from '../../../sdk/src/core/errors.js';
+import { Code } from '@nsm-ts/sdk/core';
 import {
   closeNamespaceFd,
   findNamespaceByInode,

@@ -2,7 +2,7 @@ import { type Stats, closeSync, openSync, readdirSync, statSync, statfsSync } fr
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
+import { Code, NsmError, invalidArgument } from '@nsm-ts/sdk/core';
 
 /** A namespace as an NSC names it: a file to open, or a (device, inode) pair to look for. */
 export type NamespaceRef =

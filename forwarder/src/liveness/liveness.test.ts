@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { newConnection } from '../../../sdk/src/api/builders.js';
-import type { Connection } from '../../../sdk/src/api/types.js';
-import { FakeClock } from '../../../sdk/src/core/clock.js';
-import { createContext } from '../../../sdk/src/core/context.js';
+import { newConnection } from '@nsm-ts/sdk/api';
+import type { Connection } from '@nsm-ts/sdk/api';
+import { FakeClock } from '@nsm-ts/sdk/core';
+import { createContext } from '@nsm-ts/sdk/core';
 import { NamespaceFixture, ipIn, randomSuffix } from '../kernel/testing/netns-fixture.js';
 import { createKernelDeps } from '../mechanisms/deps.js';
 import { clientRequest, endpointDouble, forwarderChain, localOffer } from '../mechanisms/testing/harness.js';

@@ -4,10 +4,10 @@
  * several consecutive misses. The SDK must not import the forwarder, so the check is injected
  * (`heal({ livenessCheck: createLivenessCheck() })`).
  */
-import type { Connection } from '../../../sdk/src/api/types.js';
-import type { Context } from '../../../sdk/src/core/context.js';
-import { invalidArgument } from '../../../sdk/src/core/errors.js';
-import type { LivenessCheck } from '../../../sdk/src/networkservice/common/heal/heal.js';
+import type { Connection } from '@nsm-ts/sdk/api';
+import type { Context } from '@nsm-ts/sdk/core';
+import { invalidArgument } from '@nsm-ts/sdk/core';
+import type { LivenessCheck } from '@nsm-ts/sdk/elements';
 import { resolveNamespace } from '../kernel/netns.js';
 import { pingInNamespace } from './ping.js';
 

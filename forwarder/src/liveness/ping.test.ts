@@ -2,10 +2,10 @@ import { readdirSync, readlinkSync } from 'node:fs';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Code } from '../../../sdk/src/core/errors.js';
+import { Code } from '@nsm-ts/sdk/core';
 import { NamespaceFixture, ipIn, randomSuffix } from '../kernel/testing/netns-fixture.js';
 import { pingInNamespace } from './ping.js';
-import { rejectionOf } from '../../../sdk/src/testing/errors.js';
+import { rejectionOf } from '@nsm-ts/sdk/testing';
 
 describe('pingInNamespace', () => {
   const fx = new NamespaceFixture();

@@ -1,7 +1,7 @@
 /** One ICMP echo from inside a network namespace, through the native addon. */
 import { isIP } from 'node:net';
 
-import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
+import { Code, NsmError, invalidArgument } from '@nsm-ts/sdk/core';
 import { loadNetlinkAddon } from '../kernel/native.js';
 
 // From <sys/socket.h> and <netinet/in.h>.

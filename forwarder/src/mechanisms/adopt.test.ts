@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { FakeClock } from '../../../sdk/src/core/clock.js';
-import { createContext } from '../../../sdk/src/core/context.js';
+import { FakeClock } from '@nsm-ts/sdk/core';
+import { createContext } from '@nsm-ts/sdk/core';
 import { NamespaceFixture, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
 import { formatAlias } from './alias.js';
 import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './deps.js';

@@ -8,8 +8,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Clock } from '../../../sdk/src/core/clock.js';
-import type { Logger } from '../../../sdk/src/core/log.js';
+import type { Clock } from '@nsm-ts/sdk/core';
+import type { Logger } from '@nsm-ts/sdk/core';
 import type { LinkInfo } from '../kernel/netlink/link-info.js';
 import type { NamespaceRoots } from '../kernel/netns.js';
 import { formatAlias, parseAlias } from './alias.js';

@@ -3,7 +3,7 @@
  * `nsm:<owner>:<connection id>`. The owner (the forwarder's name) keeps forwarders that share a
  * host (emulated nodes) from ever adopting or sweeping each other's links.
  */
-import { invalidArgument } from '../../../sdk/src/core/errors.js';
+import { invalidArgument } from '@nsm-ts/sdk/core';
 import { IFALIAS_MAX } from '../kernel/netlink/constants.js';
 
 /** Every alias the forwarder writes starts with this. */

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createContext } from '../../../sdk/src/core/context.js';
+import { createContext } from '@nsm-ts/sdk/core';
 import { NamespaceFixture, randomSuffix } from '../kernel/testing/netns-fixture.js';
 import { createKernelDeps } from './deps.js';
 import { TUNNEL_A, TUNNEL_B, twoNodes } from './testing/fabric.js';

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { newMechanism } from '../../../sdk/src/api/builders.js';
-import { createContext } from '../../../sdk/src/core/context.js';
-import { Code } from '../../../sdk/src/core/errors.js';
+import { newMechanism } from '@nsm-ts/sdk/api';
+import { createContext } from '@nsm-ts/sdk/core';
+import { Code } from '@nsm-ts/sdk/core';
 import { NamespaceFixture, ipIn, randomSuffix } from '../kernel/testing/netns-fixture.js';
 import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './deps.js';
 import { TUNNEL_A, TUNNEL_B, twoNodes } from './testing/fabric.js';

@@ -1,7 +1,7 @@
 /** Errors of wire building, phrased for the operator, and the helpers that recognise them. */
 import { randomBytes } from 'node:crypto';
 
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { KernelError } from '../kernel/netlink/errors.js';
 import type { EndTarget } from './wire.js';
 

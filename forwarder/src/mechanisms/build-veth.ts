@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync } from 'node:fs';
 
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { createVethRequest, getLinkRequest, setLinkRequest } from '../kernel/netlink/link-requests.js';
 import { parseLink } from '../kernel/netlink/link-info.js';
 import { openNamespaceFd } from '../kernel/netns.js';

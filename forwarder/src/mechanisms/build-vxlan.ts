@@ -5,7 +5,7 @@
  */
 import { closeSync } from 'node:fs';
 
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { KernelError, explainCreateError } from '../kernel/netlink/errors.js';
 import { createVxlanRequest, getLinkRequest, setLinkRequest } from '../kernel/netlink/link-requests.js';
 import { type LinkInfo, parseLink } from '../kernel/netlink/link-info.js';

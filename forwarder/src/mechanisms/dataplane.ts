@@ -1,5 +1,5 @@
 /** The kernel data plane as the forwarder daemon plugs it in. */
-import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
+import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
 import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './deps.js';
 import { kernelMechanism } from './kernel.js';
 import { noopMechanism } from './noop.js';

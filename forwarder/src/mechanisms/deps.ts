@@ -2,14 +2,11 @@
  * What the kernel mechanisms share: configuration, sockets per namespace, VNI bookkeeping and the
  * adoption table of a previous run's interfaces.
  */
-import type { Clock } from '../../../sdk/src/core/clock.js';
-import { realClock } from '../../../sdk/src/core/clock.js';
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
-import { type Logger, silentLogger } from '../../../sdk/src/core/log.js';
-import {
-  type VniAllocator,
-  createVniAllocator,
-} from '../../../sdk/src/networkservice/common/mechanisms/vxlan-vni.js';
+import type { Clock } from '@nsm-ts/sdk/core';
+import { realClock } from '@nsm-ts/sdk/core';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
+import { type Logger, silentLogger } from '@nsm-ts/sdk/core';
+import { type VniAllocator, createVniAllocator } from '@nsm-ts/sdk/elements';
 import type { NamespaceRoots } from '../kernel/netns.js';
 import { type Adoption, noAdoption, startAdoption } from './adopt.js';
 import { formatAlias } from './alias.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createContext } from '../../../sdk/src/core/context.js';
+import { createContext } from '@nsm-ts/sdk/core';
 import { NamespaceFixture, ipIn, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
 import { formatAlias } from './alias.js';
 import { type KernelDeps, createKernelDeps } from './deps.js';

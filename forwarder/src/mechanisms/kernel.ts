@@ -4,12 +4,12 @@
  * joins the client's pod to what the next hop chose: a veth straight into the endpoint's pod
  * (KERNEL, same node) or a VXLAN device toward the remote forwarder (VXLAN).
  */
-import { clone } from '../../../sdk/src/api/builders.js';
-import { type Connection, type Mechanism, MechanismType } from '../../../sdk/src/api/types.js';
-import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
-import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
-import { kernelInterfaceName } from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
-import { nextHopMechanismOf } from '../../../sdk/src/networkservice/common/nexthop/nexthop-mechanism.js';
+import { clone } from '@nsm-ts/sdk/api';
+import { type Connection, type Mechanism, MechanismType } from '@nsm-ts/sdk/api';
+import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
+import { Code, NsmError, invalidArgument } from '@nsm-ts/sdk/core';
+import { kernelInterfaceName } from '@nsm-ts/sdk/elements';
+import { nextHopMechanismOf } from '@nsm-ts/sdk/elements';
 import { formatAlias } from './alias.js';
 import { VniInUseError } from './build-errors.js';
 import type { KernelDeps } from './deps.js';

@@ -1,10 +1,7 @@
 /** MTU rules for the interfaces the forwarder builds. */
-import type { Connection } from '../../../sdk/src/api/types.js';
-import { invalidArgument } from '../../../sdk/src/core/errors.js';
-import {
-  VXLAN_OVERHEAD_IPV4,
-  VXLAN_OVERHEAD_IPV6,
-} from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
+import type { Connection } from '@nsm-ts/sdk/api';
+import { invalidArgument } from '@nsm-ts/sdk/core';
+import { VXLAN_OVERHEAD_IPV4, VXLAN_OVERHEAD_IPV6 } from '@nsm-ts/sdk/elements';
 import { formatIp, parseIp } from '../kernel/netlink/inet.js';
 import type { Netlink } from '../kernel/netlink/netlink.js';
 

@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createContext } from '../../../sdk/src/core/context.js';
-import { Code } from '../../../sdk/src/core/errors.js';
+import { createContext } from '@nsm-ts/sdk/core';
+import { Code } from '@nsm-ts/sdk/core';
 import { NamespaceFixture, ipIn, randomSuffix } from '../kernel/testing/netns-fixture.js';
 import { formatAlias } from './alias.js';
 import { type KernelDeps, createKernelDeps } from './deps.js';

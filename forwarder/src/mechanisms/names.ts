@@ -5,7 +5,7 @@
  * replaced — on the client's side its connection is closed first, through the whole path, so no hop
  * keeps a second interface for it. A link without this forwarder's mark is never touched.
  */
-import type { Logger } from '../../../sdk/src/core/log.js';
+import type { Logger } from '@nsm-ts/sdk/core';
 import { parseAlias } from './alias.js';
 import { nameTaken } from './build-errors.js';
 import type { KernelDeps } from './deps.js';

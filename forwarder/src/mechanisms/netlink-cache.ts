@@ -8,7 +8,7 @@
  * on (held by the pod, `/run/netns/<name>`, or another process). Such a namespace is found again by
  * its identity, so the wires in it can still be checked and removed.
  */
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { Netlink } from '../kernel/netlink/netlink.js';
 import { type NamespaceRoots, findNamespaceByInode, nsInode } from '../kernel/netns.js';
 

@@ -1,5 +1,5 @@
 /** noopMechanism: the element for a NOOP mechanism; there is no data plane to build. */
-import { type NetworkServiceElement, element } from '../../../sdk/src/core/chain.js';
+import { type NetworkServiceElement, element } from '@nsm-ts/sdk/core';
 
 /**
  * Passes requests and closes through unchanged (control-plane-only connections, endpoints outside

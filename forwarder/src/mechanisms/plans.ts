@@ -2,13 +2,10 @@
  * Turning negotiated mechanisms into wire plans: which pod namespaces, interface names, tunnel and
  * MTU. Everything is validated here, before anything is built.
  */
-import type { Connection, Mechanism } from '../../../sdk/src/api/types.js';
-import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
-import {
-  kernelParameters,
-  stableInterfaceName,
-} from '../../../sdk/src/networkservice/common/mechanisms/kernel.js';
-import { vxlanParameters } from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
+import type { Connection, Mechanism } from '@nsm-ts/sdk/api';
+import { Code, NsmError, invalidArgument } from '@nsm-ts/sdk/core';
+import { kernelParameters, stableInterfaceName } from '@nsm-ts/sdk/elements';
+import { vxlanParameters } from '@nsm-ts/sdk/elements';
 import { parseIp } from '../kernel/netlink/inet.js';
 import { resolveNamespace } from '../kernel/netns.js';
 import type { KernelDeps } from './deps.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { emptyContext, emptyIpContext } from '../../../sdk/src/api/builders.js';
-import type { ConnectionContext, IPContext } from '../../../sdk/src/api/types.js';
+import { emptyContext, emptyIpContext } from '@nsm-ts/sdk/api';
+import type { ConnectionContext, IPContext } from '@nsm-ts/sdk/api';
 import { EMPTY_CONFIG, configRequests, podConfig, removalRequests } from './pod-config.js';
 
 function context(ip: Partial<IPContext>): ConnectionContext {

@@ -2,7 +2,7 @@
  * What a pod's end of a wire carries from the connection context, and the netlink requests that
  * take an interface from one such configuration to another (so a refresh sends only changes).
  */
-import type { ConnectionContext } from '../../../sdk/src/api/types.js';
+import type { ConnectionContext } from '@nsm-ts/sdk/api';
 import { addAddressRequest, deleteAddressRequest } from '../kernel/netlink/address-requests.js';
 import { parseCidr, parseIp } from '../kernel/netlink/inet.js';
 import type { NetlinkRequest } from '../kernel/netlink/message.js';

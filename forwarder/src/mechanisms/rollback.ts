@@ -1,7 +1,7 @@
 /** Undoing a request whose next hop succeeded but whose wire could not be built. */
-import type { Connection } from '../../../sdk/src/api/types.js';
-import type { NetworkServiceHandler } from '../../../sdk/src/core/chain.js';
-import { type Context, detached } from '../../../sdk/src/core/context.js';
+import type { Connection } from '@nsm-ts/sdk/api';
+import type { NetworkServiceHandler } from '@nsm-ts/sdk/core';
+import { type Context, detached } from '@nsm-ts/sdk/core';
 import type { KernelDeps } from './deps.js';
 import { dropWire } from './wires.js';
 

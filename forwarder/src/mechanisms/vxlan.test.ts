@@ -1,10 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createContext } from '../../../sdk/src/core/context.js';
-import {
-  type VniAllocator,
-  createVniAllocator,
-} from '../../../sdk/src/networkservice/common/mechanisms/vxlan-vni.js';
+import { createContext } from '@nsm-ts/sdk/core';
+import { type VniAllocator, createVniAllocator } from '@nsm-ts/sdk/elements';
 import { NamespaceFixture, ipIn, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
 import { formatAlias } from './alias.js';
 import { type KernelDeps, createKernelDeps } from './deps.js';

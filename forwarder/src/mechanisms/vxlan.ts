@@ -4,16 +4,13 @@
  * (dst_ip, dst_port, a VNI kept across refreshes, MTU); once the endpoint has answered with its
  * KERNEL mechanism it builds the VXLAN device into the endpoint's pod.
  */
-import { clone } from '../../../sdk/src/api/builders.js';
-import { type Connection, type Mechanism, MechanismType } from '../../../sdk/src/api/types.js';
-import type { NetworkServiceElement } from '../../../sdk/src/core/chain.js';
-import { Code, NsmError, invalidArgument } from '../../../sdk/src/core/errors.js';
-import type { Context } from '../../../sdk/src/core/context.js';
-import {
-  setVxlanParameters,
-  vxlanParameters,
-} from '../../../sdk/src/networkservice/common/mechanisms/vxlan.js';
-import { nextHopMechanismOf } from '../../../sdk/src/networkservice/common/nexthop/nexthop-mechanism.js';
+import { clone } from '@nsm-ts/sdk/api';
+import { type Connection, type Mechanism, MechanismType } from '@nsm-ts/sdk/api';
+import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
+import { Code, NsmError, invalidArgument } from '@nsm-ts/sdk/core';
+import type { Context } from '@nsm-ts/sdk/core';
+import { setVxlanParameters, vxlanParameters } from '@nsm-ts/sdk/elements';
+import { nextHopMechanismOf } from '@nsm-ts/sdk/elements';
 import { parseIp } from '../kernel/netlink/inet.js';
 import { VniInUseError } from './build-errors.js';
 import type { KernelDeps } from './deps.js';

@@ -3,7 +3,7 @@
  * VXLAN device in a pod), what each end was configured with, and the operations every mechanism
  * shares on them: is it still there, bring its configuration up to date, remove it.
  */
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { KernelError } from '../kernel/netlink/errors.js';
 import { setLinkRequest } from '../kernel/netlink/link-requests.js';
 import type { LinkInfo } from '../kernel/netlink/link-info.js';

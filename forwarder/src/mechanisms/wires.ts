@@ -3,10 +3,10 @@
  * adopt a previous run's interfaces on a replay, keep and update on refresh (rebuild only when the
  * wire is gone or must be different), remove exactly what was built on close.
  */
-import type { Context } from '../../../sdk/src/core/context.js';
-import { Code, NsmError } from '../../../sdk/src/core/errors.js';
-import type { Logger } from '../../../sdk/src/core/log.js';
-import { findEventFactory } from '../../../sdk/src/networkservice/common/begin/begin.js';
+import type { Context } from '@nsm-ts/sdk/core';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
+import type { Logger } from '@nsm-ts/sdk/core';
+import { findEventFactory } from '@nsm-ts/sdk/elements';
 import { parseIp } from '../kernel/netlink/inet.js';
 import type { StaleLink } from './adopt.js';
 import { formatAlias } from './alias.js';

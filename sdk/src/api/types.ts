@@ -2,21 +2,21 @@
  * The wire types used throughout the SDK: the decoded ("output") forms generated from the NSM API v1
  * protos, where every scalar, list and map is present and message fields are `null` when absent.
  */
-import type { Connection__Output } from '../../../proto/gen/connection/Connection.js';
-import type { ConnectionEvent__Output } from '../../../proto/gen/connection/ConnectionEvent.js';
-import type { Mechanism__Output } from '../../../proto/gen/connection/Mechanism.js';
-import type { MonitorScopeSelector__Output } from '../../../proto/gen/connection/MonitorScopeSelector.js';
-import type { Path__Output } from '../../../proto/gen/connection/Path.js';
-import type { PathSegment__Output } from '../../../proto/gen/connection/PathSegment.js';
-import type { ConnectionContext__Output } from '../../../proto/gen/connectioncontext/ConnectionContext.js';
-import type { IPContext__Output } from '../../../proto/gen/connectioncontext/IPContext.js';
-import type { Route__Output } from '../../../proto/gen/connectioncontext/Route.js';
-import type { Timestamp__Output } from '../../../proto/gen/google/protobuf/Timestamp.js';
-import type { NetworkServiceRequest__Output } from '../../../proto/gen/networkservice/NetworkServiceRequest.js';
-import type { Destination__Output } from '../../../proto/gen/registry/Destination.js';
-import type { Match__Output } from '../../../proto/gen/registry/Match.js';
-import type { NetworkService__Output } from '../../../proto/gen/registry/NetworkService.js';
-import type { NetworkServiceEndpoint__Output } from '../../../proto/gen/registry/NetworkServiceEndpoint.js';
+import type { Connection__Output } from '@nsm-ts/proto/gen/connection/Connection.js';
+import type { ConnectionEvent__Output } from '@nsm-ts/proto/gen/connection/ConnectionEvent.js';
+import type { Mechanism__Output } from '@nsm-ts/proto/gen/connection/Mechanism.js';
+import type { MonitorScopeSelector__Output } from '@nsm-ts/proto/gen/connection/MonitorScopeSelector.js';
+import type { Path__Output } from '@nsm-ts/proto/gen/connection/Path.js';
+import type { PathSegment__Output } from '@nsm-ts/proto/gen/connection/PathSegment.js';
+import type { ConnectionContext__Output } from '@nsm-ts/proto/gen/connectioncontext/ConnectionContext.js';
+import type { IPContext__Output } from '@nsm-ts/proto/gen/connectioncontext/IPContext.js';
+import type { Route__Output } from '@nsm-ts/proto/gen/connectioncontext/Route.js';
+import type { Timestamp__Output } from '@nsm-ts/proto/gen/google/protobuf/Timestamp.js';
+import type { NetworkServiceRequest__Output } from '@nsm-ts/proto/gen/networkservice/NetworkServiceRequest.js';
+import type { Destination__Output } from '@nsm-ts/proto/gen/registry/Destination.js';
+import type { Match__Output } from '@nsm-ts/proto/gen/registry/Match.js';
+import type { NetworkService__Output } from '@nsm-ts/proto/gen/registry/NetworkService.js';
+import type { NetworkServiceEndpoint__Output } from '@nsm-ts/proto/gen/registry/NetworkServiceEndpoint.js';
 
 export type Connection = Connection__Output;
 export type ConnectionEvent = ConnectionEvent__Output;
@@ -35,8 +35,8 @@ export type Match = Match__Output;
 export type Destination = Destination__Output;
 
 /** Connection states and monitor event types, as generated from the protos (string forms). */
-export { State } from '../../../proto/gen/connection/State.js';
-export { ConnectionEventType as EventType } from '../../../proto/gen/connection/ConnectionEventType.js';
+export { State } from '@nsm-ts/proto/gen/connection/State.js';
+export { ConnectionEventType as EventType } from '@nsm-ts/proto/gen/connection/ConnectionEventType.js';
 
 /** Mechanism classes. */
 export const MechanismClass = { LOCAL: 'LOCAL', REMOTE: 'REMOTE' } as const;

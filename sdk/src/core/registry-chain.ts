@@ -4,10 +4,10 @@
  * a `watch` query stays open and emits changes.
  */
 import { EMPTY, type Observable } from 'rxjs';
-import type { NetworkServiceEndpointQuery__Output } from '../../../proto/gen/registry/NetworkServiceEndpointQuery.js';
-import type { NetworkServiceEndpointResponse__Output } from '../../../proto/gen/registry/NetworkServiceEndpointResponse.js';
-import type { NetworkServiceQuery__Output } from '../../../proto/gen/registry/NetworkServiceQuery.js';
-import type { NetworkServiceResponse__Output } from '../../../proto/gen/registry/NetworkServiceResponse.js';
+import type { NetworkServiceEndpointQuery__Output } from '@nsm-ts/proto/gen/registry/NetworkServiceEndpointQuery.js';
+import type { NetworkServiceEndpointResponse__Output } from '@nsm-ts/proto/gen/registry/NetworkServiceEndpointResponse.js';
+import type { NetworkServiceQuery__Output } from '@nsm-ts/proto/gen/registry/NetworkServiceQuery.js';
+import type { NetworkServiceResponse__Output } from '@nsm-ts/proto/gen/registry/NetworkServiceResponse.js';
 import type { NetworkService, NetworkServiceEndpoint } from '../api/types.js';
 import type { Context } from './context.js';
 

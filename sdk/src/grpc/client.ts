@@ -17,7 +17,7 @@ import type { Context } from '../core/context.js';
 import { Code, NsmError } from '../core/errors.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
 import { kOutgoingMetadata } from './call-metadata.js';
-import { protos } from './protos.js';
+import { protos } from '@nsm-ts/proto';
 import { grpcTarget, parseUrl } from './url.js';
 
 /** Everything one can call on a mesh server at one URL. */

@@ -14,7 +14,7 @@ import { Code, NsmError, codeName } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
 import { kIncomingMetadata } from './call-metadata.js';
-import { protos } from './protos.js';
+import { protos } from '@nsm-ts/proto';
 import { formatUrl, parseUrl } from './url.js';
 
 /** Serves the monitor stream for a selector. */

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
-import { createLogger } from '../../../../sdk/src/core/log.js';
+import { createLogger } from '@nsm-ts/sdk/core';
 import { waitHealthy } from '../daemons.js';
 import { Lab } from '../lab.js';
 import { registerServices } from '../services.js';

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../../sdk/src/core/log.js';
+import { silentLogger } from '@nsm-ts/sdk/core';
 import type { ComponentSpec, SupervisorReport } from './spec.js';
 import { Supervisor } from './supervisor.js';
 

@@ -6,8 +6,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, renameSync, writeFileSync } from 'node:fs';
-import type { Logger } from '../../../../sdk/src/core/log.js';
-import { backoffDelay } from '../../../../sdk/src/tools/backoff.js';
+import type { Logger } from '@nsm-ts/sdk/core';
+import { backoffDelay } from '@nsm-ts/sdk/tools';
 import type { ComponentSpec, ComponentState, ComponentStatus, SupervisorReport } from './spec.js';
 
 /** A component that ran this long is healthy again: its next crash restarts it at once. */

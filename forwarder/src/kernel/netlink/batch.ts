@@ -1,4 +1,4 @@
-import { Code, NsmError } from '../../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { NLMSG } from './constants.js';
 import { KernelError } from './errors.js';
 import {

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 
-import { Code, NsmError } from '../../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) {

@@ -1,5 +1,5 @@
-import { invalidArgument } from '../../../../sdk/src/core/errors.js';
-import { formatIp as sdkFormatIp, parseIp as sdkParseIp } from '../../../../sdk/src/tools/cidr/ip.js';
+import { invalidArgument } from '@nsm-ts/sdk/core';
+import { formatIp as sdkFormatIp, parseIp as sdkParseIp } from '@nsm-ts/sdk/tools';
 import { AF } from './constants.js';
 
 /** An IP address in wire form. */

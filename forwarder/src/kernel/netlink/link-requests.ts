@@ -1,4 +1,4 @@
-import { invalidArgument } from '../../../../sdk/src/core/errors.js';
+import { invalidArgument } from '@nsm-ts/sdk/core';
 import {
   type Attr,
   be16Attr,

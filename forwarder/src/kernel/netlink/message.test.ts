@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { Code } from '../../../../sdk/src/core/errors.js';
+import { Code } from '@nsm-ts/sdk/core';
 import { encodeAttrs, nestedAttr, parseAttrs, stringAttr, u32Attr } from './attributes.js';
 import { encodeBatch, settleBatch } from './batch.js';
 import { NLM_F, NLMSG, RTM } from './constants.js';

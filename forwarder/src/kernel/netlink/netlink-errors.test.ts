@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { Code, NsmError } from '../../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { openTestNamespace } from '../testing/netlink-fixture.js';
 import { NamespaceFixture, ipJson, randomSuffix } from '../testing/netns-fixture.js';
 import { KernelError } from './errors.js';

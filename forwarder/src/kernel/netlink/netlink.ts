@@ -1,4 +1,4 @@
-import { Code, NsmError } from '../../../../sdk/src/core/errors.js';
+import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { type NetlinkAddon, loadNetlinkAddon } from '../native.js';
 import { type AddressInfo, listAddressesRequest, parseAddress } from './address-info.js';
 import { addAddressRequest, deleteAddressRequest } from './address-requests.js';

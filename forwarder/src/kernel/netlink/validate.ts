@@ -1,4 +1,4 @@
-import { invalidArgument } from '../../../../sdk/src/core/errors.js';
+import { invalidArgument } from '@nsm-ts/sdk/core';
 import { IFALIAS_MAX, IFNAME_MAX } from './constants.js';
 
 // Checked here so that a bad name fails with a message about the name, not a bare EINVAL from a

@@ -3,22 +3,14 @@
  * (mechanism dispatch, the next-hop mechanism swap) and a test-double endpoint that answers like an
  * NSE would (its KERNEL mechanism and a point-to-point IP context).
  */
-import { clone, ensureIpContext, newMechanism, newRequest } from '../../../../sdk/src/api/builders.js';
-import type { Connection, Mechanism, NetworkServiceRequest } from '../../../../sdk/src/api/types.js';
-import {
-  type NetworkServiceElement,
-  type NetworkServiceHandler,
-  toHandler,
-} from '../../../../sdk/src/core/chain.js';
-import { createContext } from '../../../../sdk/src/core/context.js';
-import { metadata } from '../../../../sdk/src/core/metadata.js';
-import { begin } from '../../../../sdk/src/networkservice/common/begin/begin.js';
-import { mechanisms } from '../../../../sdk/src/networkservice/common/mechanisms/mechanisms.js';
-import {
-  type OfferFn,
-  exposeNextHopMechanism,
-  nextHopMechanism,
-} from '../../../../sdk/src/networkservice/common/nexthop/nexthop-mechanism.js';
+import { clone, ensureIpContext, newMechanism, newRequest } from '@nsm-ts/sdk/api';
+import type { Connection, Mechanism, NetworkServiceRequest } from '@nsm-ts/sdk/api';
+import { type NetworkServiceElement, type NetworkServiceHandler, toHandler } from '@nsm-ts/sdk/core';
+import { createContext } from '@nsm-ts/sdk/core';
+import { metadata } from '@nsm-ts/sdk/core';
+import { begin } from '@nsm-ts/sdk/elements';
+import { mechanisms } from '@nsm-ts/sdk/elements';
+import { type OfferFn, exposeNextHopMechanism, nextHopMechanism } from '@nsm-ts/sdk/elements';
 import type { KernelDeps } from '../deps.js';
 import { kernelMechanism } from '../kernel.js';
 import { noopMechanism } from '../noop.js';
@@ -174,4 +166,4 @@ export function refreshOf(conn: Connection): NetworkServiceRequest {
 }
 
 /** Resolves with the NsmError a promise rejects with (fails the test when it resolves). */
-export { rejectionOf } from '../../../../sdk/src/testing/errors.js';
+export { rejectionOf } from '@nsm-ts/sdk/testing';

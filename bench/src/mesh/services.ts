@@ -1,7 +1,7 @@
 /** Registering NetworkService records in a mesh, as a user's YAML would. */
-import { createContext } from '../../sdk/src/core/context.js';
-import type { NetworkService } from '../../sdk/src/api/types.js';
-import { dial } from '../../sdk/src/grpc/client.js';
+import { createContext } from '@nsm-ts/sdk/core';
+import type { NetworkService } from '@nsm-ts/sdk/api';
+import { dial } from '@nsm-ts/sdk/grpc';
 import type { Mesh } from './mesh.js';
 
 /** Registers `service` with the mesh's registry. Usage: `await registerService(mesh, { name: 'db' })`. */

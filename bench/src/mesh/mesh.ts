@@ -6,27 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createEndpoint,
-  type Endpoint,
-  type EndpointOptions,
-} from '../../sdk/src/endpoint/create-endpoint.js';
-import {
-  createClient,
-  type ClientOptions,
-  type MeshClientHandle,
-} from '../../sdk/src/client/create-client.js';
-import { element } from '../../sdk/src/core/chain.js';
-import { silentLogger, type Logger } from '../../sdk/src/core/log.js';
-import { createServer } from '../../sdk/src/grpc/server.js';
-import { createRegistryServer } from '../../sdk/src/registry/chains.js';
-import { startManager, type RunningManager } from '../../manager/src/manager.js';
-import {
-  startForwarder,
-  type ForwarderDataplane,
-  type RunningForwarder,
-} from '../../forwarder/src/forwarder.js';
-import { vxlanNegotiation } from './vxlan-negotiation.js';
+import { createEndpoint, type Endpoint, type EndpointOptions } from '@nsm-ts/sdk';
+import { createClient, type ClientOptions, type MeshClientHandle } from '@nsm-ts/sdk';
+import { element } from '@nsm-ts/sdk/core';
+import { silentLogger, type Logger } from '@nsm-ts/sdk/core';
+import { createServer } from '@nsm-ts/sdk/grpc';
+import { createRegistryServer } from '@nsm-ts/sdk/registry';
+import { startManager, type RunningManager } from '@nsm-ts/manager';
+import { startForwarder, type ForwarderDataplane, type RunningForwarder } from '@nsm-ts/forwarder';
+import { createKernelDataplane } from '@nsm-ts/forwarder/mechanisms';
 import { freePort } from './ports.js';
 
 /** Something that can be stopped and started again. */
@@ -53,13 +41,19 @@ function restartable(open: () => Promise<{ close(): Promise<void> }>): Restartab
   };
 }
 
-/** A control-plane-only data plane: NOOP locally, VXLAN parameters negotiated between nodes, nothing built. */
-export function noopDataplane(tunnelIp = '127.0.0.1'): ForwarderDataplane {
-  return {
-    mechanisms: { NOOP: element({}), VXLAN: vxlanNegotiation({ tunnelIp }) },
-    localTypes: ['NOOP'],
-    close: () => undefined,
-  };
+/**
+ * A control-plane data plane: the forwarder's own mechanisms (its VXLAN negotiation between nodes
+ * included), offering NOOP to endpoints, so that with NOOP clients and endpoints nothing is built.
+ */
+export async function noopDataplane(owner: string, tunnelIp = '127.0.0.1'): Promise<ForwarderDataplane> {
+  const kernel = await createKernelDataplane({
+    name: owner,
+    tunnelIp,
+    vxlanPort: 4789,
+    adopt: false,
+    auditEveryMs: 0,
+  });
+  return { mechanisms: kernel.mechanisms, localTypes: ['NOOP'], close: () => kernel.close() };
 }
 
 /** One emulated node. */
@@ -78,7 +72,7 @@ export interface MeshNode {
 export interface MeshOptions {
   nodes?: number;
   log?: Logger;
-  dataplane?: (node: { name: string; tunnelIp: string }) => ForwarderDataplane;
+  dataplane?: (node: { name: string; tunnelIp: string }) => ForwarderDataplane | Promise<ForwarderDataplane>;
   /** Tunnel IP per node index (default 127.0.0.1: negotiated, never used for packets by NOOP). */
   tunnelIp?: (index: number) => string;
   /** Registered NSE lifetime (default 60 s). */
@@ -152,7 +146,9 @@ export async function createMesh(options: MeshOptions = {}) {
         },
         {
           log: log.child({ component: `forwarder-${name}` }),
-          dataplane: options.dataplane ? options.dataplane({ name, tunnelIp }) : noopDataplane(tunnelIp),
+          dataplane: options.dataplane
+            ? await options.dataplane({ name, tunnelIp })
+            : await noopDataplane(`harness-${name}`, tunnelIp),
         },
       );
       return forwarder;

@@ -1,0 +1,2 @@
+/** Test helpers for suites of every package. */
+export * from './errors.js';
