@@ -1,6 +1,10 @@
 /** Polling with a deadline, for set-up steps that finish in another process. */
+import { backoffDelay } from '@nsm-ts/sdk/tools';
 
-/** Polls `check` every `everyMs` until it returns a value other than undefined; rejects with `what` on timeout. */
+/**
+ * Polls `check` until it returns a value other than undefined, from every `everyMs` slowing to every
+ * 4 × `everyMs` (the project's one backoff); rejects with `what` on timeout.
+ */
 export async function waitFor<T>(
   what: string,
   timeoutMs: number,
@@ -8,10 +12,11 @@ export async function waitFor<T>(
   everyMs = 100,
 ): Promise<T> {
   const until = Date.now() + timeoutMs;
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    const pause = backoffDelay(attempt, { initialMs: everyMs, maxMs: 4 * everyMs, jitter: 0 });
+    await new Promise((r) => setTimeout(r, pause));
   }
 }

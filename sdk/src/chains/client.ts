@@ -4,7 +4,7 @@
  */
 import type { Mechanism } from '../api/types.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
-import { chain } from '../core/chain.js';
+import { chain, named } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
 import type { ClientPool } from '../grpc/client.js';
 import { begin } from '../networkservice/common/begin/begin.js';
@@ -58,15 +58,15 @@ export function createClientChain(options: ClientChainOptions): NetworkServiceEl
     ...(options.onHealEvent ? { onEvent: options.onHealEvent } : {}),
   };
   return chain(
-    updatePath(options.name),
-    begin(),
-    metadata('client'),
-    refresh(),
-    heal(healOptions),
-    clientInfo(options.info ?? {}),
-    mechanismPreferences(options.preferences ?? []),
-    updateTokenClient(options.tokens),
+    named('updatePath', updatePath(options.name)),
+    named('begin', begin()),
+    named('metadata', metadata('client')),
+    named('refresh', refresh()),
+    named('heal', heal(healOptions)),
+    named('clientInfo', clientInfo(options.info ?? {})),
+    named('mechanismPreferences', mechanismPreferences(options.preferences ?? [])),
+    named('updateToken', updateTokenClient(options.tokens)),
     ...(options.extra ?? []),
-    managerHop(options.pool, options.managerUrl),
+    named('manager', managerHop(options.pool, options.managerUrl)),
   );
 }

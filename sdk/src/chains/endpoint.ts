@@ -4,7 +4,7 @@
  * own manager (service chaining).
  */
 import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
-import { toHandler } from '../core/chain.js';
+import { named, toHandler } from '../core/chain.js';
 import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
 import { trimPath } from '../networkservice/common/trimpath/trimpath.js';
@@ -37,12 +37,12 @@ export function createEndpointChain(options: EndpointChainOptions): EndpointChai
   const monitor = new ConnectionMonitor();
   const elements: NetworkServiceElement[] = [
     ...serverPrologue(options.name, options.tokens, monitor),
-    trimPath(),
-    mechanisms(options.mechanisms),
+    named('trimPath', trimPath()),
+    named('mechanisms', mechanisms(options.mechanisms)),
   ];
   if (options.cidrPrefixes && options.cidrPrefixes.length > 0)
-    elements.push(point2pointIpam(options.cidrPrefixes));
+    elements.push(named('point2pointIpam', point2pointIpam(options.cidrPrefixes)));
   elements.push(...(options.elements ?? []));
-  if (options.passthrough) elements.push(options.passthrough);
+  if (options.passthrough) elements.push(named('passthrough', options.passthrough));
   return { handler: toHandler(elements), monitor };
 }

@@ -4,7 +4,7 @@
  * node), and lets the mechanism elements build the wire once both sides are known.
  */
 import type { NetworkServiceElement } from '../core/chain.js';
-import { toHandler } from '../core/chain.js';
+import { named, toHandler } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
 import type { ClientPool } from '../grpc/client.js';
@@ -45,20 +45,23 @@ export function createForwarderChain(options: ForwarderChainOptions): ManagerCha
   const monitor = new ConnectionMonitor();
   const handler = toHandler([
     ...serverPrologue(options.name, options.tokens, monitor),
-    discoverCandidates({ nse: options.nse, ns: options.ns }),
-    roundRobin(options.nodeName ? { nodeName: options.nodeName } : {}),
-    netsvcMonitor({ nse: options.nse, ns: options.ns }),
-    exposeNextHopMechanism(),
-    mechanisms(options.mechanisms),
-    connect({
-      pool: options.pool,
-      client: [
-        metadata('client'),
-        nextHopMechanism(options.offer),
-        monitorRelay(options.pool),
-        updateTokenClient(options.tokens),
-      ],
-    }),
+    named('discover', discoverCandidates({ nse: options.nse, ns: options.ns })),
+    named('roundRobin', roundRobin(options.nodeName ? { nodeName: options.nodeName } : {})),
+    named('netsvcMonitor', netsvcMonitor({ nse: options.nse, ns: options.ns })),
+    named('exposeNextHopMechanism', exposeNextHopMechanism()),
+    named('mechanisms', mechanisms(options.mechanisms)),
+    named(
+      'connect',
+      connect({
+        pool: options.pool,
+        client: [
+          named('metadata', metadata('client')),
+          named('nextHopMechanism', nextHopMechanism(options.offer)),
+          named('monitorRelay', monitorRelay(options.pool)),
+          named('updateToken', updateTokenClient(options.tokens)),
+        ],
+      }),
+    ),
   ]);
   return { handler, monitor };
 }

@@ -3,7 +3,7 @@
  * forwarder and continues through it. Selection of the endpoint happens in the forwarder.
  */
 import type { NetworkServiceHandler } from '../core/chain.js';
-import { toHandler } from '../core/chain.js';
+import { named, toHandler } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
 import type { ClientPool } from '../grpc/client.js';
@@ -38,16 +38,26 @@ export function createManagerChain(options: ManagerChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
   const handler = toHandler([
     ...serverPrologue(options.name, options.tokens, monitor),
-    discoverForwarder({
-      nse: options.nse,
-      ns: options.ns,
-      nodeName: options.nodeName,
-      forwarderServiceName: options.forwarderServiceName ?? 'forwarder',
-    }),
-    connect({
-      pool: options.pool,
-      client: [metadata('client'), monitorRelay(options.pool), updateTokenClient(options.tokens)],
-    }),
+    named(
+      'discoverForwarder',
+      discoverForwarder({
+        nse: options.nse,
+        ns: options.ns,
+        nodeName: options.nodeName,
+        forwarderServiceName: options.forwarderServiceName ?? 'forwarder',
+      }),
+    ),
+    named(
+      'connect',
+      connect({
+        pool: options.pool,
+        client: [
+          named('metadata', metadata('client')),
+          named('monitorRelay', monitorRelay(options.pool)),
+          named('updateToken', updateTokenClient(options.tokens)),
+        ],
+      }),
+    ),
   ]);
   return { handler, monitor };
 }

@@ -3,7 +3,7 @@
  * connection's events, keep per-connection state, sign its segment, close connections whose refresh
  * stops coming, and report changes to its monitor subscribers.
  */
-import type { NetworkServiceElement } from '../core/chain.js';
+import { named, type NetworkServiceElement } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
 import { begin } from '../networkservice/common/begin/begin.js';
 import { monitorServer, type ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
@@ -20,12 +20,12 @@ export function serverPrologue(
   monitor: ConnectionMonitor,
 ): NetworkServiceElement[] {
   return [
-    validateRequest(),
-    updatePath(name),
-    begin(),
-    metadata('server'),
-    updateTokenServer(tokens),
-    timeout(),
-    monitorServer(monitor),
+    named('validate', validateRequest()),
+    named('updatePath', updatePath(name)),
+    named('begin', begin()),
+    named('metadata', metadata('server')),
+    named('updateToken', updateTokenServer(tokens)),
+    named('timeout', timeout()),
+    named('monitor', monitorServer(monitor)),
   ];
 }

@@ -16,6 +16,62 @@ export interface NetworkServiceHandler {
 export interface NetworkServiceElement {
   request(ctx: Context, req: NetworkServiceRequest, next: NetworkServiceHandler): Promise<Connection>;
   close(ctx: Context, conn: Connection, next: NetworkServiceHandler): Promise<void>;
+  /** What the chain trace calls it (see {@link named}). */
+  readonly name?: string;
+}
+
+/** Whether chains built from now on trace their elements (NSM_TRACE_CHAIN=1, or {@link traceChains}). */
+let tracing = /^(1|true|yes|on)$/i.test(process.env['NSM_TRACE_CHAIN'] ?? '');
+
+/**
+ * Turns the chain trace on or off for chains built afterwards: each element's request and close
+ * are logged at debug level on entry and exit, with the connection id, the time spent and any
+ * error. Off (the default) it costs nothing. Usage: `traceChains(true)` before building the chains.
+ */
+export function traceChains(on: boolean): void {
+  tracing = on;
+}
+
+/** `element` with a name for the chain trace. Usage: `chain(named('begin', begin()), ...)`. */
+export function named(name: string, element: NetworkServiceElement): NetworkServiceElement {
+  return {
+    name,
+    request: (ctx, req, next) => element.request(ctx, req, next),
+    close: (ctx, conn, next) => element.close(ctx, conn, next),
+  };
+}
+
+function traced(
+  element: NetworkServiceElement,
+  index: number,
+  rest: NetworkServiceHandler,
+): NetworkServiceHandler {
+  const label = element.name ?? `element ${index}`;
+  const run = async <T>(
+    ctx: Context,
+    op: 'request' | 'close',
+    connId: string,
+    call: () => Promise<T>,
+  ): Promise<T> => {
+    const started = performance.now();
+    ctx.log.debug({ element: label, op, connId }, 'enter');
+    try {
+      const out = await call();
+      ctx.log.debug({ element: label, op, connId, ms: performance.now() - started }, 'exit');
+      return out;
+    } catch (err) {
+      ctx.log.debug(
+        { element: label, op, connId, ms: performance.now() - started, err: String(err) },
+        'failed',
+      );
+      throw err;
+    }
+  };
+  return {
+    request: (ctx, req) =>
+      run(ctx, 'request', req.connection?.id ?? '', () => element.request(ctx, req, rest)),
+    close: (ctx, conn) => run(ctx, 'close', conn.id, () => element.close(ctx, conn, rest)),
+  };
 }
 
 /** The end of every chain: the request's connection is the answer. */
@@ -33,6 +89,7 @@ function bind(
   const element = elements[index];
   if (!element) return last;
   const rest = bind(elements, index + 1, last);
+  if (tracing) return traced(element, index, rest);
   return {
     request: (ctx, req) => element.request(ctx, req, rest),
     close: (ctx, conn) => element.close(ctx, conn, rest),

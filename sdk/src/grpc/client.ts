@@ -13,6 +13,7 @@ import type {
   NetworkServiceRequest,
 } from '../api/types.js';
 import type { NetworkServiceHandler } from '../core/chain.js';
+import { realClock } from '../core/clock.js';
 import type { Context } from '../core/context.js';
 import { Code, NsmError } from '../core/errors.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
@@ -48,11 +49,22 @@ type Streaming = (
   opts: grpc.CallOptions,
 ) => grpc.ClientReadableStream<unknown>;
 
+/**
+ * The context's deadline as the wall-clock time gRPC wants: the deadline is on the context's clock
+ * (a test's fake one, say), the transport's timers are real. Undefined without a deadline.
+ */
+function wallDeadline(ctx: Context, atMostMs = Infinity): number | undefined {
+  const left = ctx.deadline === undefined ? Infinity : ctx.deadline - ctx.clock.now();
+  const ms = Math.min(left, atMostMs);
+  return ms === Infinity ? undefined : realClock.now() + Math.max(0, ms);
+}
+
 function callArgs(ctx: Context): { md: grpc.Metadata; opts: grpc.CallOptions } {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(ctx.value(kOutgoingMetadata))) md.set(k, v);
   const opts: grpc.CallOptions = {};
-  if (ctx.deadline !== undefined) opts.deadline = ctx.deadline;
+  const deadline = wallDeadline(ctx);
+  if (deadline !== undefined) opts.deadline = deadline;
   return { md, opts };
 }
 
@@ -83,7 +95,7 @@ function ready(ctx: Context, client: grpc.Client, url: string, dialTimeoutMs: nu
   const socket = unixPath(url);
   if (socket !== undefined && !existsSync(socket))
     return Promise.reject(new NsmError(Code.UNAVAILABLE, `${url} is unavailable: no socket ${socket}`));
-  const deadline = Math.min(Date.now() + dialTimeoutMs, ctx.deadline ?? Infinity);
+  const deadline = wallDeadline(ctx, dialTimeoutMs) ?? realClock.now() + dialTimeoutMs;
   return new Promise((resolve, reject) =>
     client.waitForReady(deadline, (err) =>
       err

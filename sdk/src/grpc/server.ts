@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import type { Observable, Subscription } from 'rxjs';
 import type { ConnectionEvent, MonitorScopeSelector } from '../api/types.js';
 import type { NetworkServiceHandler } from '../core/chain.js';
-import type { Clock } from '../core/clock.js';
+import { realClock, type Clock } from '../core/clock.js';
 import { createContext, withValue, type Context } from '../core/context.js';
 import { Code, NsmError, codeName } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
@@ -203,12 +203,13 @@ export function createServer(options: ServerOptions = {}): MeshServer {
     async close() {
       for (const stop of [...streams]) stop();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
+        // The wall clock on purpose: this waits for real connections, whatever clock the chains use.
+        const cancel = realClock.after(2000, () => {
           server.forceShutdown();
           resolve();
-        }, 2000);
+        });
         server.tryShutdown(() => {
-          clearTimeout(timer);
+          cancel();
           resolve();
         });
       });

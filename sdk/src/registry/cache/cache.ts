@@ -10,6 +10,8 @@ import { clone, fromTimestamp } from '../../api/builders.js';
 import type { NetworkService, NetworkServiceEndpoint } from '../../api/types.js';
 import { createContext, withoutCancel, type Context } from '../../core/context.js';
 import type { Logger } from '../../core/log.js';
+import { realClock, type Clock } from '../../core/clock.js';
+import { backoffDelay } from '../../tools/backoff.js';
 import type {
   NetworkServiceEndpointQuery,
   NetworkServiceEndpointResponse,
@@ -24,9 +26,19 @@ interface Kind<T, Q, R> {
   all: Q;
   recordOf(r: R): T | null;
   queryOf(q: Q): { record: T | null; watch: boolean };
-  match(query: T | null, record: T): boolean;
+  /** Whether `record` answers `query` at time `now` (ms since the epoch, the caller's clock). */
+  match(query: T | null, record: T, now: number): boolean;
   response(record: T): R;
   nameOf(record: T): string;
+}
+
+/** Options of a cache. */
+export interface CacheOptions {
+  log?: Logger;
+  /** First pause before following the registry again after its watch broke (default 200 ms); it grows to 5 s. */
+  retryMs?: number;
+  /** The clock of those pauses (default the wall clock). */
+  clock?: Clock;
 }
 
 /** A cached handler; `close()` ends its watch. */
@@ -35,10 +47,12 @@ export type CachedHandler<T, Q, R> = RegistryHandler<T, Q, R> & { close(): void;
 function createCache<T, Q, R extends { deleted: boolean }>(
   kind: Kind<T, Q, R>,
   next: RegistryHandler<T, Q, R>,
-  options: { log?: Logger; retryMs?: number },
+  options: CacheOptions,
 ): CachedHandler<T, Q, R> {
   const records = new Map<string, T>();
   const retryMs = options.retryMs ?? 200;
+  const clock = options.clock ?? realClock;
+  let failures = 0;
   let synced = false;
   let closed = false;
   let generation = 0;
@@ -66,7 +80,8 @@ function createCache<T, Q, R extends { deleted: boolean }>(
         { what: kind.what, why },
         'registry cache lost its watch; passing finds through until it is back',
       );
-      setTimeout(follow, retryMs).unref();
+      // Back off while the registry stays away: every manager and forwarder is waiting for it.
+      clock.after(backoffDelay(++failures, { initialMs: retryMs, maxMs: Math.max(retryMs, 5_000) }), follow);
     };
     // The watch first, so nothing registered while the list is in flight is missed.
     const sub = next.find(ctx, { ...kind.all, watch: true }).subscribe({
@@ -82,6 +97,7 @@ function createCache<T, Q, R extends { deleted: boolean }>(
       (list) => {
         list.forEach(apply);
         synced = mine === generation && !sub.closed;
+        if (synced) failures = 0;
       },
       (err: unknown) => again(String(err)),
     );
@@ -100,8 +116,9 @@ function createCache<T, Q, R extends { deleted: boolean }>(
       if (!stop) follow();
       const { record, watch } = kind.queryOf(query);
       if (watch || !synced) return next.find(ctx, query);
+      const now = ctx.clock.now();
       return from(
-        [...records.values()].filter((r) => kind.match(record, r)).map((r) => kind.response(clone(r))),
+        [...records.values()].filter((r) => kind.match(record, r, now)).map((r) => kind.response(clone(r))),
       );
     },
     async unregister(ctx: Context, record: T) {
@@ -119,7 +136,7 @@ function createCache<T, Q, R extends { deleted: boolean }>(
 /** Caches NetworkServiceEndpoint finds of `next`. Usage: `const nse = cachedNseRegistry(manager.endpointRegistry)`. */
 export function cachedNseRegistry(
   next: RegistryHandler<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse>,
-  options: { log?: Logger; retryMs?: number } = {},
+  options: CacheOptions = {},
 ): CachedHandler<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse> {
   return createCache(
     {
@@ -128,8 +145,8 @@ export function cachedNseRegistry(
       recordOf: (r) => r.network_service_endpoint,
       queryOf: (q) => ({ record: q.network_service_endpoint, watch: q.watch }),
       // Expired records linger until the registry deletes them; never hand them out.
-      match: (query, record) =>
-        matchNse(query, record) && !((fromTimestamp(record.expiration_time) ?? Infinity) < Date.now()),
+      match: (query, record, now) =>
+        matchNse(query, record) && !((fromTimestamp(record.expiration_time) ?? Infinity) < now),
       response: (record) => ({ network_service_endpoint: record, deleted: false }),
       nameOf: (record) => record.name,
     },
@@ -141,7 +158,7 @@ export function cachedNseRegistry(
 /** Caches NetworkService finds of `next`. */
 export function cachedNsRegistry(
   next: RegistryHandler<NetworkService, NetworkServiceQuery, NetworkServiceResponse>,
-  options: { log?: Logger; retryMs?: number } = {},
+  options: CacheOptions = {},
 ): CachedHandler<NetworkService, NetworkServiceQuery, NetworkServiceResponse> {
   return createCache<NetworkService, NetworkServiceQuery, NetworkServiceResponse>(
     {

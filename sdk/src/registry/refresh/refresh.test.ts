@@ -73,7 +73,7 @@ describe('registryRefresh', () => {
   const setup = (options: Parameters<typeof registryRefresh>[0] = {}): void => {
     clock = new FakeClock();
     ctx = createContext({ clock });
-    refresh = registryRefresh(options);
+    refresh = registryRefresh({ random: () => 0, ...options });
     registry = restartable(clock);
     counter = flaky();
     client = toRegistryHandler([refresh, counter], registry.handler);
@@ -109,16 +109,18 @@ describe('registryRefresh', () => {
     expect(counter.registers).toBe(2);
   });
 
-  it('retries a failed refresh every 200 ms until it succeeds', async () => {
+  it('retries a failed refresh, backing off from 200 ms, until it succeeds', async () => {
     setup({ watch: false });
     await client.register(ctx, nse('a'));
     counter.failing = true;
-    await clock.advance(40_000);
-    await clock.advance(200);
-    await clock.advance(200);
+    await clock.advance(40_000); // the refresh fails
+    await clock.advance(200); // and the retries: 200 ms, 400 ms later
+    await clock.advance(400);
     expect(counter.registers).toBe(4);
     counter.failing = false;
-    await clock.advance(200);
+    await clock.advance(799);
+    expect(counter.registers).toBe(4);
+    await clock.advance(1); // 800 ms later: it succeeds
     expect(counter.registers).toBe(5);
     await clock.advance(39_999);
     expect(counter.registers).toBe(5);
@@ -130,8 +132,9 @@ describe('registryRefresh', () => {
     setup({ watch: false });
     await client.register(ctx, nse('a'));
     counter.failing = true;
-    await clock.advance(40_000 + 10 * 200);
-    expect(counter.registers).toBe(12);
+    // Attempts at 40 s, +0.2, +0.6, +1.4, +3.0 and +6.2 s: the pause doubles, up to 5 s.
+    await clock.advance(40_000 + 10_000);
+    expect(counter.registers).toBe(7);
     counter.failing = false;
     await client.unregister(ctx, nse('a'));
     expect(refresh.refreshing.size).toBe(0);

@@ -11,6 +11,7 @@ import { detached, type Context } from '../../core/context.js';
 import type { NseElement, NseHandler } from '../../core/registry-chain.js';
 import { SerialExecutor } from '../../core/serial.js';
 import { watchOwnRecord } from './watch-self.js';
+import { backoffDelay } from '../../tools/backoff.js';
 
 /** Options for `registryRefresh`. */
 export interface RefreshOptions {
@@ -22,6 +23,8 @@ export interface RefreshOptions {
   watch?: boolean;
   /** Clock for refresh timers (default: the registering call's context clock). */
   clock?: Clock;
+  /** Randomness of the retry jitter (default Math.random); tests pass `() => 0`. */
+  random?: () => number;
 }
 
 /** The refresh element; `close()` stops refreshing everything without unregistering. */
@@ -36,6 +39,8 @@ interface Entry {
   cancelTimer?: () => void;
   stopWatch?: () => void;
   failing: boolean;
+  /** Failed attempts in a row (for the backoff). */
+  failures: number;
 }
 
 /**
@@ -93,15 +98,22 @@ export function registryRefresh(options: RefreshOptions = {}): RefreshElement {
         const result = await entry.next.register(call.ctx, req);
         if (entry.failing) entry.ctx.log.info({ nse: req.name }, 'registration refreshed again');
         entry.failing = false;
+        entry.failures = 0;
         adopt(entry, result);
       } catch (err) {
+        // Backing off with jitter: during a registry outage every endpoint and forwarder retries.
+        const pause = backoffDelay(++entry.failures, {
+          initialMs: retryMs,
+          maxMs: Math.max(retryMs, 5_000),
+          ...(options.random ? { random: options.random } : {}),
+        });
         if (!entry.failing)
           entry.ctx.log.warn(
-            { nse: req.name, err },
-            `registration refresh failed; retrying every ${retryMs} ms`,
+            { nse: req.name, err, retryInMs: pause },
+            'registration refresh failed; retrying',
           );
         entry.failing = true;
-        schedule(entry, retryMs);
+        schedule(entry, pause);
       } finally {
         call.cancel();
       }
@@ -123,6 +135,7 @@ export function registryRefresh(options: RefreshOptions = {}): RefreshElement {
           next,
           clock: options.clock ?? ctx.clock,
           failing: false,
+          failures: 0,
         };
         entries.set(result.name, entry);
         adopt(entry, result);

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { newRequest } from '../../../api/builders.js';
 import { element, toHandler } from '../../../core/chain.js';
+import { metadata } from '../../../core/metadata.js';
 import { createContext } from '../../../core/context.js';
 import { Code } from '../../../core/errors.js';
 import { clientUrlOf } from '../clienturl/clienturl.js';
@@ -42,6 +43,7 @@ function epcChain() {
     },
   });
   const handler = toHandler([
+    metadata('server'),
     discoverCandidates({ nse: fakeNseRegistry(endpoints), ns: fakeNsRegistry([service]) }),
     roundRobin({ random: () => 0 }),
     sink,

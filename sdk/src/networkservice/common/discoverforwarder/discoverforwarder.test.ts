@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newConnection, newRequest, toTimestamp } from '../../../api/builders.js';
 import type { Connection, NetworkService, NetworkServiceEndpoint } from '../../../api/types.js';
 import { element, toHandler } from '../../../core/chain.js';
+import { metadata } from '../../../core/metadata.js';
 import { FakeClock } from '../../../core/clock.js';
 import { createContext } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
@@ -36,6 +37,7 @@ function setup(forwarders: NetworkServiceEndpoint[], services: NetworkService[] 
   });
   const registry = [...forwarders];
   const handler = toHandler([
+    metadata('server'),
     discoverForwarder({ nse: fakeNseRegistry(registry), ns: fakeNsRegistry(services), nodeName: 'node-1' }),
     far,
   ]);

@@ -12,6 +12,7 @@ import type { NsHandler, NseHandler } from '../../../core/registry-chain.js';
 import { withClientUrl } from '../clienturl/clienturl.js';
 import { findEndpoints, findNetworkService, isExpired } from '../discover/registry-lookup.js';
 import { forwarderLabels, matchForwarders, noForwarderMessage } from './match-forwarders.js';
+import { metadataSlot } from '../../../core/metadata.js';
 
 /** Options for `discoverForwarder`. */
 export interface DiscoverForwarderOptions {
@@ -35,6 +36,9 @@ function nextSegmentName(conn: Connection): string | undefined {
   return path ? path.path_segments[path.index + 1]?.name : undefined;
 }
 
+/** The forwarder a connection went through: its metadata, gone with it. */
+const kChoice = metadataSlot<Choice>('discoverforwarder.choice', 'server');
+
 /**
  * The manager element. A first request (or state RESELECT_REQUESTED, which forgets the earlier
  * choice) tries the fitting local forwarders in registry order — after a restart the one named in the
@@ -45,7 +49,6 @@ function nextSegmentName(conn: Connection): string | undefined {
  */
 export function discoverForwarder(options: DiscoverForwarderOptions): NetworkServiceElement {
   const service = options.forwarderServiceName ?? 'forwarder';
-  const chosen = new Map<string, Choice>();
 
   const localForwarders = async (ctx: Context): Promise<NetworkServiceEndpoint[]> => {
     const now = ctx.clock.now();
@@ -61,7 +64,7 @@ export function discoverForwarder(options: DiscoverForwarderOptions): NetworkSer
     if (!ns) throw new NsmError(Code.NOT_FOUND, `network service "${conn.network_service}" is not found`);
     const local = await localForwarders(ctx);
     const result = matchForwarders(ns, local, conn.labels, service);
-    const sticky = chosen.get(conn.id);
+    const sticky = kChoice.get(ctx);
     if (sticky) {
       const same = result.forwarders.filter((f) => f.name === sticky.name);
       if (same.length > 0) return same;
@@ -85,14 +88,14 @@ export function discoverForwarder(options: DiscoverForwarderOptions): NetworkSer
     async request(ctx, req, next) {
       const conn = req.connection;
       if (!conn) throw invalidArgument('request without connection');
-      if (conn.state === 'RESELECT_REQUESTED') chosen.delete(conn.id);
+      if (conn.state === 'RESELECT_REQUESTED') kChoice.delete(ctx);
       const forwarders = await plan(ctx, conn);
       const failures: string[] = [];
       const errors: unknown[] = [];
       for (const f of forwarders) {
         try {
           const out = await next.request(withClientUrl(ctx, f.url), clone(req));
-          chosen.set(conn.id, { name: f.name, url: f.url });
+          kChoice.set(ctx, { name: f.name, url: f.url });
           return out;
         } catch (err) {
           if (forwarders.length === 1 || ctx.signal.aborted) throw err;
@@ -114,7 +117,7 @@ export function discoverForwarder(options: DiscoverForwarderOptions): NetworkSer
       );
     },
     async close(ctx, conn, next) {
-      const remembered = chosen.get(conn.id);
+      const remembered = kChoice.get(ctx);
       const name = remembered?.name ?? nextSegmentName(conn);
       let url = remembered?.url;
       try {
@@ -136,7 +139,7 @@ export function discoverForwarder(options: DiscoverForwarderOptions): NetworkSer
           );
         await next.close(url ? withClientUrl(ctx, url) : ctx, conn);
       } finally {
-        chosen.delete(conn.id);
+        kChoice.delete(ctx);
       }
     },
   };

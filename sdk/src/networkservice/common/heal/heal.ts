@@ -12,6 +12,8 @@ import type { NetworkServiceElement } from '../../../core/chain.js';
 import { sleep } from '../../../core/clock.js';
 import type { Context } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
+import { metadataSlot } from '../../../core/metadata.js';
+import { backoffDelay } from '../../../tools/backoff.js';
 import type { ClientPool } from '../../../grpc/client.js';
 import { ConnectionClosedError, eventFactoryOf, type EventFactory } from '../begin/begin.js';
 import { watchNextHop, type LossReason, type NextHopWatch } from '../monitor/watch-next-hop.js';
@@ -36,6 +38,8 @@ export interface HealOptions {
   retryMs?: number;
   /** Longest pause between attempts during a long outage (default 2 s). */
   maxRetryMs?: number;
+  /** Randomness of the retry jitter (default Math.random); tests pass `() => 0`. */
+  random?: () => number;
   /** Failed attempts on the same path before heal re-selects instead (default 3). */
   sameAttempts?: number;
   /** Told when a connection is lost, when an attempt fails and when it is healed. */
@@ -53,23 +57,36 @@ export type HealEvent =
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-/** Usage: `createClient(...)` puts `heal({ pool, url })` after `begin()` in the client chain. */
+/** A repair running for a connection; a data-plane break turns it to reselect. */
+interface Repair {
+  reselect: boolean;
+  wake: AbortController;
+}
+
+// What heal keeps per connection is the connection's (client-side) metadata, gone with it.
+const kWatch = metadataSlot<NextHopWatch>('heal.watch', 'client');
+const kDataPlane = metadataSlot<() => void>('heal.dataPlane', 'client');
+const kRepair = metadataSlot<Repair>('heal.repair', 'client');
+
+function stopWatching(ctx: Context): void {
+  kWatch.get(ctx)?.stop();
+  kWatch.delete(ctx);
+  kDataPlane.get(ctx)?.();
+  kDataPlane.delete(ctx);
+}
+
+/** Usage: `createClient(...)` puts `heal({ pool, url })` after `begin()` and `metadata('client')` in the client chain. */
 export function heal(options: HealOptions): NetworkServiceElement {
-  const watches = new Map<string, NextHopWatch>();
-  const dataPlaneWatches = new Map<string, () => void>();
   const retryMs = options.retryMs ?? 200;
   const maxRetryMs = options.maxRetryMs ?? 2000;
   const sameAttempts = options.sameAttempts ?? 3;
-
-  /** The repair running per connection: one at a time; a data-plane break turns it to reselect. */
-  const repairs = new Map<string, { reselect: boolean; wake: AbortController }>();
 
   const repair = async (
     ctx: Context,
     factory: EventFactory,
     conn: Connection,
     reason: LossReason | 'data-plane',
-    state: { reselect: boolean; wake: AbortController },
+    state: Repair,
   ): Promise<void> => {
     options.onEvent?.({ type: 'lost', conn, reason });
     let samePathFailures = 0;
@@ -98,7 +115,11 @@ export function heal(options: HealOptions): NetworkServiceElement {
         }
         // Quick retries first (a restarting hop is back in well under a second), then a calm pace and
         // an occasional warning, not one every 200 ms, during a long outage.
-        const pause = Math.min(retryMs * 2 ** (attempt - 1), Math.max(retryMs, maxRetryMs));
+        const pause = backoffDelay(attempt, {
+          initialMs: retryMs,
+          maxMs: Math.max(retryMs, maxRetryMs),
+          ...(options.random ? { random: options.random } : {}),
+        });
         const level = attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug';
         ctx.log[level](
           { connId: conn.id, reason, how, attempt, err: String(err), retryInMs: pause },
@@ -118,7 +139,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
     conn: Connection,
     reason: LossReason | 'data-plane',
   ) => {
-    const running = repairs.get(conn.id);
+    const running = kRepair.get(ctx);
     if (running) {
       if (reason === 'data-plane' && !running.reselect) {
         running.reselect = true;
@@ -126,33 +147,31 @@ export function heal(options: HealOptions): NetworkServiceElement {
       }
       return;
     }
-    const state = { reselect: reason === 'data-plane', wake: new AbortController() };
-    repairs.set(conn.id, state);
+    const state: Repair = { reselect: reason === 'data-plane', wake: new AbortController() };
+    kRepair.set(ctx, state);
     void repair(ctx, factory, conn, reason, state).finally(() => {
-      if (repairs.get(conn.id) === state) repairs.delete(conn.id);
+      if (kRepair.get(ctx) === state) kRepair.delete(ctx);
     });
   };
 
   const watch = (ctx: Context, conn: Connection): void => {
-    watches.get(conn.id)?.stop();
+    stopWatching(ctx);
     const factory = eventFactoryOf(ctx);
     const w = watchNextHop(ctx, options.pool, options.url, conn, (reason) => {
-      watches.delete(conn.id);
+      if (kWatch.get(ctx) === w) kWatch.delete(ctx);
       ctx.log.info({ connId: conn.id, reason }, 'connection lost on the control plane; healing');
       startRepair(ctx, factory, conn, reason);
     });
-    if (w) watches.set(conn.id, w);
-    dataPlaneWatches.get(conn.id)?.();
-    dataPlaneWatches.delete(conn.id);
+    if (w) kWatch.set(ctx, w);
     if (options.dataPlane) {
       const stop = options.dataPlane.watch(ctx, conn, () => {
-        dataPlaneWatches.delete(conn.id);
+        kDataPlane.delete(ctx);
         w?.stop();
-        watches.delete(conn.id);
+        if (kWatch.get(ctx) === w) kWatch.delete(ctx);
         ctx.log.info({ connId: conn.id }, 'data plane broken; reselecting');
         startRepair(ctx, factory, conn, 'data-plane');
       });
-      dataPlaneWatches.set(conn.id, stop);
+      kDataPlane.set(ctx, stop);
     }
   };
 
@@ -163,10 +182,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
       return conn;
     },
     async close(ctx, conn, next) {
-      watches.get(conn.id)?.stop();
-      watches.delete(conn.id);
-      dataPlaneWatches.get(conn.id)?.();
-      dataPlaneWatches.delete(conn.id);
+      stopWatching(ctx);
       await next.close(ctx, conn);
     },
   };

@@ -5,41 +5,48 @@
  */
 import type { Connection } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
+import type { Context } from '../../../core/context.js';
+import { metadataSlot } from '../../../core/metadata.js';
 import type { ClientPool } from '../../../grpc/client.js';
 import { clientUrlOf } from '../clienturl/clienturl.js';
 import { monitorEventsOf } from './monitor.js';
 import { watchNextHop, nextSegmentId, type NextHopWatch } from './watch-next-hop.js';
 
-/** Usage: `connect({ pool, client: [monitorRelay(pool), ...] })`; needs `monitorServer` earlier in the chain. */
+/** The watch of a connection on the next hop: its (client-side) metadata, stopped and gone with it. */
+const kWatch = metadataSlot<NextHopWatch>('monitorRelay.watch', 'client');
+
+/**
+ * Usage: `connect({ pool, client: [metadata('client'), monitorRelay(pool), ...] })`; needs
+ * `monitorServer` earlier in the chain.
+ */
 export function monitorRelay(pool: ClientPool): NetworkServiceElement {
-  const watches = new Map<string, NextHopWatch>();
-  const stop = (id: string): void => {
-    watches.get(id)?.stop();
-    watches.delete(id);
+  const stop = (ctx: Context): void => {
+    kWatch.get(ctx)?.stop();
+    kWatch.delete(ctx);
   };
   return {
     async request(ctx, req, next) {
       const conn = await next.request(ctx, req);
       const url = clientUrlOf(ctx);
-      const current = watches.get(conn.id);
+      const current = kWatch.get(ctx);
       if (url && (!current || current.url !== url || current.nextId !== nextSegmentId(conn))) {
-        stop(conn.id);
+        stop(ctx);
         const events = monitorEventsOf(ctx);
         const snapshot: Connection = conn;
         const watch = watchNextHop(ctx, pool, url, conn, (reason) => {
-          watches.delete(snapshot.id);
+          if (kWatch.get(ctx) === watch) kWatch.delete(ctx);
           ctx.log.info(
             { connId: snapshot.id, nextHop: url, reason },
             'next hop lost the connection; reporting DOWN',
           );
           events?.update({ ...snapshot, state: 'DOWN' });
         });
-        if (watch) watches.set(conn.id, watch);
+        if (watch) kWatch.set(ctx, watch);
       }
       return conn;
     },
     async close(ctx, conn, next) {
-      stop(conn.id);
+      stop(ctx);
       await next.close(ctx, conn);
     },
   };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newConnection, newRequest, toTimestamp } from '../../../api/builders.js';
 import type { NetworkServiceRequest } from '../../../api/types.js';
 import { element, toHandler, type NetworkServiceElement } from '../../../core/chain.js';
+import { metadata } from '../../../core/metadata.js';
 import { FakeClock } from '../../../core/clock.js';
 import { createContext } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
@@ -58,7 +59,11 @@ function setup(options: { clientIndex?: number; lifetimes?: number[]; retryMs?: 
   names.forEach((name, i) => {
     elements.push(updatePath(name));
     if (i === clientIndex)
-      elements.push(begin(), refresh(options.retryMs ? { retryMs: options.retryMs } : {}));
+      elements.push(
+        begin(),
+        metadata('client'),
+        refresh({ random: () => 0, ...(options.retryMs ? { retryMs: options.retryMs } : {}) }),
+      );
     elements.push(stamp(clock, lifetimes[i]!));
   });
   const client = toHandler([...elements, far.element]);
@@ -98,15 +103,15 @@ describe('refresh', () => {
     await client.close(ctx, conn);
   });
 
-  it('retries every 200 ms after failures, then goes back to the normal plan', async () => {
+  it('retries after failures backing off from 200 ms, then goes back to the normal plan', async () => {
     const { clock, ctx, client, far } = setup();
     const conn = await client.request(ctx, newRequest());
     const start = clock.now();
     far.state.failures = 3;
-    await clock.advance(2 * MINUTE + 600);
-    expect(far.state.at.map((t) => t - start)).toEqual([0, 120_000, 120_200, 120_400, 120_600]);
+    await clock.advance(2 * MINUTE + 1400);
+    expect(far.state.at.map((t) => t - start)).toEqual([0, 120_000, 120_200, 120_600, 121_400]);
     await clock.advance(2 * MINUTE);
-    expect(far.state.at.at(-1)! - start).toBe(120_600 + 120_000);
+    expect(far.state.at.at(-1)! - start).toBe(121_400 + 120_000);
     await client.close(ctx, conn);
   });
 
@@ -174,7 +179,13 @@ describe('refresh', () => {
     far.state.failures = 1;
     await expect(client.request(ctx, newRequest())).rejects.toMatchObject({ code: Code.UNAVAILABLE });
     expect(clock.pending).toBe(0);
-    const plain = toHandler([updatePath('nsc'), begin(), refresh(), probe(clock).element]);
+    const plain = toHandler([
+      updatePath('nsc'),
+      begin(),
+      metadata('client'),
+      refresh(),
+      probe(clock).element,
+    ]);
     const conn = await plain.request(ctx, newRequest());
     expect(clock.pending).toBe(0);
     await plain.close(ctx, conn);

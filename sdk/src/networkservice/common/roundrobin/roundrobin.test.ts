@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newConnection, newRequest } from '../../../api/builders.js';
 import type { Connection, NetworkServiceEndpoint } from '../../../api/types.js';
 import { element, toHandler } from '../../../core/chain.js';
+import { metadata } from '../../../core/metadata.js';
 import { createContext } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
 import { clientUrlOf } from '../clienturl/clienturl.js';
@@ -33,6 +34,7 @@ function setup(
     },
   });
   const handler = toHandler([
+    metadata('server'),
     discoverCandidates({ nse: fakeNseRegistry(nses), ns: fakeNsRegistry([networkService('svc', matches)]) }),
     roundRobin(options),
     far,
@@ -57,6 +59,7 @@ describe('roundRobin', () => {
     const nses = [endpoint('a', ['svc', 'other']), endpoint('b', ['svc', 'other'])];
     const services = fakeNsRegistry([networkService('svc'), networkService('other')]);
     const handler = toHandler([
+      metadata('server'),
       discoverCandidates({ nse: fakeNseRegistry(nses), ns: services }),
       roundRobin({ random: () => 0 }),
     ]);
@@ -165,7 +168,7 @@ describe('roundRobin', () => {
   });
 
   it('needs discoverCandidates before it', async () => {
-    const handler = toHandler([roundRobin({ random: () => 0 })]);
+    const handler = toHandler([metadata('server'), roundRobin({ random: () => 0 })]);
     await expect(
       handler.request(ctx, newRequest({ id: 'c1', network_service: 'svc' })),
     ).rejects.toMatchObject({

@@ -11,6 +11,7 @@ import type { Connection, NetworkServiceEndpoint, NetworkServiceRequest } from '
 import type { NetworkServiceElement, NetworkServiceHandler } from '../../../core/chain.js';
 import type { Context } from '../../../core/context.js';
 import { Code, NsmError, codeName, invalidArgument } from '../../../core/errors.js';
+import { metadataSlot } from '../../../core/metadata.js';
 import { withClientUrl } from '../clienturl/clienturl.js';
 import { candidatesOf, type Candidate, type Candidates } from '../discover/candidates.js';
 import { WeightedRotation } from './weighted.js';
@@ -22,6 +23,9 @@ interface Choice {
 }
 
 const toChoice = (nse: NetworkServiceEndpoint): Choice => ({ name: nse.name, url: nse.url });
+
+/** The endpoint a connection went to: its metadata, gone with it. */
+const kChoice = metadataSlot<Choice>('roundrobin.choice', 'server');
 
 /**
  * The candidates on `node`, and the others. Only when the service gives its routes no different
@@ -122,7 +126,6 @@ function allFailed(service: string, failures: { choice: Choice; err: NsmError }[
 export function roundRobin(options: RoundRobinOptions = {}): NetworkServiceElement {
   const random = options.random ?? Math.random;
   const rotation = new WeightedRotation(1024, (count) => Math.floor(random() * count));
-  const chosen = new Map<string, Choice>();
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
@@ -130,8 +133,8 @@ export function roundRobin(options: RoundRobinOptions = {}): NetworkServiceEleme
       const found = candidatesOf(ctx);
       if (!found)
         throw new NsmError(Code.INTERNAL, 'roundRobin needs discoverCandidates() before it in the chain');
-      if (conn.state === 'RESELECT_REQUESTED') chosen.delete(conn.id);
-      const choices = plan(found, conn, chosen.get(conn.id), rotation, options.nodeName);
+      if (conn.state === 'RESELECT_REQUESTED') kChoice.delete(ctx);
+      const choices = plan(found, conn, kChoice.get(ctx), rotation, options.nodeName);
       if (choices.length === 0) {
         throw new NsmError(
           Code.NOT_FOUND,
@@ -142,7 +145,7 @@ export function roundRobin(options: RoundRobinOptions = {}): NetworkServiceEleme
       for (const choice of choices) {
         try {
           const out = await attempt(ctx, req, conn, choice, next);
-          chosen.set(conn.id, choice);
+          kChoice.set(ctx, choice);
           return out;
         } catch (err) {
           if (choices.length === 1 || ctx.signal.aborted) throw err;
@@ -156,9 +159,9 @@ export function roundRobin(options: RoundRobinOptions = {}): NetworkServiceEleme
       throw allFailed(conn.network_service, failures);
     },
     async close(ctx, conn, next) {
-      const name = chosen.get(conn.id)?.name || conn.network_service_endpoint_name;
+      const name = kChoice.get(ctx)?.name || conn.network_service_endpoint_name;
       const fresh = candidatesOf(ctx)?.endpoints.find((c) => c.nse.name === name)?.nse;
-      const target = fresh ? toChoice(fresh) : chosen.get(conn.id);
+      const target = fresh ? toChoice(fresh) : kChoice.get(ctx);
       try {
         if (!target) {
           ctx.log.warn({ connId: conn.id }, 'closing a connection without a known endpoint');
@@ -169,7 +172,7 @@ export function roundRobin(options: RoundRobinOptions = {}): NetworkServiceEleme
           network_service_endpoint_name: target.name,
         });
       } finally {
-        chosen.delete(conn.id);
+        kChoice.delete(ctx);
       }
     },
   };

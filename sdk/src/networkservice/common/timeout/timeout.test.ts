@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { newRequest, toTimestamp } from '../../../api/builders.js';
 import type { Connection, NetworkServiceRequest } from '../../../api/types.js';
 import { toHandler, type NetworkServiceElement } from '../../../core/chain.js';
+import { metadata } from '../../../core/metadata.js';
 import { FakeClock } from '../../../core/clock.js';
 import { createContext, type Context } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
@@ -51,7 +52,7 @@ function setup(options: { logs?: string[] } = {}) {
   });
   const ctx = createContext({ clock, log: pino({ level: 'info' }, stream) });
   const tail = probe();
-  const server = toHandler([updatePath('nse'), begin(), timeout(), tail.element]);
+  const server = toHandler([updatePath('nse'), begin(), metadata('server'), timeout(), tail.element]);
   return { clock, ctx, tail, server };
 }
 

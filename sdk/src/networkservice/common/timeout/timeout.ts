@@ -7,6 +7,7 @@ import type { Connection } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import type { Context } from '../../../core/context.js';
 import { invalidArgument } from '../../../core/errors.js';
+import { metadataSlot } from '../../../core/metadata.js';
 import { eventFactoryOf, type EventFactory } from '../begin/begin.js';
 
 /**
@@ -34,14 +35,15 @@ interface Watch {
 
 const noop = (): void => undefined;
 
+const kWatch = metadataSlot<Watch>('timeout.watch', 'server');
+
 /**
  * The server element. Needs `begin()` before it (it closes through the event factory so the close is
  * serialised with refreshes). Refuses with INVALID_ARGUMENT a request whose token already expired.
+ * Its timer is the connection's metadata (`metadata('server')` before it), gone with the connection.
  * Usage: `chain(updatePath(name), begin(), metadata('server'), updateTokenServer(tokens), timeout(), ...)`.
  */
 export function timeout(): NetworkServiceElement {
-  const watches = new Map<string, Watch>();
-
   const expire = (ctx: Context, id: string, factory: EventFactory, watch: Watch): void => {
     ctx.log.info(
       { connId: id },
@@ -63,7 +65,7 @@ export function timeout(): NetworkServiceElement {
     const at = expiryOf(conn);
     if (at === undefined) return;
     watch.cancel = ctx.clock.after(at - ctx.clock.now(), () => {
-      if (watches.get(id) !== watch) return;
+      if (kWatch.get(ctx) !== watch) return; // closed, or a new connection of this id
       // A running request decides: success re-arms the timer, failure closes (see request).
       if (watch.busy) watch.expired = true;
       else expire(ctx, id, factory, watch);
@@ -81,16 +83,16 @@ export function timeout(): NetworkServiceElement {
         );
       }
       const id = req.connection?.id ?? '';
-      const existing = watches.get(id);
+      const existing = kWatch.get(ctx);
       const watch = existing ?? { cancel: noop, busy: false, expired: false, armed: 0 };
-      watches.set(id, watch);
+      kWatch.set(ctx, watch);
       watch.busy = true;
       let conn: Connection;
       try {
         conn = await next.request(ctx, req);
       } catch (err) {
         watch.busy = false;
-        if (!existing) watches.delete(id);
+        if (!existing) kWatch.delete(ctx);
         // Not awaited: the close queues behind this request in begin's serial order.
         else if (watch.expired) expire(ctx, id, factory, watch);
         throw err;
@@ -101,8 +103,8 @@ export function timeout(): NetworkServiceElement {
       return conn;
     },
     async close(ctx, conn, next) {
-      watches.get(conn.id)?.cancel();
-      watches.delete(conn.id);
+      kWatch.get(ctx)?.cancel();
+      kWatch.delete(ctx);
       await next.close(ctx, conn);
     },
   };

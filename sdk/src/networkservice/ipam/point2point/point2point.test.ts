@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clone, emptyIpContext, newRequest } from '../../../api/builders.js';
 import type { Connection, NetworkServiceRequest } from '../../../api/types.js';
 import { element, toHandler, type NetworkServiceHandler } from '../../../core/chain.js';
+import { metadata } from '../../../core/metadata.js';
 import { createContext } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
 import { parsePoolPrefix } from '../../../tools/cidr/pool-prefix.js';
@@ -32,7 +33,7 @@ function endpoint(prefixes: string[] | string, fail?: { next: boolean }): Networ
     request: (c, req, next) =>
       fail?.next ? Promise.reject(new NsmError(Code.UNAVAILABLE, 'down')) : next.request(c, req),
   });
-  return toHandler([point2pointIpam(prefixes), failer]);
+  return toHandler([metadata('server'), point2pointIpam(prefixes), failer]);
 }
 
 describe('point2pointIpam', () => {

@@ -8,6 +8,7 @@ import { ensureIpContext } from '../../../api/builders.js';
 import type { IPContext } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import { invalidArgument } from '../../../core/errors.js';
+import { metadataSlot } from '../../../core/metadata.js';
 import { overlaps, parseCidrOrAddress, type Cidr } from '../../../tools/cidr/cidr.js';
 import { parsePoolPrefix } from '../../../tools/cidr/pool-prefix.js';
 import { allocate, isExcluded, release } from './allocate.js';
@@ -34,6 +35,9 @@ function parsePools(prefixes: string[] | string): AddressPool[] {
   return pools;
 }
 
+/** The addresses a connection holds: its metadata, released and gone with it. */
+const kPairs = metadataSlot<Pair[]>('point2point.pairs', 'server');
+
 function parseExcluded(ip: IPContext): Cidr[] {
   return ip.excluded_prefixes.map((text, i) => {
     try {
@@ -52,23 +56,22 @@ function parseExcluded(ip: IPContext): Cidr[] {
  */
 export function point2pointIpam(prefixes: string[] | string): NetworkServiceElement {
   const pools = parsePools(prefixes);
-  const held = new Map<string, Pair[]>();
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
       if (!conn) throw invalidArgument('request.connection is missing: expected a Connection');
       const ip = ensureIpContext(conn);
       const excluded = parseExcluded(ip);
-      let pairs = held.get(conn.id);
+      let pairs = kPairs.get(ctx);
       if (pairs?.some((p) => isExcluded(p, excluded))) {
         // The excluded prefixes changed under a live connection: its addresses must move.
         release(pairs);
-        held.delete(conn.id);
+        kPairs.delete(ctx);
         pairs = undefined;
       }
       const fresh = pairs === undefined;
       pairs ??= allocate(conn.id, pools, ip, excluded);
-      held.set(conn.id, pairs);
+      kPairs.set(ctx, pairs);
       writePairs(ip, pairs, pools);
       if (fresh)
         ctx.log.debug({ connId: conn.id, pairs: pairs.map(pairCidrs) }, 'point2pointIpam: allocated');
@@ -77,16 +80,16 @@ export function point2pointIpam(prefixes: string[] | string): NetworkServiceElem
       } catch (err) {
         if (fresh) {
           release(pairs);
-          held.delete(conn.id);
+          kPairs.delete(ctx);
         }
         throw err;
       }
     },
     async close(ctx, conn, next) {
-      const pairs = held.get(conn.id);
+      const pairs = kPairs.get(ctx);
       if (pairs) {
         release(pairs);
-        held.delete(conn.id);
+        kPairs.delete(ctx);
       }
       await next.close(ctx, conn);
     },
