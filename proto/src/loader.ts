@@ -33,6 +33,24 @@ export function protoRoot(): string {
 export type Packages = NetworkServicePkg & ConnectionPkg & RegistryPkg;
 let loaded: Packages | undefined;
 
+/** Whether `object` holds `pkg`.`service` as a service constructor with its definition. */
+function hasService(object: grpc.GrpcObject, pkg: string, service: string): boolean {
+  const namespace = object[pkg];
+  if (!namespace || typeof namespace === 'function' || 'format' in namespace) return false;
+  const ctor = namespace[service];
+  return typeof ctor === 'function' && 'service' in ctor;
+}
+
+/** The loaded packages are the generated types' (`proto/gen`) when every mesh service is there. */
+function isMeshPackages(object: grpc.GrpcObject): object is grpc.GrpcObject & Packages {
+  return (
+    hasService(object, 'networkservice', 'NetworkService') &&
+    hasService(object, 'connection', 'MonitorConnection') &&
+    hasService(object, 'registry', 'NetworkServiceEndpointRegistry') &&
+    hasService(object, 'registry', 'NetworkServiceRegistry')
+  );
+}
+
 /** The gRPC package objects for networkservice, connection and registry. */
 export function protos(): Packages {
   if (loaded) return loaded;
@@ -40,6 +58,8 @@ export function protos(): Packages {
     ['networkservice/networkservice.proto', 'networkservice/connection.proto', 'registry/registry.proto'],
     { ...loaderOptions, includeDirs: [protoRoot()] },
   );
-  loaded = grpc.loadPackageDefinition(definition) as unknown as Packages;
+  const object = grpc.loadPackageDefinition(definition);
+  if (!isMeshPackages(object)) throw new Error(`the protos under ${protoRoot()} lack a mesh service`);
+  loaded = object;
   return loaded;
 }

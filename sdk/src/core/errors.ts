@@ -22,6 +22,11 @@ export type Code = (typeof Code)[keyof typeof Code];
 
 const codeNames = new Map<number, string>(Object.entries(Code).map(([name, code]) => [code, name]));
 
+/** Whether `code` is a gRPC status code. Usage: `isCode(status.code) ? status.code : Code.UNKNOWN`. */
+export function isCode(code: number): code is Code {
+  return codeNames.has(code);
+}
+
 /** The name of a status code, e.g. `NOT_FOUND`. */
 export function codeName(code: number): string {
   return codeNames.get(code) ?? `CODE_${code}`;

@@ -6,16 +6,11 @@ import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { Observable } from 'rxjs';
-import type {
-  Connection,
-  ConnectionEvent,
-  MonitorScopeSelector,
-  NetworkServiceRequest,
-} from '../api/types.js';
+import type { ConnectionEvent, MonitorScopeSelector } from '../api/types.js';
 import type { NetworkServiceHandler } from '../core/chain.js';
 import { realClock } from '../core/clock.js';
 import type { Context } from '../core/context.js';
-import { Code, NsmError } from '../core/errors.js';
+import { Code, NsmError, isCode } from '../core/errors.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
 import { kOutgoingMetadata } from './call-metadata.js';
 import { protos } from '@nsm-ts/proto';
@@ -33,21 +28,21 @@ export interface MeshClient {
   close(): void;
 }
 
-type Unary = (
-  req: unknown,
-  md: grpc.Metadata,
-  opts: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
-) => grpc.ClientUnaryCall;
+/**
+ * What a call needs of a generated method definition (proto/gen): its path and its typed codecs, so
+ * that requests and responses are typed from the .proto files to the chain.
+ */
+interface Rpc<Req, Res> {
+  readonly path: string;
+  readonly requestSerialize: (value: Req) => Buffer;
+  readonly responseDeserialize: (bytes: Buffer) => Res;
+}
+
+/** One channel to a mesh server, and how long a call waits for it. */
 interface Dialed {
   client: grpc.Client;
   dialTimeoutMs: number;
 }
-type Streaming = (
-  req: unknown,
-  md: grpc.Metadata,
-  opts: grpc.CallOptions,
-) => grpc.ClientReadableStream<unknown>;
 
 /**
  * The context's deadline as the wall-clock time gRPC wants: the deadline is on the context's clock
@@ -80,7 +75,7 @@ function unixPath(url: string): string | undefined {
 function fromServiceError(err: grpc.ServiceError, url: string): NsmError {
   const detail = err.details || err.message;
   const text = err.code === grpc.status.UNAVAILABLE ? `${url} is unavailable: ${detail}` : detail;
-  return new NsmError((err.code as number as Code) ?? Code.UNKNOWN, text, { cause: err });
+  return new NsmError(isCode(err.code) ? err.code : Code.UNKNOWN, text, { cause: err });
 }
 
 /**
@@ -109,43 +104,60 @@ function ready(ctx: Context, client: grpc.Client, url: string, dialTimeoutMs: nu
   );
 }
 
-async function unaryCall<Res>(
+async function unaryCall<Req, Res>(
   ctx: Context,
   url: string,
-  method: Unary,
-  req: unknown,
   dialed: Dialed,
+  rpc: Rpc<Req, Res>,
+  req: Req,
 ): Promise<Res> {
   if (ctx.signal.aborted) throw NsmError.from(ctx.signal.reason, Code.CANCELLED);
   await ready(ctx, dialed.client, url, dialed.dialTimeoutMs);
   const { md, opts } = callArgs(ctx);
   return new Promise<Res>((resolve, reject) => {
     const onAbort = (): void => call.cancel();
-    const call = method(req, md, opts, (err, res) => {
-      ctx.signal.removeEventListener('abort', onAbort);
-      if (err) reject(fromServiceError(err, url));
-      else resolve(res as Res);
-    });
+    const call = dialed.client.makeUnaryRequest(
+      rpc.path,
+      rpc.requestSerialize,
+      rpc.responseDeserialize,
+      req,
+      md,
+      opts,
+      (err, res) => {
+        ctx.signal.removeEventListener('abort', onAbort);
+        if (err) reject(fromServiceError(err, url));
+        else if (res === undefined)
+          reject(new NsmError(Code.INTERNAL, `${url}: ${rpc.path} answered nothing`));
+        else resolve(res);
+      },
+    );
     ctx.signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
-function streamCall<Res>(
+function streamCall<Req, Res>(
   ctx: Context,
   url: string,
-  method: Streaming,
-  req: unknown,
   dialed: Dialed,
+  rpc: Rpc<Req, Res>,
+  req: Req,
 ): Observable<Res> {
   return new Observable<Res>((subscriber) => {
     let cancelled = false;
-    let call: grpc.ClientReadableStream<unknown> | undefined;
+    let call: grpc.ClientReadableStream<Res> | undefined;
     const onAbort = (): void => subscriber.error(NsmError.from(ctx.signal.reason, Code.CANCELLED));
     ready(ctx, dialed.client, url, dialed.dialTimeoutMs).then(
       () => {
         if (cancelled) return;
         const { md, opts } = callArgs(ctx);
-        call = method(req, md, opts);
+        call = dialed.client.makeServerStreamRequest(
+          rpc.path,
+          rpc.requestSerialize,
+          rpc.responseDeserialize,
+          req,
+          md,
+          opts,
+        );
         call.on('data', (value: Res) => subscriber.next(value));
         call.on('error', (err: grpc.ServiceError) => {
           if (!cancelled) subscriber.error(fromServiceError(err, url));
@@ -163,21 +175,43 @@ function streamCall<Res>(
   });
 }
 
+/** The methods of a registry service, as generated. */
+interface RegistryService<T, Q, R> {
+  readonly Register: Rpc<T, T>;
+  readonly Find: Rpc<Q, R>;
+  readonly Unregister: Rpc<T, unknown>;
+}
+
 function registryClient<T, Q, R>(
-  client: grpc.Client,
   url: string,
-  dialTimeoutMs: number,
+  dialed: Dialed,
+  service: RegistryService<T, Q, R>,
 ): RegistryHandler<T, Q, R> {
-  const c = client as unknown as { Register: Unary; Find: Streaming; Unregister: Unary };
-  const dialed: Dialed = { client, dialTimeoutMs };
   return {
-    register: (ctx, rec) => unaryCall<T>(ctx, url, c.Register.bind(client), rec, dialed),
-    find: (ctx, query) => streamCall<R>(ctx, url, c.Find.bind(client), query, dialed),
+    register: (ctx, rec) => unaryCall(ctx, url, dialed, service.Register, rec),
+    find: (ctx, query) => streamCall(ctx, url, dialed, service.Find, query),
     unregister: async (ctx, rec) => {
-      await unaryCall(ctx, url, c.Unregister.bind(client), rec, dialed);
+      await unaryCall(ctx, url, dialed, service.Unregister, rec);
     },
   };
 }
+
+/** grpc.health.v1 Check; the health package ships its definition untyped, so the answer is checked. */
+function healthRpc(): Rpc<{ service: string }, { status: string }> | undefined {
+  const check = healthService['Check'];
+  if (!check) return undefined;
+  return {
+    path: check.path,
+    requestSerialize: (value) => check.requestSerialize(value),
+    responseDeserialize: (bytes) => {
+      const decoded: unknown = check.responseDeserialize(bytes);
+      const status =
+        typeof decoded === 'object' && decoded !== null && 'status' in decoded ? decoded.status : '';
+      return { status: typeof status === 'string' ? status : 'UNKNOWN' };
+    },
+  };
+}
+const healthCheck = healthRpc();
 
 /** Options for `dial`. */
 export interface DialOptions {
@@ -202,41 +236,27 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
     // server can hang once the channel is ready again (seen with registry restarts), so fail instead.
     'grpc.enable_retries': 0,
   };
-  const ns = new p.networkservice.NetworkService(target, creds, channelOptions);
-  const shared = { ...channelOptions, channelOverride: ns.getChannel() as grpc.Channel };
-  const mon = new p.connection.MonitorConnection(target, creds, shared);
-  const nse = new p.registry.NetworkServiceEndpointRegistry(target, creds, shared);
-  const nsr = new p.registry.NetworkServiceRegistry(target, creds, shared);
-  const Health = grpc.makeGenericClientConstructor(healthService, 'Health');
-  const health = new Health(target, creds, shared) as unknown as { check: Unary };
-  const nsc = ns as unknown as { Request: Unary; Close: Unary };
-  const monc = mon as unknown as { MonitorConnections: Streaming };
-  const dialed: Dialed = { client: ns, dialTimeoutMs };
+  // One channel for every service: calls go by the generated method definitions.
+  const client = new grpc.Client(target, creds, channelOptions);
+  const dialed: Dialed = { client, dialTimeoutMs };
+  const ns = p.networkservice.NetworkService.service;
   return {
     url,
     networkService: {
-      request: (ctx, req: NetworkServiceRequest) =>
-        unaryCall<Connection>(ctx, url, nsc.Request.bind(ns), req, dialed),
+      request: (ctx, req) => unaryCall(ctx, url, dialed, ns.Request, req),
       close: async (ctx, conn) => {
-        await unaryCall(ctx, url, nsc.Close.bind(ns), conn, dialed);
+        await unaryCall(ctx, url, dialed, ns.Close, conn);
       },
     },
     monitor: (ctx, selector) =>
-      streamCall<ConnectionEvent>(ctx, url, monc.MonitorConnections.bind(mon), selector, dialed),
-    endpointRegistry: registryClient(nse, url, dialTimeoutMs),
-    serviceRegistry: registryClient(nsr, url, dialTimeoutMs),
+      streamCall(ctx, url, dialed, p.connection.MonitorConnection.service.MonitorConnections, selector),
+    endpointRegistry: registryClient(url, dialed, p.registry.NetworkServiceEndpointRegistry.service),
+    serviceRegistry: registryClient(url, dialed, p.registry.NetworkServiceRegistry.service),
     health: async (ctx, service = '') => {
-      const res = await unaryCall<{ status: string }>(
-        ctx,
-        url,
-        health.check.bind(health),
-        { service },
-        dialed,
-      );
-      return res.status;
+      if (!healthCheck) throw new NsmError(Code.INTERNAL, 'grpc-health-check lacks the Check method');
+      return (await unaryCall(ctx, url, dialed, healthCheck, { service })).status;
     },
-    // The NetworkService RPC `Close` gets a lower-case alias that shadows grpc.Client#close.
-    close: () => grpc.Client.prototype.close.call(ns),
+    close: () => client.close(),
   };
 }
 

@@ -6,7 +6,17 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { rmSync } from 'node:fs';
 import type { Observable, Subscription } from 'rxjs';
-import type { ConnectionEvent, MonitorScopeSelector } from '../api/types.js';
+import type {
+  Connection,
+  ConnectionEvent,
+  MonitorScopeSelector,
+  NetworkServiceRequest,
+} from '../api/types.js';
+import type { MonitorConnectionHandlers } from '@nsm-ts/proto/gen/connection/MonitorConnection.js';
+import type { Empty } from '@nsm-ts/proto/gen/google/protobuf/Empty.js';
+import type { NetworkServiceHandlers } from '@nsm-ts/proto/gen/networkservice/NetworkService.js';
+import type { NetworkServiceEndpointRegistryHandlers } from '@nsm-ts/proto/gen/registry/NetworkServiceEndpointRegistry.js';
+import type { NetworkServiceRegistryHandlers } from '@nsm-ts/proto/gen/registry/NetworkServiceRegistry.js';
 import type { NetworkServiceHandler } from '../core/chain.js';
 import { realClock, type Clock } from '../core/clock.js';
 import { createContext, withValue, type Context } from '../core/context.js';
@@ -81,8 +91,10 @@ export function createServer(options: ServerOptions = {}): MeshServer {
       signal: controller.signal,
       log: log.child({ method }),
     };
-    if (options.clock) init.clock = options.clock;
-    if (Number.isFinite(ms)) init.deadline = ms;
+    const clock = options.clock ?? realClock;
+    init.clock = clock;
+    // The caller's deadline is wall time; the context's is on its clock (a test's fake one, say).
+    if (Number.isFinite(ms)) init.deadline = clock.now() + (ms - realClock.now());
     return withValue(createContext(init), kIncomingMetadata, metadataRecord(call.metadata));
   };
 
@@ -137,52 +149,52 @@ export function createServer(options: ServerOptions = {}): MeshServer {
       }
     };
 
-  const serveRegistry = <T, Q, R>(
-    service: grpc.ServiceDefinition,
-    name: string,
-    handler: RegistryHandler<T, Q, R>,
-  ): void => {
-    server.addService(service, {
-      Register: unary<T, T>(`${name}/Register`, (ctx, rec) => handler.register(ctx, rec)),
-      Find: stream<Q, R>(`${name}/Find`, (ctx, query) => handler.find(ctx, query)),
-      Unregister: unary<T, object>(`${name}/Unregister`, async (ctx, rec) => {
-        await handler.unregister(ctx, rec);
-        return {};
-      }),
-    });
-    health.setStatus(name, 'SERVING');
-  };
+  /** The handlers of a registry service, typed by what `handler` takes and gives. */
+  const registryHandlers = <T, Q, R>(name: string, handler: RegistryHandler<T, Q, R>) => ({
+    Register: unary<T, T>(`${name}/Register`, (ctx, rec) => handler.register(ctx, rec)),
+    Find: stream<Q, R>(`${name}/Find`, (ctx, query) => handler.find(ctx, query)),
+    Unregister: unary<T, Empty>(`${name}/Unregister`, async (ctx, rec) => {
+      await handler.unregister(ctx, rec);
+      return {};
+    }),
+  });
 
   return {
     serveNetworkService(handler) {
-      server.addService(p.networkservice.NetworkService.service, {
-        Request: unary('networkservice.NetworkService/Request', (ctx, req) =>
-          handler.request(ctx, req as never),
+      const handlers: NetworkServiceHandlers = {
+        Request: unary<NetworkServiceRequest, Connection>(
+          'networkservice.NetworkService/Request',
+          (ctx, req) => handler.request(ctx, req),
         ),
-        Close: unary('networkservice.NetworkService/Close', async (ctx, conn) => {
-          await handler.close(ctx, conn as never);
+        Close: unary<Connection, Empty>('networkservice.NetworkService/Close', async (ctx, conn) => {
+          await handler.close(ctx, conn);
           return {};
         }),
-      });
+      };
+      server.addService(p.networkservice.NetworkService.service, handlers);
       health.setStatus('networkservice.NetworkService', 'SERVING');
     },
     serveMonitor(source) {
-      server.addService(p.connection.MonitorConnection.service, {
-        MonitorConnections: stream('connection.MonitorConnection/MonitorConnections', (ctx, sel) =>
-          source(ctx, sel as MonitorScopeSelector),
+      const handlers: MonitorConnectionHandlers = {
+        MonitorConnections: stream<MonitorScopeSelector, ConnectionEvent>(
+          'connection.MonitorConnection/MonitorConnections',
+          (ctx, selector) => source(ctx, selector),
         ),
-      });
+      };
+      server.addService(p.connection.MonitorConnection.service, handlers);
       health.setStatus('connection.MonitorConnection', 'SERVING');
     },
     serveEndpointRegistry(handler) {
-      serveRegistry(
-        p.registry.NetworkServiceEndpointRegistry.service,
-        'registry.NetworkServiceEndpointRegistry',
-        handler,
-      );
+      const name = 'registry.NetworkServiceEndpointRegistry';
+      const handlers: NetworkServiceEndpointRegistryHandlers = registryHandlers(name, handler);
+      server.addService(p.registry.NetworkServiceEndpointRegistry.service, handlers);
+      health.setStatus(name, 'SERVING');
     },
     serveServiceRegistry(handler) {
-      serveRegistry(p.registry.NetworkServiceRegistry.service, 'registry.NetworkServiceRegistry', handler);
+      const name = 'registry.NetworkServiceRegistry';
+      const handlers: NetworkServiceRegistryHandlers = registryHandlers(name, handler);
+      server.addService(p.registry.NetworkServiceRegistry.service, handlers);
+      health.setStatus(name, 'SERVING');
     },
     async listen(urls) {
       const bound: string[] = [];
