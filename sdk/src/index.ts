@@ -38,7 +38,7 @@ export { NsmError, Code, codeName } from './core/errors.js';
 export { createLogger, type Logger } from './core/log.js';
 export { metadata, metadataSlot, type MetadataSlot } from './core/metadata.js';
 export { createServer, type MeshServer, type ServerOptions } from './grpc/server.js';
-export { dial, ClientPool, type MeshClient, type DialOptions } from './grpc/client.js';
+export { dial, ClientPool, type MeshClient, type MeshClients, type DialOptions } from './grpc/client.js';
 export { createClientChain } from './chains/client.js';
 export { createEndpointChain } from './chains/endpoint.js';
 export { createManagerChain } from './chains/manager.js';

@@ -6,12 +6,10 @@
 import { createClient, type ClientEvent } from '@nsm-ts/sdk';
 import type { Connection } from '@nsm-ts/sdk/api';
 import type { Logger } from '@nsm-ts/sdk/core';
+import { backoffDelay } from '@nsm-ts/sdk/tools';
 import type { DataPlaneMonitor, LivenessCheck } from '@nsm-ts/sdk/elements';
 import type { ClientRequest } from '../manifests/client-url.js';
 import type { PodStatus, RequestStatus } from './status-file.js';
-
-/** Pause between failed first requests; heal has its own backoff once a connection is up. */
-const RETRY_MS = 1000;
 
 function holding(status: RequestStatus, conn: Connection): void {
   Object.assign(status, {
@@ -81,7 +79,10 @@ export function runClient(options: {
           'request failed; retrying',
         );
         options.save();
-        await new Promise((r) => setTimeout(r, RETRY_MS));
+        // Until it is up, as heal does once it is: quick retries first, then every 2 s at most.
+        await new Promise((r) =>
+          setTimeout(r, backoffDelay(status.attempts, { initialMs: 200, maxMs: 2000 })),
+        );
       }
       options.save();
     }

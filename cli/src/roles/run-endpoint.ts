@@ -1,6 +1,7 @@
 /** The endpoint role: registers (retrying until its manager answers) and serves until stopped. */
 import { createEndpoint, type Endpoint, type EndpointOptions } from '@nsm-ts/sdk';
 import type { Logger } from '@nsm-ts/sdk/core';
+import { backoffDelay } from '@nsm-ts/sdk/tools';
 
 /** Starts the endpoint; returns its stop function. */
 export async function runEndpoint(
@@ -17,7 +18,7 @@ export async function runEndpoint(
       endpoint = await createEndpoint({ ...rest, ...(listenOn ? { listenOn } : {}) });
     } catch (err) {
       options.log.warn({ attempt, err: String(err) }, 'registering the endpoint failed; retrying');
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, { initialMs: 200, maxMs: 2000 })));
     }
   }
   onRegistered({ name: endpoint.name, url: endpoint.url });

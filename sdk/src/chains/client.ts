@@ -6,7 +6,7 @@ import type { Mechanism } from '../api/types.js';
 import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
 import { chain, named } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
-import type { ClientPool } from '../grpc/client.js';
+import type { MeshClients } from '../grpc/client.js';
 import { begin } from '../networkservice/common/begin/begin.js';
 import { clientInfo, type ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
 import {
@@ -25,7 +25,7 @@ import type { TokenGenerator } from '../tools/token/token.js';
 export interface ClientChainOptions {
   name: string;
   managerUrl: string;
-  pool: ClientPool;
+  pool: MeshClients;
   tokens: TokenGenerator;
   preferences?: Mechanism[];
   livenessCheck?: LivenessCheck;
@@ -39,7 +39,7 @@ export interface ClientChainOptions {
 }
 
 /** The manager of `url` as the end of a client chain. */
-export function managerHop(pool: ClientPool, url: string): NetworkServiceElement {
+export function managerHop(pool: MeshClients, url: string): NetworkServiceElement {
   const hop = (): NetworkServiceHandler => pool.get(url).networkService;
   return {
     request: (ctx, req) => hop().request(ctx, req),

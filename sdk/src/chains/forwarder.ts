@@ -7,7 +7,7 @@ import type { NetworkServiceElement } from '../core/chain.js';
 import { named, toHandler } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
-import type { ClientPool } from '../grpc/client.js';
+import type { MeshClients } from '../grpc/client.js';
 import { connect } from '../networkservice/common/connect/connect.js';
 import { discoverCandidates } from '../networkservice/common/discover/discover.js';
 import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
@@ -30,7 +30,7 @@ export interface ForwarderChainOptions {
   name: string;
   nse: NseHandler;
   ns: NsHandler;
-  pool: ClientPool;
+  pool: MeshClients;
   tokens: TokenGenerator;
   /** Mechanism elements accepted from the previous hop, by type; each builds its side of the wire. */
   mechanisms: Record<string, NetworkServiceElement>;

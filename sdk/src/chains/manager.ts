@@ -6,7 +6,7 @@ import type { NetworkServiceHandler } from '../core/chain.js';
 import { named, toHandler } from '../core/chain.js';
 import { metadata } from '../core/metadata.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
-import type { ClientPool } from '../grpc/client.js';
+import type { MeshClients } from '../grpc/client.js';
 import { connect } from '../networkservice/common/connect/connect.js';
 import { discoverForwarder } from '../networkservice/common/discoverforwarder/discoverforwarder.js';
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
@@ -22,7 +22,7 @@ export interface ManagerChainOptions {
   /** Registry handlers as seen by this manager (with local bypass). */
   nse: NseHandler;
   ns: NsHandler;
-  pool: ClientPool;
+  pool: MeshClients;
   tokens: TokenGenerator;
   forwarderServiceName?: string;
 }

@@ -260,8 +260,13 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
   };
 }
 
+/** Where elements get the client of a next hop: by URL. `ClientPool` is the one the products use. */
+export interface MeshClients {
+  get(url: string): MeshClient;
+}
+
 /** Caches one MeshClient per URL; `close()` closes them all. */
-export class ClientPool {
+export class ClientPool implements MeshClients {
   private readonly clients = new Map<string, MeshClient>();
 
   constructor(private readonly options: DialOptions = {}) {}

@@ -5,7 +5,7 @@
 import { defer, type Observable } from 'rxjs';
 import type { Context } from '../../core/context.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../../core/registry-chain.js';
-import type { ClientPool, MeshClient } from '../../grpc/client.js';
+import type { MeshClient, MeshClients } from '../../grpc/client.js';
 import { withRegistryHop } from './path.js';
 
 /** Options for `connectNse` / `connectNs`. */
@@ -13,7 +13,7 @@ export interface ConnectOptions {
   /** The remote registry, e.g. `tcp://registry:5002` or `unix:///run/nsm/nsm.sock`. */
   url: string;
   /** Where the channel comes from; its owner closes it. */
-  pool: ClientPool;
+  pool: MeshClients;
   /** This hop's name in the registry path (default `registry-client`). */
   name?: string;
 }

@@ -6,20 +6,20 @@
 import type { NetworkServiceElement, NetworkServiceHandler } from '../../../core/chain.js';
 import { toHandler } from '../../../core/chain.js';
 import { Code, NsmError } from '../../../core/errors.js';
-import type { ClientPool } from '../../../grpc/client.js';
+import type { MeshClients } from '../../../grpc/client.js';
 import { clientUrlOf } from '../clienturl/clienturl.js';
 import { markClientFollows } from '../trimpath/trimpath.js';
 
 /** Options for `connect`. */
 export interface ConnectOptions {
   /** Shared gRPC clients, one per URL. */
-  pool: ClientPool;
+  pool: MeshClients;
   /** Client elements run before the call (e.g. `metadata('client')`, `monitorRelay(...)`, `updateTokenClient(...)`). */
   client?: NetworkServiceElement[];
 }
 
 /** A handler that calls the next hop chosen by `withClientUrl` over gRPC. */
-export function grpcNextHop(pool: ClientPool): NetworkServiceHandler {
+export function grpcNextHop(pool: MeshClients): NetworkServiceHandler {
   const target = (ctx: Parameters<NetworkServiceHandler['request']>[0]): NetworkServiceHandler => {
     const url = clientUrlOf(ctx);
     if (!url) throw new NsmError(Code.INTERNAL, 'no next-hop URL selected before connect');

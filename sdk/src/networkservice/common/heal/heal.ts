@@ -14,7 +14,7 @@ import type { Context } from '../../../core/context.js';
 import { Code, NsmError } from '../../../core/errors.js';
 import { metadataSlot } from '../../../core/metadata.js';
 import { backoffDelay } from '../../../tools/backoff.js';
-import type { ClientPool } from '../../../grpc/client.js';
+import type { MeshClients } from '../../../grpc/client.js';
 import { ConnectionClosedError, eventFactoryOf, type EventFactory } from '../begin/begin.js';
 import { watchNextHop, type LossReason, type NextHopWatch } from '../monitor/watch-next-hop.js';
 
@@ -28,7 +28,7 @@ export interface DataPlaneMonitor {
 
 /** Options for `heal`. */
 export interface HealOptions {
-  pool: ClientPool;
+  pool: MeshClients;
   /** The URL of the next hop (the manager) this client talks to. */
   url: string;
   livenessCheck?: LivenessCheck;

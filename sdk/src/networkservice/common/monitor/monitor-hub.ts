@@ -7,7 +7,7 @@ import type { Subscription } from 'rxjs';
 import type { ConnectionEvent } from '../../../api/types.js';
 import { createContext, withoutCancel } from '../../../core/context.js';
 import type { Logger } from '../../../core/log.js';
-import type { ClientPool } from '../../../grpc/client.js';
+import type { MeshClients } from '../../../grpc/client.js';
 
 /** Why a watched connection was lost. */
 export type LossReason = 'deleted' | 'down' | 'stream-lost';
@@ -20,7 +20,7 @@ class Hub {
   private readonly stopStream: () => void;
   closed = false;
 
-  constructor(pool: ClientPool, url: string, log: Logger, onEnd: () => void) {
+  constructor(pool: MeshClients, url: string, log: Logger, onEnd: () => void) {
     const { ctx, cancel } = withoutCancel(createContext({ log }));
     this.stopStream = cancel;
     const end = (): void => {
@@ -67,11 +67,11 @@ class Hub {
   }
 }
 
-const hubs = new WeakMap<ClientPool, Map<string, Hub>>();
+const hubs = new WeakMap<MeshClients, Map<string, Hub>>();
 
 /** Watches connection `id` on the next hop at `url`; `onLoss` is called at most once. */
 export function watchOnHub(
-  pool: ClientPool,
+  pool: MeshClients,
   url: string,
   id: string,
   log: Logger,
@@ -95,7 +95,7 @@ export function watchOnHub(
 }
 
 /** Ends the shared streams of `pool` (on shutdown). */
-export function closeHubs(pool: ClientPool): void {
+export function closeHubs(pool: MeshClients): void {
   for (const hub of hubs.get(pool)?.values() ?? []) hub.close();
   hubs.delete(pool);
 }

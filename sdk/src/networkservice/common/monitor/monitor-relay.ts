@@ -7,7 +7,7 @@ import type { Connection } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import type { Context } from '../../../core/context.js';
 import { metadataSlot } from '../../../core/metadata.js';
-import type { ClientPool } from '../../../grpc/client.js';
+import type { MeshClients } from '../../../grpc/client.js';
 import { clientUrlOf } from '../clienturl/clienturl.js';
 import { monitorEventsOf } from './monitor.js';
 import { watchNextHop, nextSegmentId, type NextHopWatch } from './watch-next-hop.js';
@@ -19,7 +19,7 @@ const kWatch = metadataSlot<NextHopWatch>('monitorRelay.watch', 'client');
  * Usage: `connect({ pool, client: [metadata('client'), monitorRelay(pool), ...] })`; needs
  * `monitorServer` earlier in the chain.
  */
-export function monitorRelay(pool: ClientPool): NetworkServiceElement {
+export function monitorRelay(pool: MeshClients): NetworkServiceElement {
   const stop = (ctx: Context): void => {
     kWatch.get(ctx)?.stop();
     kWatch.delete(ctx);

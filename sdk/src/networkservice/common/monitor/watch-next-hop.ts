@@ -4,7 +4,7 @@
  */
 import type { Connection } from '../../../api/types.js';
 import type { Context } from '../../../core/context.js';
-import type { ClientPool } from '../../../grpc/client.js';
+import type { MeshClients } from '../../../grpc/client.js';
 import { watchOnHub, type LossReason } from './monitor-hub.js';
 
 export type { LossReason } from './monitor-hub.js';
@@ -25,7 +25,7 @@ export function nextSegmentId(conn: Connection): string | undefined {
 /** Starts a watch of `conn` at `url`; `onLoss` is called at most once. It outlives the call that started it. */
 export function watchNextHop(
   ctx: Context,
-  pool: ClientPool,
+  pool: MeshClients,
   url: string,
   conn: Connection,
   onLoss: (reason: LossReason) => void,
