@@ -177,13 +177,19 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/lab-errors'), () => {
     }, 60_000);
 
     it('refuses up over a stray namespace of the lab and down removes it', async () => {
-      execFileSync('ip', ['netns', 'add', `nsm-${lab}-stray`]);
-      const run = await nsm(lab, 'up', 'deploy/examples/kernel2kernel');
-      expect(run.code).toBe(1);
-      expect(run.stderr).toContain('a crashed run left parts of it');
-      expect(leftovers(lab)).toEqual({ namespaces: [`nsm-${lab}-stray`], processes: [], stateDir: false });
-      expect((await nsm(lab, 'down')).code).toBe(0);
-      expect(leftovers(lab)).toEqual(nothingLeft);
+      const stray = `nsm-${lab}-stray`;
+      execFileSync('ip', ['netns', 'add', stray]);
+      try {
+        const run = await nsm(lab, 'up', 'deploy/examples/kernel2kernel');
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain('a crashed run left parts of it');
+        expect(leftovers(lab)).toEqual({ namespaces: [stray], processes: [], stateDir: false });
+        expect((await nsm(lab, 'down')).code).toBe(0);
+        expect(leftovers(lab)).toEqual(nothingLeft);
+      } finally {
+        // The test made it: it goes, also when `nsm` failed to remove it.
+        if (leftovers(lab).namespaces.includes(stray)) execFileSync('ip', ['netns', 'del', stray]);
+      }
     }, 30_000);
   });
 

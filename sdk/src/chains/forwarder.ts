@@ -5,14 +5,11 @@
  */
 import type { NetworkServiceElement } from '../core/chain.js';
 import { named, toHandler } from '../core/chain.js';
-import { metadata } from '../core/metadata.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
 import type { MeshClients } from '../grpc/client.js';
-import { connect } from '../networkservice/common/connect/connect.js';
 import { discoverCandidates } from '../networkservice/common/discover/discover.js';
 import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
-import { monitorRelay } from '../networkservice/common/monitor/monitor-relay.js';
 import {
   exposeNextHopMechanism,
   nextHopMechanism,
@@ -20,8 +17,8 @@ import {
 } from '../networkservice/common/nexthop/nexthop-mechanism.js';
 import { netsvcMonitor } from '../networkservice/common/netsvcmonitor/netsvcmonitor.js';
 import { roundRobin } from '../networkservice/common/roundrobin/roundrobin.js';
-import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
 import type { TokenGenerator } from '../tools/token/token.js';
+import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 import type { ManagerChain } from './manager.js';
 
@@ -50,18 +47,7 @@ export function createForwarderChain(options: ForwarderChainOptions): ManagerCha
     named('netsvcMonitor', netsvcMonitor({ nse: options.nse, ns: options.ns })),
     named('exposeNextHopMechanism', exposeNextHopMechanism()),
     named('mechanisms', mechanisms(options.mechanisms)),
-    named(
-      'connect',
-      connect({
-        pool: options.pool,
-        client: [
-          named('metadata', metadata('client')),
-          named('nextHopMechanism', nextHopMechanism(options.offer)),
-          named('monitorRelay', monitorRelay(options.pool)),
-          named('updateToken', updateTokenClient(options.tokens)),
-        ],
-      }),
-    ),
+    nextHop(options.pool, options.tokens, [named('nextHopMechanism', nextHopMechanism(options.offer))]),
   ]);
   return { handler, monitor };
 }

@@ -4,3 +4,4 @@ export * from './endpoint.js';
 export * from './forwarder.js';
 export * from './manager.js';
 export * from './server-prologue.js';
+export * from './next-hop.js';

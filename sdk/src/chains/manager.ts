@@ -4,15 +4,12 @@
  */
 import type { NetworkServiceHandler } from '../core/chain.js';
 import { named, toHandler } from '../core/chain.js';
-import { metadata } from '../core/metadata.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
 import type { MeshClients } from '../grpc/client.js';
-import { connect } from '../networkservice/common/connect/connect.js';
 import { discoverForwarder } from '../networkservice/common/discoverforwarder/discoverforwarder.js';
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
-import { monitorRelay } from '../networkservice/common/monitor/monitor-relay.js';
-import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
 import type { TokenGenerator } from '../tools/token/token.js';
+import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 
 /** Options for `createManagerChain`. */
@@ -47,17 +44,7 @@ export function createManagerChain(options: ManagerChainOptions): ManagerChain {
         forwarderServiceName: options.forwarderServiceName ?? 'forwarder',
       }),
     ),
-    named(
-      'connect',
-      connect({
-        pool: options.pool,
-        client: [
-          named('metadata', metadata('client')),
-          named('monitorRelay', monitorRelay(options.pool)),
-          named('updateToken', updateTokenClient(options.tokens)),
-        ],
-      }),
-    ),
+    nextHop(options.pool, options.tokens),
   ]);
   return { handler, monitor };
 }

@@ -73,9 +73,10 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     return reply(res, 200, { changed: true });
   }
   if (req.method === 'POST' && collection === 'shutdown') {
-    reply(res, 200, { changed: true });
-    await shutdown();
-    process.exit(0);
+    // Answer once everything is stopped: the caller (`nsm down`) goes on with what is left.
+    await supervisor.shutdown();
+    res.on('finish', () => void shutdown().then(() => process.exit(0)));
+    return reply(res, 200, { changed: true });
   }
   reply(res, 404, { error: `no such request: ${req.method ?? '?'} ${url.pathname}` });
 }
