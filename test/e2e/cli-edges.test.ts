@@ -6,7 +6,9 @@
  * across two nodes, `check` proves both address families and WHERE says the path crosses nodes.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestDir, statusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
@@ -90,6 +92,20 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/cli-edges'), () => {
       const run = await nsm(lab, 'delete', 'thing', 'other');
       expect(run.code).toBe(2);
       expect(run.stderr).toContain('expected "nsm delete [pod] <name>"');
+    });
+
+    it('a missing tool is named with the package that brings it (exit 2)', async () => {
+      // A PATH holding only node: no `ip`.
+      const bin = mkdtempSync(join(tmpdir(), 'nsm-path-'));
+      try {
+        symlinkSync(process.execPath, join(bin, 'node'));
+        const run = await sh(`PATH=${bin} node ${nsmCliPath} --lab ${lab} up deploy/examples/kernel2kernel`);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toContain('ip is not installed (the lab needs it): apt-get install -y iproute2');
+        expect(leftovers(lab)).toEqual(nothingLeft);
+      } finally {
+        rmSync(bin, { recursive: true, force: true });
+      }
     });
 
     it('every subcommand help names --lab', async () => {
