@@ -1,7 +1,5 @@
 /** Name and label rules shared by the manifest kinds. */
-import { compileTemplate } from '@nsm-ts/sdk/tools';
-import { validateLabels } from '@nsm-ts/sdk/elements';
-import { labelKeyProblem } from '@nsm-ts/sdk/tools';
+import { compileTemplate, labelKeyProblem, validateKubernetesLabels } from '@nsm-ts/sdk/tools';
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const interfaceName = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -32,7 +30,7 @@ export function labelProblems(labels: Readonly<Record<string, string>>, what: st
   const problems: string[] = [];
   for (const [key, value] of Object.entries(labels)) {
     try {
-      validateLabels(what, { [key]: value });
+      validateKubernetesLabels(what, { [key]: value });
     } catch (err) {
       // Our messages read "what is wrong; expected ...".
       problems.push((err as Error).message.replace(': expected', '; expected'));

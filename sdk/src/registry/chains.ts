@@ -13,6 +13,7 @@ import { memoryNsStore, memoryNseStore } from './memory/memory.js';
 import { nodeLabels } from './nodelabels/nodelabels.js';
 import { registrationTime } from './registration-time/registration-time.js';
 import { setNseName } from './setname/setname.js';
+import { setPayload } from './setpayload/setpayload.js';
 import { validateNs, validateNse } from './validate/validate.js';
 
 /** NSE and NS handlers of one registry, with a `close()` that releases timers and channels. */
@@ -31,7 +32,8 @@ export interface RegistryServerOptions {
 }
 
 /**
- * An in-memory registry: validation, NSE naming, expiry, initial registration time and the stores.
+ * An in-memory registry: validation, NSE naming, expiry, initial registration time, the `IP` payload
+ * default for services and the stores.
  * Usage: `const reg = createRegistryServer({ defaultLifetimeMs: 60_000 }); server.serveEndpointRegistry(reg.nse)`.
  */
 export function createRegistryServer(options: RegistryServerOptions = {}): RegistryHandlers {
@@ -43,7 +45,7 @@ export function createRegistryServer(options: RegistryServerOptions = {}): Regis
   const nsStore = memoryNsStore();
   return {
     nse: toRegistryHandler([validateNse(), setNseName(), expiry, registrationTime(), nseStore]),
-    ns: toRegistryHandler([validateNs(), nsStore]),
+    ns: toRegistryHandler([validateNs(), setPayload(), nsStore]),
     close() {
       expiry.close();
       nseStore.store.close();

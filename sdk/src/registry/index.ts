@@ -14,4 +14,5 @@ export * from './refresh/refresh.js';
 export * from './refresh/watch-self.js';
 export * from './registration-time/registration-time.js';
 export * from './setname/setname.js';
+export * from './setpayload/setpayload.js';
 export * from './validate/validate.js';

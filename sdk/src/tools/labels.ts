@@ -1,8 +1,10 @@
 /**
- * Labels: the Kubernetes rules for keys and values (one definition for requests, registrations and
- * manifests), and label lists as users write them in the environment: `k:v,k2:v2` (as upstream
- * NSM_LABELS).
+ * Labels: the Kubernetes rules for keys and values, applied where users write YAML (manifests); label
+ * lists as users write them in the environment: `k:v,k2:v2` (as upstream NSM_LABELS). On the wire the
+ * mesh accepts any map of strings, as upstream NSM does: requests and registrations are not held to
+ * these rules.
  */
+import { invalidArgument } from '../core/errors.js';
 
 /** The most labels one map may hold. */
 export const MAX_LABELS = 64;
@@ -30,6 +32,36 @@ export function labelKeyProblem(key: string): string | undefined {
     return `label key "${key}" is invalid: the name part must be 1-${MAX_LABEL_LENGTH} characters [A-Za-z0-9-_.], starting and ending alphanumeric`;
   }
   return undefined;
+}
+
+/** Shortens a text for an error message so a hostile label cannot flood the logs. */
+export function quote(text: string, max = 64): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
+/**
+ * Throws INVALID_ARGUMENT naming `field` unless every key and value of `labels` is a valid Kubernetes
+ * label (at most 64 entries). For what users write in YAML. Usage: `validateKubernetesLabels('labels', m)`.
+ */
+export function validateKubernetesLabels(field: string, labels: Readonly<Record<string, string>>): void {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS)
+    throw invalidArgument(`${field} has ${entries.length} entries: at most ${MAX_LABELS} are allowed`);
+  for (const [key, value] of entries) {
+    if (labelKeyProblem(key) !== undefined) {
+      throw invalidArgument(
+        `${field} has an invalid key ${quote(key)} (${key.length} characters): expected [prefix/]name: a name of ` +
+          `1..${MAX_LABEL_LENGTH} characters of [A-Za-z0-9._-] beginning and ending alphanumeric, an optional ` +
+          `DNS-subdomain prefix, ${MAX_LABEL_KEY_LENGTH} characters in all`,
+      );
+    }
+    if (value.length > MAX_LABEL_LENGTH || (value !== '' && !labelNamePattern.test(value))) {
+      throw invalidArgument(
+        `${field}[${quote(key)}] has an invalid value ${quote(value)} (${value.length} characters): expected ` +
+          `at most ${MAX_LABEL_LENGTH} characters of [A-Za-z0-9._-] beginning and ending alphanumeric, or empty`,
+      );
+    }
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { newEndpoint } from '../../api/builders.js';
 import type { NetworkServiceEndpoint } from '../../api/types.js';
 import { createContext, type Context } from '../../core/context.js';
+import { Code } from '../../core/errors.js';
 import { toRegistryHandler, type NseHandler } from '../../core/registry-chain.js';
 import { memoryNseStore } from '../memory/memory.js';
 import { localBypass } from './localbypass.js';
@@ -97,10 +98,18 @@ describe('localBypass', () => {
     expect(bypass.local.size).toBe(0);
   });
 
-  it('passes an NSE without URL through untouched', async () => {
+  it('refuses an NSE without a URL or with an unusable one, as upstream, registering nothing', async () => {
     const { upstream, manager, bypass } = setup();
-    await manager.register(ctx, nse('nourl', ''));
-    expect(await urls(ctx, upstream)).toEqual({ nourl: '' });
+    await expect(manager.register(ctx, nse('nourl', ''))).rejects.toMatchObject({
+      code: Code.INVALID_ARGUMENT,
+      message:
+        'cannot register NSE "nourl" with an empty URL: expected the unix:// or tcp:// URL it serves on',
+    });
+    await expect(manager.register(ctx, nse('bad', 'http://x'))).rejects.toMatchObject({
+      code: Code.INVALID_ARGUMENT,
+      message: expect.stringContaining('cannot register NSE "bad" with URL "http://x": bad URL') as string,
+    });
+    expect(await urls(ctx, upstream)).toEqual({});
     expect(bypass.local.size).toBe(0);
   });
 });

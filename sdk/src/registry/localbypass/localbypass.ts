@@ -4,7 +4,9 @@
  * URL is rewritten back to the NSE's real (unix socket) URL and the forwarder dials it directly.
  */
 import { filter, map } from 'rxjs';
+import { invalidArgument } from '../../core/errors.js';
 import type { NseElement } from '../../core/registry-chain.js';
+import { parseUrl } from '../../grpc/url.js';
 
 /** Options for `localBypass`. */
 export interface LocalBypassOptions {
@@ -26,7 +28,18 @@ export function localBypass(options: LocalBypassOptions): LocalBypassElement {
   return {
     local,
     async register(ctx, nse, next) {
-      if (!nse.url) return next.register(ctx, nse); // nothing to bypass to
+      // As upstream: a local NSE is reached at its URL, so one without (or with an unusable one) is refused.
+      if (!nse.url)
+        throw invalidArgument(
+          `cannot register NSE "${nse.name}" with an empty URL: expected the unix:// or tcp:// URL it serves on`,
+        );
+      try {
+        parseUrl(nse.url);
+      } catch (err) {
+        throw invalidArgument(
+          `cannot register NSE "${nse.name}" with URL "${nse.url}": ${(err as Error).message}`,
+        );
+      }
       // Known before the registry answers: its watchers hear of the record before we do.
       const previous = local.get(nse.name);
       if (nse.name) local.set(nse.name, nse.url);

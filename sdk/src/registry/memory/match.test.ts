@@ -33,9 +33,26 @@ describe('matchNse', () => {
     expect(matchNse(newEndpoint({ name: 'nse-10' }), stored)).toBe(false);
   });
 
-  it('compares url exactly', () => {
+  it('finds the queried url anywhere in the stored one, as upstream (a substring)', () => {
     expect(matchNse(newEndpoint({ url: 'tcp://10.0.0.1:5001' }), stored)).toBe(true);
+    expect(matchNse(newEndpoint({ url: 'tcp://10.0.0.1' }), stored)).toBe(true);
+    expect(matchNse(newEndpoint({ url: '10.0.0.1:50' }), stored)).toBe(true);
     expect(matchNse(newEndpoint({ url: 'tcp://10.0.0.1:5002' }), stored)).toBe(false);
+    expect(matchNse(newEndpoint({ url: 'tcp://10.0.0.1:50011' }), stored)).toBe(false);
+  });
+
+  it('compares expiration_time to the second when the query has one', () => {
+    const expiring = { ...stored, expiration_time: { seconds: '1800000000', nanos: 5 } };
+    expect(matchNse(newEndpoint({ expiration_time: { seconds: '1800000000', nanos: 999 } }), expiring)).toBe(
+      true,
+    );
+    expect(matchNse(newEndpoint({ expiration_time: { seconds: '1800000001', nanos: 5 } }), expiring)).toBe(
+      false,
+    );
+    expect(matchNse(newEndpoint({ expiration_time: { seconds: '1800000000', nanos: 0 } }), stored)).toBe(
+      false,
+    );
+    expect(matchNse(newEndpoint({ expiration_time: { seconds: '0', nanos: 0 } }), stored)).toBe(true);
   });
 
   it('requires every queried service to be listed', () => {
@@ -54,6 +71,10 @@ describe('matchNse', () => {
     expect(matchNse(q({ vpn: { app: 'gw' } }), stored)).toBe(true);
     expect(matchNse(q({ vpn: { app: 'gw', nodeName: 'n1' } }), stored)).toBe(true);
     expect(matchNse(q({ vpn: {} }), stored)).toBe(true);
+    // upstream: a service named in the label query must be among the stored labels, even with no labels
+    expect(matchNse(q({ unknownService: {} }), stored)).toBe(false);
+    expect(matchNse(q({ vpn: {}, unknownService: {} }), stored)).toBe(false);
+    expect(matchNse(q({ toString: {} }), stored)).toBe(false);
     expect(matchNse(q({ vpn: { app: 'fw' } }), stored)).toBe(false);
     expect(matchNse(q({ vpn: { zone: 'a' } }), stored)).toBe(false);
     // labels are per service: the firewall's app label does not count for vpn
@@ -82,6 +103,22 @@ describe('matchNs', () => {
     expect(matchNs(ns({ payload: 'IP' }), db)).toBe(true);
     expect(matchNs(ns({ payload: 'ETHERNET' }), db)).toBe(false);
     expect(matchNs(ns({ name: 'db', payload: 'ETHERNET' }), db)).toBe(false);
+  });
+
+  it('compares matches field by field when the query has any, as upstream', () => {
+    const match = (app: string, fallthrough = false): NetworkService['matches'][number] => ({
+      source_selector: { app },
+      routes: [{ destination_selector: { app: 'gw' }, weight: 0 }],
+      fallthrough,
+      metadata: null,
+    });
+    const routed = ns({ name: 'db', payload: 'IP', matches: [match('fw'), match('nsc', true)] });
+    expect(matchNs(ns({ matches: [] }), routed)).toBe(true);
+    expect(matchNs(ns({ matches: [match('fw'), match('nsc', true)] }), routed)).toBe(true);
+    expect(matchNs(ns({ matches: [match('fw')] }), routed)).toBe(false);
+    expect(matchNs(ns({ matches: [match('fw'), match('nsc')] }), routed)).toBe(false);
+    expect(matchNs(ns({ matches: [match('nsc', true), match('fw')] }), routed)).toBe(false);
+    expect(matchNs(ns({ matches: [match('fw')] }), db)).toBe(false);
   });
 });
 

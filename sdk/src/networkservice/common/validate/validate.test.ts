@@ -31,7 +31,7 @@ function seg(name: string): {
   return { name, id: name, token: '', expires: null, metrics: {} };
 }
 
-function setup(limits?: Parameters<typeof validateRequest>[0]): {
+function setup(): {
   handler: ReturnType<typeof toHandler>;
   calls: string[];
 } {
@@ -46,7 +46,7 @@ function setup(limits?: Parameters<typeof validateRequest>[0]): {
       return next.close(c, conn);
     },
   });
-  return { handler: toHandler([validateRequest(limits), probe]), calls };
+  return { handler: toHandler([validateRequest(), probe]), calls };
 }
 
 const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v']));
@@ -72,35 +72,6 @@ const cases: [string, (req: NetworkServiceRequest) => void, RegExp][] = [
     'non-string value',
     (r) => (r.connection!.labels = { a: 1 as never }),
     /connection\.labels\["a"\] is a number: expected a string/,
-  ],
-  [
-    'too many labels',
-    (r) => (r.connection!.labels = many),
-    /connection\.labels has 65 entries: at most 64 are allowed/,
-  ],
-  [
-    'name part too long',
-    (r) => (r.connection!.labels = { ['a'.repeat(64)]: 'v' }),
-    /invalid key "a{64}" \(64 characters\): expected \[prefix\/\]name/,
-  ],
-  [
-    'key too long',
-    (r) => (r.connection!.labels = { [`${'a'.repeat(252)}/b`]: 'v' }),
-    /invalid key .*\(254 characters\)/,
-  ],
-  ['key bad charset', (r) => (r.connection!.labels = { 'a b': 'v' }), /invalid key "a b"/],
-  ['key not alphanumeric at the end', (r) => (r.connection!.labels = { 'app-': 'v' }), /invalid key "app-"/],
-  ['bad prefix', (r) => (r.connection!.labels = { 'Bad_Prefix/app': 'v' }), /invalid key "Bad_Prefix\/app"/],
-  ['two slashes', (r) => (r.connection!.labels = { 'a/b/c': 'v' }), /invalid key "a\/b\/c"/],
-  [
-    'value too long',
-    (r) => (r.connection!.labels = { app: 'v'.repeat(64) }),
-    /connection\.labels\["app"\] has an invalid value "v+" \(64 characters\): expected at most 63/,
-  ],
-  [
-    'value bad charset',
-    (r) => (r.connection!.labels = { app: '{{.nodeName}}' }),
-    /invalid value "\{\{\.nodeName\}\}"/,
   ],
   [
     'path index out of range',
@@ -159,15 +130,19 @@ describe('validateRequest', () => {
     expect(calls).toEqual([]);
   });
 
-  it('accepts exactly 64 labels and honours custom limits', async () => {
-    const { handler } = setup();
+  it('accepts any map of strings as labels, as upstream does (the Kubernetes rules are for YAML)', async () => {
+    const { handler, calls } = setup();
     const req = valid();
-    req.connection!.labels = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v']));
-    await handler.request(ctx, req);
-    const strict = setup({ maxLabels: 1 });
-    expect((await rejectionOf(strict.handler.request(ctx, valid()))).message).toContain(
-      'at most 1 are allowed',
-    );
+    req.connection!.labels = {
+      ...many,
+      greeting: 'hello world',
+      'a b/c': '{{.nodeName}}',
+      ['k'.repeat(300)]: 'v'.repeat(1000),
+      '': '',
+    };
+    const conn = await handler.request(ctx, req);
+    expect(conn.labels['greeting']).toBe('hello world');
+    expect(calls).toEqual(['request']);
   });
 
   it('lets every close through', async () => {
@@ -178,12 +153,12 @@ describe('validateRequest', () => {
     expect(calls).toEqual(['close']);
   });
 
-  it('shortens huge values in messages', async () => {
+  it('shortens huge keys in messages', async () => {
     const { handler } = setup();
     const req = valid();
-    req.connection!.labels = { app: 'x'.repeat(10_000) };
+    req.connection!.labels = { ['x'.repeat(10_000)]: 1 as never };
     const err = await rejectionOf(handler.request(ctx, req));
     expect(err.message.length).toBeLessThan(400);
-    expect(err.message).toContain('10000 characters');
+    expect(err.message).toContain('is a number: expected a string');
   });
 });

@@ -6,10 +6,8 @@ import type { Connection, Mechanism } from '../../../api/types.js';
 import { element, type NetworkServiceElement } from '../../../core/chain.js';
 import { invalidArgument } from '../../../core/errors.js';
 import { validateInterfaceName } from '../mechanisms/kernel.js';
-import { quote, validateLabels, type LabelLimits } from './labels.js';
-
-/** Limits for `validateRequest`: the label bounds (Kubernetes defaults). */
-export type ValidationLimits = LabelLimits;
+import { quote } from '../../../tools/labels.js';
+import { validateLabelMap } from './labels.js';
 
 /** Mechanism types whose `name` parameter is a Linux interface name. */
 const interfaceNamed = new Set(['KERNEL', 'MEMIF']);
@@ -48,29 +46,27 @@ function checkPath(conn: Connection): void {
   }
 }
 
-function checkConnection(
-  conn: Connection | null | undefined,
-  limits: ValidationLimits,
-): asserts conn is Connection {
+function checkConnection(conn: Connection | null | undefined): asserts conn is Connection {
   if (!conn) throw invalidArgument('request.connection is missing: expected a Connection');
   if (typeof conn.network_service !== 'string' || conn.network_service === '') {
     throw invalidArgument('connection.network_service is empty: expected the name of a network service');
   }
-  validateLabels('connection.labels', conn.labels, limits);
+  validateLabelMap('connection.labels', conn.labels);
   checkPath(conn);
   if (conn.mechanism?.type) checkMechanism('connection.mechanism', conn.mechanism);
 }
 
 /**
- * Server element refusing malformed requests: missing connection, empty network_service, bad labels (see
- * `validateLabels`), path index out of range, mechanism preferences without a type, bad interface names.
+ * Server element refusing malformed requests: missing connection, empty network_service, labels that are
+ * not a map of strings (any strings: the wire accepts what upstream accepts), path index out of range,
+ * mechanism preferences without a type, bad interface names.
  * Close is not checked: a close must always reach the elements holding resources.
  * Usage: `chain(validateRequest(), updatePath(name), begin(), ...)`.
  */
-export function validateRequest(limits: ValidationLimits = {}): NetworkServiceElement {
+export function validateRequest(): NetworkServiceElement {
   return element({
     async request(ctx, req, next) {
-      checkConnection(req.connection, limits);
+      checkConnection(req.connection);
       if (!Array.isArray(req.mechanism_preferences)) {
         throw invalidArgument('request.mechanism_preferences is not a list: expected a list of mechanisms');
       }
