@@ -21,6 +21,7 @@ const files = [
   'networkservice/networkservice.proto',
   'registry/registry.proto',
   'ipam/ipam.proto',
+  'spiffe/workload.proto',
 ];
 
 rmSync(outDir, { recursive: true, force: true });

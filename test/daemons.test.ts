@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createContext } from '@nsm-ts/sdk/core';
 import { dial } from '@nsm-ts/sdk/grpc';
+import type { Identity } from '@nsm-ts/sdk/security';
+import { issueSvid, writeIdentity } from '@nsm-ts/cli/pki';
+import { MeshPki } from '../bench/src/mesh/pki.js';
 
 const main = (daemon: string): string => join(import.meta.dirname, '..', daemon, 'dist', 'main.js');
 const children: ChildProcess[] = [];
@@ -37,8 +40,8 @@ function start(
   return { child, output: () => out, exit };
 }
 
-async function healthy(url: string): Promise<void> {
-  const client = dial(url, { dialTimeoutMs: 200 });
+async function healthy(url: string, identity: Identity): Promise<void> {
+  const client = dial(url, { dialTimeoutMs: 200, identity });
   try {
     await expect
       .poll(() => client.health(createContext({ deadline: Date.now() + 500 })).catch(() => 'down'), {
@@ -59,6 +62,8 @@ describe.each([
     /NSM_MAX_TOKEN_LIFETIME="soon"/,
   ],
   ['forwarder', { NSM_LABELS: 'p2p', NSM_VXLAN_PORT: '70000' }, /NSM_LABELS.*\n.*NSM_VXLAN_PORT="70000"/],
+  ['manager', { NSM_LISTEN_ON: 'unix:///tmp/x.sock' }, /no identity for mTLS: set NSM_IDENTITY_DIR/],
+  ['registry', { NSM_INSECURE: 'perhaps' }, /NSM_INSECURE="perhaps": expected true or false/],
 ])('%s with a bad configuration', (daemon, env, problem) => {
   it('prints every problem and its usage, and exits 2', async () => {
     const run = start(daemon, env);
@@ -75,16 +80,31 @@ describe('daemons serve and stop cleanly', () => {
     const registryUrl = `unix://${join(dir, 'registry.sock')}`;
     const managerUrl = `unix://${join(dir, 'nsm.sock')}`;
     const forwarderUrl = `unix://${join(dir, 'forwarder.sock')}`;
-    const registry = start('registry', { NSM_LISTEN_ON: registryUrl, NSM_LOG_LEVEL: 'warn' });
-    await healthy(registryUrl);
+    // Each daemon gets its identity as files, the way `nsm up` writes them.
+    const pki = await MeshPki.create();
+    const identityDir = async (...segments: string[]): Promise<string> => {
+      const where = join(dir, segments.join('-'));
+      const svid = await issueSvid(pki.ca, { id: pki.id(...segments), lifetimeMs: 3_600_000 });
+      writeIdentity(where, svid, pki.ca.certPem);
+      return where;
+    };
+    const operator = await pki.identity(['operator', 'test']);
+    const registry = start('registry', {
+      NSM_LISTEN_ON: registryUrl,
+      NSM_LOG_LEVEL: 'warn',
+      NSM_IDENTITY_DIR: await identityDir('registry'),
+    });
+    await healthy(registryUrl, operator);
     const manager = start('manager', {
       NODE_NAME: 'node-1',
       NSM_LISTEN_ON: managerUrl,
       NSM_REGISTRY_URL: registryUrl,
       NSM_LOG_LEVEL: 'warn',
+      NSM_IDENTITY_DIR: await identityDir('nsmgr', 'node-1'),
     });
-    await healthy(managerUrl);
+    await healthy(managerUrl, operator);
     const forwarder = start('forwarder', {
+      NSM_IDENTITY_DIR: await identityDir('forwarder', 'node-1'),
       NODE_NAME: 'node-1',
       NSM_NAME: 'forwarder-daemon-test',
       CLUSTER_NAME: 'daemon-test',
@@ -92,7 +112,7 @@ describe('daemons serve and stop cleanly', () => {
       NSM_CONNECT_TO: managerUrl,
       NSM_LOG_LEVEL: 'warn',
     });
-    await healthy(forwarderUrl);
+    await healthy(forwarderUrl, operator);
     for (const [run, url] of [
       [forwarder, forwarderUrl],
       [manager, managerUrl],

@@ -10,7 +10,8 @@ import { Lab, type LabState } from './lab/lab.js';
 import { LabPreconditionError, requireRoot } from './lab/system.js';
 import { up, UpInterruptedError } from './lab/up.js';
 import { checkTable, statusText } from './status-view.js';
-import { parseDuration } from '@nsm-ts/sdk/tools';
+import { formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
+import { issueIdentity } from './lab/issue.js';
 
 const out = (text: string): void => void process.stdout.write(text);
 const err = (text: string): void => void process.stderr.write(text);
@@ -27,28 +28,47 @@ function runningState(lab: Lab): LabState {
   return state;
 }
 
-function upOptions(opts: { nodes: string; timeout: string; logLevel: string }): {
+function duration(flag: string, text: string, atLeastMs = 0): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (e) {
+    throw new UsageError(`${flag} ${text}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (ms < atLeastMs) throw new UsageError(`${flag} ${text}: expected at least ${formatDuration(atLeastMs)}`);
+  return ms;
+}
+
+function upOptions(opts: UpFlags): {
   nodes: number;
   timeoutMs: number;
+  certLifetimeMs: number;
 } {
   const nodes = Number(opts.nodes);
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 200)
     throw new UsageError(`--nodes ${opts.nodes}: expected an integer from 1 to 200`);
   if (!LOG_LEVELS.includes(opts.logLevel))
     throw new UsageError(`--log-level ${opts.logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
-  try {
-    return { nodes, timeoutMs: parseDuration(opts.timeout) };
-  } catch (e) {
-    throw new UsageError(`--timeout ${opts.timeout}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  return {
+    nodes,
+    timeoutMs: duration('--timeout', opts.timeout),
+    // Renewed at two thirds: a lifetime under 30 s would have the supervisor issue all the time.
+    certLifetimeMs: duration('--cert-lifetime', opts.certLifetime, 30_000),
+  };
+}
+
+/** The options of `nsm up`. */
+export interface UpFlags {
+  nodes: string;
+  timeout: string;
+  logLevel: string;
+  insecure?: boolean;
+  certLifetime: string;
 }
 
 /** `nsm up`. Exit code 0 when every connection is up, 1 otherwise; Ctrl-C removes a half-built lab. */
-export async function upCommand(
-  paths: string[],
-  opts: { nodes: string; lab: string; timeout: string; logLevel: string },
-): Promise<number> {
-  const { nodes, timeoutMs } = upOptions(opts);
+export async function upCommand(paths: string[], opts: UpFlags & { lab: string }): Promise<number> {
+  const { nodes, timeoutMs, certLifetimeMs } = upOptions(opts);
   const lab = new Lab(opts.lab);
   const interrupt = new AbortController();
   const onSignal = (): void => {
@@ -66,6 +86,8 @@ export async function upCommand(
       logLevel: opts.logLevel,
       progress: (line) => err(`nsm up: ${line}\n`),
       signal: interrupt.signal,
+      insecure: opts.insecure === true,
+      certLifetimeMs,
     });
     const next = `nsm${lab.flag} status | nsm${lab.flag} check | nsm${lab.flag} down`;
     if (interrupt.signal.aborted) {
@@ -174,5 +196,23 @@ export async function deleteCommand(name: string, opts: { lab: string }): Promis
   const lab = new Lab(opts.lab);
   await deletePod(lab, runningState(lab), name);
   err(`nsm delete: pod ${name} deleted (process, namespace and registration gone)\n`);
+  return 0;
+}
+
+/** `nsm identity <id> --out <dir>`: an identity from the lab's CA for a workload the lab did not start. */
+export async function identityCommand(
+  id: string,
+  opts: { lab: string; out: string; lifetime: string },
+): Promise<number> {
+  requireRoot('nsm identity', "it signs with the lab's CA key under /run/nsm-lab");
+  const lab = new Lab(opts.lab);
+  runningState(lab);
+  const issued = await issueIdentity(lab, id, opts.out, duration('--lifetime', opts.lifetime, 30_000));
+  err(
+    `nsm identity: issued ${issued.id}, valid until ${new Date(issued.notAfter).toISOString()}\n` +
+      `  ${issued.dir}/svid.pem, svid_key.pem, svid_bundle.pem (mode 0600)\n` +
+      `  use it: NSM_IDENTITY_DIR=${issued.dir} in your NSC or NSE, or fileIdentity({ dir }) with the SDK;\n` +
+      `  run "nsm${lab.flag} identity ${id} --out ${opts.out}" again before it expires (the SDK picks up new files)\n`,
+  );
   return 0;
 }

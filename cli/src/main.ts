@@ -9,6 +9,8 @@ import {
   logsCommand,
   statusCommand,
   upCommand,
+  identityCommand,
+  type UpFlags,
 } from './commands.js';
 import { LabPreconditionError } from './lab/system.js';
 
@@ -53,15 +55,19 @@ program
   .option('-n, --nodes <count>', 'number of emulated nodes (node-1 ... node-N)', '2')
   .option('--timeout <duration>', 'how long to wait for the connections', '60s')
   .option('--log-level <level>', 'log level of the daemons and pods (fatal ... trace, silent)', 'info')
+  .option(
+    '--cert-lifetime <duration>',
+    'lifetime of the X.509-SVIDs the lab issues to its components; renewed at two thirds',
+    '24h',
+  )
+  .option('--insecure', 'no mesh CA, no mTLS, no token verification (debugging only)')
   .addHelpText(
     'after',
-    '\nExamples:\n  nsm up deploy/examples/4g-epc && nsm check\n  nsm --lab epc2 up deploy/examples/4g-epc --nodes 3\n\nCtrl-C while the lab is being built removes what was built.',
+    '\nExamples:\n  nsm up deploy/examples/4g-epc && nsm check\n  nsm --lab epc2 up deploy/examples/4g-epc --nodes 3\n\n' +
+      'The lab has a mesh CA (trust domain nsm.local): every daemon and pod gets an X.509-SVID, all gRPC is\n' +
+      'mTLS and every hop checks the tokens of the path. Ctrl-C while the lab is being built removes what was built.',
   )
-  .action(
-    run((paths: string[], opts: { nodes: string; timeout: string; logLevel: string }) =>
-      upCommand(paths, { ...opts, lab: lab() }),
-    ),
-  );
+  .action(run((paths: string[], opts: UpFlags) => upCommand(paths, { ...opts, lab: lab() })));
 
 program
   .command('status')
@@ -110,6 +116,25 @@ program
         throw new LabPreconditionError(`nsm delete ${kindOrName}: expected "nsm delete [pod] <name>"`);
       return deleteCommand(name ?? kindOrName, { lab: lab() });
     }),
+  );
+
+program
+  .command('identity')
+  .description(
+    "issue an X.509-SVID from the lab's CA for a workload the lab did not start (your own NSC or NSE, any language)",
+  )
+  .argument('<id>', 'its SPIFFE ID, or the path of one: ns/<namespace>/pod/<name>')
+  .requiredOption('-o, --out <dir>', 'directory for svid.pem, svid_key.pem and svid_bundle.pem')
+  .option('--lifetime <duration>', 'how long the certificate is valid', '24h')
+  .addHelpText(
+    'after',
+    '\nExample:\n  nsm identity ns/default/pod/my-nsc --out /tmp/my-nsc\n' +
+      '  NSM_IDENTITY_DIR=/tmp/my-nsc NSM_CONNECT_TO=unix:///run/nsm-lab/default/sockets/nsmgr-node-1.sock my-nsc',
+  )
+  .action(
+    run((id: string, opts: { out: string; lifetime: string }) =>
+      identityCommand(id, { ...opts, lab: lab() }),
+    ),
   );
 
 program

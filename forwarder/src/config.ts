@@ -1,5 +1,6 @@
 /** The forwarder's configuration, from the `NSM_*` environment (see `usage`). */
 import { hostname } from 'node:os';
+import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
 import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
 import { parseLabels } from '@nsm-ts/sdk/tools';
 
@@ -19,6 +20,8 @@ export interface ForwarderConfig {
   maxTokenLifetimeMs: number;
   dialTimeoutMs: number;
   logLevel: string;
+  /** Identity (mTLS, tokens) and policies. */
+  security: SecurityConfig;
 }
 
 export const usage = `Usage: forwarder (configured by environment variables)
@@ -35,7 +38,7 @@ export const usage = `Usage: forwarder (configured by environment variables)
   NSM_MAX_TOKEN_LIFETIME               token lifetime (default 10m)
   NSM_DIAL_TIMEOUT                     how long a call waits for its next hop to accept (default 1s)
   NSM_LOG_LEVEL                        trace|debug|info|warn|error (default info)
-`;
+${SECURITY_USAGE}`;
 
 /** Reads the configuration; throws ConfigError listing every problem. */
 export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): ForwarderConfig {
@@ -55,6 +58,7 @@ export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): Forwa
     maxTokenLifetimeMs: r.duration('NSM_MAX_TOKEN_LIFETIME', '10m'),
     dialTimeoutMs: r.duration('NSM_DIAL_TIMEOUT', '1s'),
     logLevel: r.string('NSM_LOG_LEVEL', 'info'),
+    security: readSecurityEnv(r),
   };
   if (r.errors.length > 0) throw new ConfigError(r.errors);
   return config;

@@ -14,7 +14,9 @@ import { closeHubs } from '@nsm-ts/sdk/elements';
 import { createServer } from '@nsm-ts/sdk/grpc';
 import { cachedNsRegistry, cachedNseRegistry } from '@nsm-ts/sdk/registry';
 import { createRegistryClient } from '@nsm-ts/sdk/registry';
-import { jwtTokenGenerator } from '@nsm-ts/sdk/tools';
+import { scopedMonitor } from '@nsm-ts/sdk/elements';
+import { setupSecurity, type Security } from '@nsm-ts/sdk/security';
+import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
 import type { ForwarderConfig } from './config.js';
 import { forwarderOffer } from './offer.js';
 
@@ -38,9 +40,17 @@ export interface ForwarderDataplane {
 /** Usage: `await startForwarder(readForwarderConfig(), { log, dataplane })`. */
 export async function startForwarder(
   config: ForwarderConfig,
-  deps: { log: Logger; clock?: Clock; dataplane: ForwarderDataplane },
+  deps: { log: Logger; clock?: Clock; dataplane: ForwarderDataplane; security?: Security },
 ): Promise<RunningForwarder> {
-  const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs });
+  const security =
+    deps.security ??
+    (await setupSecurity(config.security, {
+      name: config.name,
+      tokenLifetimeMs: config.maxTokenLifetimeMs,
+      log: deps.log,
+    }));
+  const identity = security.identity ? { identity: security.identity } : {};
+  const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs, tokens: security.tokens, ...identity });
   const manager = pool.get(config.connectTo);
   // Endpoint selection runs on every request: keep a watched copy of the registry as the manager sees it.
   const nse = cachedNseRegistry(manager.endpointRegistry, { log: deps.log });
@@ -50,7 +60,8 @@ export async function startForwarder(
     nse,
     ns,
     pool,
-    tokens: jwtTokenGenerator({ name: config.name, lifetimeMs: config.maxTokenLifetimeMs }),
+    tokens: security.tokens,
+    ...(security.authorization ? { authorization: security.authorization } : {}),
     mechanisms: deps.dataplane.mechanisms,
     nodeName: config.nodeName,
     offer: forwarderOffer({
@@ -59,9 +70,12 @@ export async function startForwarder(
       localTypes: deps.dataplane.localTypes,
     }),
   });
-  const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}), ...identity });
   server.serveNetworkService(handler);
-  server.serveMonitor((_ctx, selector) => monitor.stream(selector));
+  const stream = (_ctx: unknown, selector: MonitorScopeSelector) => monitor.stream(selector);
+  server.serveMonitor(
+    security.authorization ? scopedMonitor(stream, { operator: (id) => security.operator(id) }) : stream,
+  );
   const urls = await server.listen(config.listenOn);
   const ctx = createContext({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
   const registry = createRegistryClient({ url: config.connectTo, pool, name: config.name });
@@ -81,6 +95,7 @@ export async function startForwarder(
     nse.close();
     ns.close();
     pool.close();
+    if (!deps.security) security.close();
     throw err;
   }
   deps.log.info({ node: config.nodeName, urls, manager: config.connectTo }, 'forwarder serving');
@@ -97,6 +112,7 @@ export async function startForwarder(
       ns.close();
       closeHubs(pool);
       pool.close();
+      if (!deps.security) security.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 /** The manager's configuration, from the `NSM_*` environment (see `usage`). */
 import { hostname } from 'node:os';
 import { parseUrl } from '@nsm-ts/sdk/grpc';
+import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
 import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
 
 /** Manager settings. */
@@ -16,6 +17,8 @@ export interface ManagerConfig {
   dialTimeoutMs: number;
   forwarderServiceName: string;
   logLevel: string;
+  /** Identity (mTLS, tokens) and policies. */
+  security: SecurityConfig;
 }
 
 export const usage = `Usage: nsmgr (configured by environment variables)
@@ -32,7 +35,7 @@ export const usage = `Usage: nsmgr (configured by environment variables)
   NSM_DIAL_TIMEOUT                     how long a call waits for its next hop to accept (default 1s)
   NSM_FORWARDER_NETWORK_SERVICE_NAME   service forwarders register under (default forwarder)
   NSM_LOG_LEVEL                        trace|debug|info|warn|error (default info)
-`;
+${SECURITY_USAGE}`;
 
 function advertised(listenOn: string[], tunnelIp: string, reader: EnvReader): string {
   const explicit = reader.url('NSM_ADVERTISE_URL');
@@ -68,6 +71,7 @@ export function readManagerConfig(env: NodeJS.ProcessEnv = process.env): Manager
     dialTimeoutMs: r.duration('NSM_DIAL_TIMEOUT', '1s'),
     forwarderServiceName: r.string('NSM_FORWARDER_NETWORK_SERVICE_NAME', 'forwarder'),
     logLevel: r.string('NSM_LOG_LEVEL', 'info'),
+    security: readSecurityEnv(r),
   };
   if (r.errors.length > 0) throw new ConfigError(r.errors);
   return config;

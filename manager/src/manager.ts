@@ -6,7 +6,9 @@ import { ClientPool } from '@nsm-ts/sdk/grpc';
 import { closeHubs } from '@nsm-ts/sdk/elements';
 import { createServer } from '@nsm-ts/sdk/grpc';
 import { createManagerRegistry } from '@nsm-ts/sdk/registry';
-import { jwtTokenGenerator } from '@nsm-ts/sdk/tools';
+import { scopedMonitor } from '@nsm-ts/sdk/elements';
+import { setupSecurity, type Security } from '@nsm-ts/sdk/security';
+import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
 import type { ManagerConfig } from './config.js';
 
 /** A running manager. */
@@ -21,10 +23,19 @@ export interface RunningManager {
 /** Usage: `const m = await startManager(readManagerConfig(), { log })`. */
 export async function startManager(
   config: ManagerConfig,
-  deps: { log: Logger; clock?: Clock },
+  deps: { log: Logger; clock?: Clock; security?: Security },
 ): Promise<RunningManager> {
-  const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs });
+  const security =
+    deps.security ??
+    (await setupSecurity(config.security, {
+      name: config.name,
+      tokenLifetimeMs: config.maxTokenLifetimeMs,
+      log: deps.log,
+    }));
+  const identity = security.identity ? { identity: security.identity } : {};
+  const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs, tokens: security.tokens, ...identity });
   const registry = createManagerRegistry({
+    pool,
     registryUrl: config.registryUrl,
     managerUrl: config.advertiseUrl,
     nodeName: config.nodeName,
@@ -37,12 +48,16 @@ export async function startManager(
     nse: registry.nse,
     ns: registry.ns,
     pool,
-    tokens: jwtTokenGenerator({ name: config.name, lifetimeMs: config.maxTokenLifetimeMs }),
+    tokens: security.tokens,
+    ...(security.authorization ? { authorization: security.authorization } : {}),
     forwarderServiceName: config.forwarderServiceName,
   });
-  const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}), ...identity });
   server.serveNetworkService(handler);
-  server.serveMonitor((_ctx, selector) => monitor.stream(selector));
+  const stream = (_ctx: unknown, selector: MonitorScopeSelector) => monitor.stream(selector);
+  server.serveMonitor(
+    security.authorization ? scopedMonitor(stream, { operator: (id) => security.operator(id) }) : stream,
+  );
   server.serveEndpointRegistry(registry.nse);
   server.serveServiceRegistry(registry.ns);
   const urls = await server.listen(config.listenOn);
@@ -52,6 +67,8 @@ export async function startManager(
       urls,
       advertise: config.advertiseUrl,
       registry: config.registryUrl || 'embedded',
+      identity: security.identity?.id ?? 'none (insecure)',
+      authorize: Boolean(security.authorization),
     },
     'manager serving',
   );
@@ -64,6 +81,7 @@ export async function startManager(
       registry.close();
       closeHubs(pool);
       pool.close();
+      if (!deps.security) security.close();
     },
   };
 }

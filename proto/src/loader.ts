@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType as ConnectionPkg } from '../gen/connection.js';
 import type { ProtoGrpcType as NetworkServicePkg } from '../gen/networkservice.js';
 import type { ProtoGrpcType as RegistryPkg } from '../gen/registry.js';
+import type { ProtoGrpcType as WorkloadPkg } from '../gen/workload.js';
 
 /** Loader options; keep in line with the generator flags in scripts/gen-proto.mjs. */
 export const loaderOptions: protoLoader.Options = {
@@ -62,4 +63,27 @@ export function protos(): Packages {
   if (!isMeshPackages(object)) throw new Error(`the protos under ${protoRoot()} lack a mesh service`);
   loaded = object;
   return loaded;
+}
+
+/** The SPIFFE Workload API package object. */
+export type WorkloadApiPackage = WorkloadPkg;
+let workload: WorkloadApiPackage | undefined;
+
+function isWorkloadPackage(object: grpc.GrpcObject): object is grpc.GrpcObject & WorkloadApiPackage {
+  const ctor = object['SpiffeWorkloadAPI'];
+  return typeof ctor === 'function' && 'service' in ctor;
+}
+
+/** The SPIFFE Workload API (X.509 part), for identities from a SPIRE agent. */
+export function workloadApiProtos(): WorkloadApiPackage {
+  if (workload) return workload;
+  const definition = protoLoader.loadSync(['spiffe/workload.proto'], {
+    ...loaderOptions,
+    includeDirs: [protoRoot()],
+  });
+  const object = grpc.loadPackageDefinition(definition);
+  if (!isWorkloadPackage(object))
+    throw new Error(`${protoRoot()}/spiffe/workload.proto lacks SpiffeWorkloadAPI`);
+  workload = object;
+  return workload;
 }

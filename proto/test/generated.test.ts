@@ -49,3 +49,19 @@ it('keeps the NSM API v1 wire names: packages, services and field numbers', asyn
     ['state', 9],
   ]);
 });
+
+it('serves the SPIFFE Workload API at its upstream method path', async () => {
+  const { workloadApiProtos } = await import('../src/loader.js');
+  const api = workloadApiProtos().SpiffeWorkloadAPI.service;
+  expect(api.FetchX509SVID.path).toBe('/SpiffeWorkloadAPI/FetchX509SVID');
+  const svid = workloadApiProtos().X509SVID as unknown as {
+    type: { field: { name: string; number: number }[] };
+  };
+  expect(svid.type.field.map((f) => [f.name, f.number])).toEqual([
+    ['spiffe_id', 1],
+    ['x509_svid', 2],
+    ['x509_svid_key', 3],
+    ['bundle', 4],
+    ['hint', 5],
+  ]);
+});

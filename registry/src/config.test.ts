@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseRegistryConfig, usage } from './config.js';
 
+/** Identity variables are checked separately below; the rest of the tests run with a directory set. */
+const withId = (env: Record<string, string>): Record<string, string> => ({ NSM_IDENTITY_DIR: '/id', ...env });
+const security = { identityDir: '/id', workloadApi: '', insecure: false, authorize: true };
+
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
-    parseRegistryConfig(env);
+    parseRegistryConfig(withId(env));
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return (err as ConfigError).problems;
@@ -13,18 +17,22 @@ const problemsOf = (env: Record<string, string>): string[] => {
 
 describe('parseRegistryConfig', () => {
   it('has upstream defaults', () => {
-    expect(parseRegistryConfig({})).toEqual({
+    expect(parseRegistryConfig(withId({}))).toEqual({
       name: 'registry',
       listenOn: ['tcp://0.0.0.0:5002'],
       logLevel: 'info',
       expirePeriodMs: 60_000,
+      maxTokenLifetimeMs: 600_000,
+      security,
     });
   });
 
   it('treats empty variables as unset', () => {
     expect(
-      parseRegistryConfig({ NSM_NAME: '', NSM_LISTEN_ON: ' ', NSM_EXPIRE_PERIOD: '', NSM_LOG_LEVEL: '' }),
-    ).toEqual(parseRegistryConfig({}));
+      parseRegistryConfig(
+        withId({ NSM_NAME: '', NSM_LISTEN_ON: ' ', NSM_EXPIRE_PERIOD: '', NSM_LOG_LEVEL: '' }),
+      ),
+    ).toEqual(parseRegistryConfig(withId({})));
   });
 
   it('reads every setting', () => {
@@ -34,18 +42,28 @@ describe('parseRegistryConfig', () => {
         NSM_LISTEN_ON: 'tcp://127.0.0.1:5002, unix:///run/nsm/registry.sock,',
         NSM_EXPIRE_PERIOD: '1m30s',
         NSM_LOG_LEVEL: 'DEBUG',
+        NSM_MAX_TOKEN_LIFETIME: '2m',
+        SPIFFE_ENDPOINT_SOCKET: 'unix:///run/spire/agent.sock',
+        NSM_AUTHORIZE: 'false',
       }),
     ).toEqual({
       name: 'reg-1',
       listenOn: ['tcp://127.0.0.1:5002', 'unix:///run/nsm/registry.sock'],
       logLevel: 'debug',
       expirePeriodMs: 90_000,
+      maxTokenLifetimeMs: 120_000,
+      security: {
+        identityDir: '',
+        workloadApi: 'unix:///run/spire/agent.sock',
+        insecure: false,
+        authorize: false,
+      },
     });
   });
 
   it('maps upstream log level spellings', () => {
-    expect(parseRegistryConfig({ NSM_LOG_LEVEL: 'Warning' }).logLevel).toBe('warn');
-    expect(parseRegistryConfig({ NSM_LOG_LEVEL: 'panic' }).logLevel).toBe('fatal');
+    expect(parseRegistryConfig(withId({ NSM_LOG_LEVEL: 'Warning' })).logLevel).toBe('warn');
+    expect(parseRegistryConfig(withId({ NSM_LOG_LEVEL: 'panic' })).logLevel).toBe('fatal');
   });
 
   it('rejects a bad URL, naming it', () => {
@@ -76,8 +94,25 @@ describe('parseRegistryConfig', () => {
     expect(err.message).toMatch(/^bad configuration:\n {2}- NSM_LISTEN_ON/);
   });
 
+  it('needs an identity unless told to run insecure, and reads booleans strictly', () => {
+    expect(() => parseRegistryConfig({})).toThrow(
+      /no identity for mTLS: set NSM_IDENTITY_DIR .* or SPIFFE_ENDPOINT_SOCKET .*, or NSM_INSECURE=true/,
+    );
+    expect(parseRegistryConfig({ NSM_INSECURE: 'true' }).security.insecure).toBe(true);
+    expect(problemsOf({ NSM_INSECURE: 'maybe' })[0]).toBe('NSM_INSECURE="maybe": expected true or false');
+  });
+
   it('documents every variable in the usage text', () => {
-    for (const key of ['NSM_NAME', 'NSM_LISTEN_ON', 'NSM_EXPIRE_PERIOD', 'NSM_LOG_LEVEL'])
+    for (const key of [
+      'NSM_NAME',
+      'NSM_LISTEN_ON',
+      'NSM_EXPIRE_PERIOD',
+      'NSM_LOG_LEVEL',
+      'NSM_IDENTITY_DIR',
+      'SPIFFE_ENDPOINT_SOCKET',
+      'NSM_INSECURE',
+      'NSM_AUTHORIZE',
+    ])
       expect(usage).toContain(key);
     expect(usage).toContain('default 1m');
   });

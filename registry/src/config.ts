@@ -1,6 +1,7 @@
 /** Registry daemon configuration from the environment (names as upstream NSM users know them). */
 import { parseUrl } from '@nsm-ts/sdk/grpc';
-import { formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
+import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
+import { EnvReader, formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
 
 /** The registry daemon's settings. */
 export interface RegistryConfig {
@@ -12,6 +13,10 @@ export interface RegistryConfig {
   logLevel: string;
   /** `NSM_EXPIRE_PERIOD`: lifetime of an unrefreshed NSE registration, in ms. */
   expirePeriodMs: number;
+  /** `NSM_MAX_TOKEN_LIFETIME`: lifetime of the tokens it signs, in ms. */
+  maxTokenLifetimeMs: number;
+  /** Identity (mTLS, tokens) and policies. */
+  security: SecurityConfig;
 }
 
 /** A configuration that cannot be used; the message lists every problem found. */
@@ -52,7 +57,8 @@ export const usage = `Usage: nsm-registry   (configured by environment variables
   NSM_EXPIRE_PERIOD   lifetime of an NSE registration that is not refreshed,
                       e.g. 30s, 1m, 1m30s, 250ms                  (default ${formatDuration(defaults.expirePeriodMs)})
   NSM_LOG_LEVEL       trace, debug, info, warn, error, fatal or silent (default ${defaults.logLevel})
-`;
+  NSM_MAX_TOKEN_LIFETIME  lifetime of the tokens it signs              (default 10m)
+${SECURITY_USAGE}`;
 
 /**
  * Reads the configuration from `env`, throwing a ConfigError that lists every bad setting.
@@ -102,6 +108,18 @@ export function parseRegistryConfig(env: Readonly<Record<string, string | undefi
     }
   }
 
+  const reader = new EnvReader(env);
+  const security = readSecurityEnv(reader);
+  const maxTokenLifetimeMs = reader.duration('NSM_MAX_TOKEN_LIFETIME', '10m');
+  problems.push(...reader.errors);
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { name, listenOn, logLevel: logLevel ?? defaults.logLevel, expirePeriodMs };
+  return {
+    name,
+    listenOn,
+    logLevel: logLevel ?? defaults.logLevel,
+    expirePeriodMs,
+    maxTokenLifetimeMs,
+    security,
+  };
 }

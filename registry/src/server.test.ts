@@ -35,6 +35,8 @@ describe('registry daemon wiring over gRPC', () => {
     const config = parseRegistryConfig({
       NSM_LISTEN_ON: `unix://${dir}/registry.sock,tcp://127.0.0.1:0`,
       NSM_EXPIRE_PERIOD: '30s',
+      // The wiring only; mTLS and the policies are proven in test/security.
+      NSM_INSECURE: 'true',
     });
     running = await startRegistry(config, { log: silentLogger, clock });
     client = dial(running.urls[0]!);
@@ -148,7 +150,10 @@ describe('registry daemon wiring over gRPC', () => {
 
 describe('startRegistry', () => {
   it('fails cleanly when it cannot listen', async () => {
-    const config = parseRegistryConfig({ NSM_LISTEN_ON: 'unix:///nonexistent-dir/for/sure/registry.sock' });
+    const config = parseRegistryConfig({
+      NSM_LISTEN_ON: 'unix:///nonexistent-dir/for/sure/registry.sock',
+      NSM_INSECURE: 'true',
+    });
     await expect(startRegistry(config, { log: silentLogger })).rejects.toThrow();
   });
 });

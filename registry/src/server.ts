@@ -3,6 +3,7 @@ import type { Clock } from '@nsm-ts/sdk/core';
 import type { Logger } from '@nsm-ts/sdk/core';
 import { createServer } from '@nsm-ts/sdk/grpc';
 import { createRegistryServer, type RegistryHandlers } from '@nsm-ts/sdk/registry';
+import { setupSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { RegistryConfig } from './config.js';
 
 /** A running registry. */
@@ -21,13 +22,24 @@ export interface RunningRegistry {
  */
 export async function startRegistry(
   config: RegistryConfig,
-  deps: { log: Logger; clock?: Clock },
+  deps: { log: Logger; clock?: Clock; security?: Security },
 ): Promise<RunningRegistry> {
+  const security =
+    deps.security ??
+    (await setupSecurity(config.security, {
+      name: config.name,
+      tokenLifetimeMs: config.maxTokenLifetimeMs,
+      log: deps.log,
+    }));
   const registry = createRegistryServer({
     defaultLifetimeMs: config.expirePeriodMs,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
-  const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const server = createServer({
+    log: deps.log,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(security.identity ? { identity: security.identity } : {}),
+  });
   server.serveEndpointRegistry(registry.nse);
   server.serveServiceRegistry(registry.ns);
   const close = async (): Promise<void> => {
@@ -35,6 +47,7 @@ export async function startRegistry(
       await server.close();
     } finally {
       registry.close();
+      if (!deps.security) security.close();
     }
   };
   try {

@@ -4,7 +4,11 @@
  * docs/epc-4g.md, and `nsm down` leaving nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from '@nsm-ts/sdk';
+import { fileIdentity } from '@nsm-ts/sdk/security';
 import { Lab } from '@nsm-ts/cli/lab';
 import { counts, inventory, leaks } from '../harness/inventory.js';
 import { statusJson } from '../harness/lab-probe.js';
@@ -51,7 +55,13 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/epc'), () => {
 
     it('routes app=s1-mme to mme, and refuses unknown or missing labels naming the service and labels', async () => {
       const state = new Lab(lab).readState()!;
-      const client = createClient({ name: 'e2e-probe', managerUrl: state.nodes[0]!.managerUrl });
+      // A client the lab did not start joins as a user's own NSC would: with an identity from `nsm identity`.
+      const dir = mkdtempSync(join(tmpdir(), 'nsm-e2e-probe-'));
+      const issued = await nsm(lab, 'identity', 'ns/default/pod/e2e-probe', '--out', dir);
+      expect(issued.code, issued.stderr).toBe(0);
+      expect(issued.stderr).toContain('issued spiffe://nsm.local/ns/default/pod/e2e-probe');
+      const identity = await fileIdentity({ dir });
+      const client = createClient({ name: 'e2e-probe', managerUrl: state.nodes[0]!.managerUrl, identity });
       try {
         const conn = await client.request({
           networkService: '4g-network',
@@ -68,6 +78,8 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/epc'), () => {
         );
       } finally {
         await client.shutdown();
+        identity.close();
+        rmSync(dir, { recursive: true, force: true });
       }
     }, 30_000);
 

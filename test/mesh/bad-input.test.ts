@@ -32,7 +32,7 @@ beforeAll(async () => {
     labels: { app: 'db' },
     cidrPrefix: '10.70.0.0/24',
   });
-  manager = dial(mesh.node(1).managerUrl);
+  manager = mesh.dial(mesh.node(1).managerUrl);
 });
 
 afterAll(async () => {

@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clone } from '@nsm-ts/sdk/api';
 import { element } from '@nsm-ts/sdk/core';
 import { createContext } from '@nsm-ts/sdk/core';
-import { dial } from '@nsm-ts/sdk/grpc';
 import type { HealEvent } from '@nsm-ts/sdk/elements';
 import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
 import { registerService } from '../../bench/src/mesh/services.js';
@@ -292,7 +291,7 @@ describe('heal', () => {
     const conn = await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
     client.abandon(); // the test speaks for the client from here on, as an upstream NSC would
 
-    const manager = dial(m.node(1).managerUrl);
+    const manager = m.dialAs(m.workload, m.node(1).managerUrl);
     try {
       const again = clone(conn);
       again.state = 'RESELECT_REQUESTED';

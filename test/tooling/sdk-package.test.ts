@@ -20,11 +20,13 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
 import { registerService } from '../../bench/src/mesh/services.js';
+import { issueSvid, writeIdentity } from '@nsm-ts/cli/pki';
 
 const root = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'nsm-cnf-'));
 const project = join(work, 'cnf');
 const bin = join(work, 'bin');
+const identityDir = join(work, 'identity');
 let mesh: Mesh | undefined;
 
 interface LockEntry {
@@ -121,6 +123,13 @@ beforeAll(async () => {
   symlinkSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim(), join(bin, 'npm'));
   mesh = await createMesh({ nodes: 1 });
   await registerService(mesh, { name: 'packed', payload: 'ETHERNET' });
+  // The CNF's identity as `nsm identity` hands it out: key, certificate and trust bundle as files.
+  const ca = mesh.pki!.ca;
+  writeIdentity(
+    identityDir,
+    await issueSvid(ca, { id: mesh.pki!.id('ns', 'default', 'pod', 'packed-cnf'), lifetimeMs: 3_600_000 }),
+    ca.certPem,
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -152,12 +161,15 @@ describe('the packed SDK', () => {
     writeFileSync(
       join(project, 'cnf.js'),
       `import { createClient, createEndpoint } from '@nsm-ts/sdk';
-const nse = await createEndpoint({ name: 'packed-nse', serviceNames: ['packed'], cidrPrefix: '10.99.0.0/24', managerUrl: ${JSON.stringify(manager)}, listenOn: ${JSON.stringify(`unix://${join(work, 'nse.sock')}`)} });
-const client = createClient({ name: 'packed-nsc', managerUrl: ${JSON.stringify(manager)} });
+import { fileIdentity } from '@nsm-ts/sdk/security';
+const identity = await fileIdentity({ dir: ${JSON.stringify(identityDir)} });
+const nse = await createEndpoint({ name: 'packed-nse', serviceNames: ['packed'], cidrPrefix: '10.99.0.0/24', managerUrl: ${JSON.stringify(manager)}, listenOn: ${JSON.stringify(`unix://${join(work, 'nse.sock')}`)}, identity });
+const client = createClient({ name: 'packed-nsc', managerUrl: ${JSON.stringify(manager)}, identity });
 const conn = await client.request({ networkService: 'packed', mechanisms: ['NOOP'] });
 console.log(JSON.stringify({ endpoint: conn.network_service_endpoint_name, src: conn.context.ip_context.src_ip_addrs, served: nse.connections().length }));
 await client.shutdown();
 await nse.close();
+identity.close();
 `,
     );
     // Not execFileSync: the manager it talks to runs in this process and must keep serving.

@@ -1,7 +1,9 @@
 /**
  * An in-process mesh for tests and benchmarks: a registry, and per node a manager and a forwarder, all
  * real gRPC servers (unix sockets for node-local traffic, loopback TCP between nodes). Every component
- * can be stopped and started again on the same URL. Endpoints and clients are the public SDK.
+ * can be stopped and started again on the same URL. Endpoints and clients are the public SDK. By
+ * default it is secured as the lab is: a mesh CA, an X.509-SVID per component, mTLS everywhere and the
+ * policies on in the daemons (`secure: false` runs it in insecure mode, for comparison).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,12 +12,14 @@ import { createEndpoint, type Endpoint, type EndpointOptions } from '@nsm-ts/sdk
 import { createClient, type ClientOptions, type MeshClientHandle } from '@nsm-ts/sdk';
 import { element } from '@nsm-ts/sdk/core';
 import { silentLogger, type Logger } from '@nsm-ts/sdk/core';
-import { createServer } from '@nsm-ts/sdk/grpc';
+import { createServer, dial, type DialOptions, type MeshClient } from '@nsm-ts/sdk/grpc';
 import { createRegistryServer } from '@nsm-ts/sdk/registry';
 import { startManager, type RunningManager } from '@nsm-ts/manager';
 import { startForwarder, type ForwarderDataplane, type RunningForwarder } from '@nsm-ts/forwarder';
 import { createKernelDataplane } from '@nsm-ts/forwarder/mechanisms';
+import { securityOf, type Identity } from '@nsm-ts/sdk/security';
 import { freePort } from './ports.js';
+import { MeshPki } from './pki.js';
 
 /** Something that can be stopped and started again. */
 export interface Restartable {
@@ -78,6 +82,8 @@ export interface MeshOptions {
   /** Registered NSE lifetime (default 60 s). */
   nseLifetimeMs?: number;
   tokenLifetimeMs?: number;
+  /** mTLS, identities and policies as in the lab (default true). */
+  secure?: boolean;
 }
 
 /** Usage: `const mesh = await createMesh({ nodes: 2 }); ... await mesh.close()`. */
@@ -85,9 +91,22 @@ export async function createMesh(options: MeshOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-mesh-'));
   const log = options.log ?? silentLogger;
   const registryUrl = `tcp://127.0.0.1:${await freePort()}`;
+  const pki = options.secure === false ? undefined : await MeshPki.create();
+  const identity = async (...segments: string[]): Promise<Identity | undefined> => pki?.identity(segments);
+  const securityFor = async (name: string, segments: string[]) =>
+    securityOf(await identity(...segments), {
+      name,
+      tokenLifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000,
+    });
+  const identityOption = (id: Identity | undefined): { identity?: Identity } => (id ? { identity: id } : {});
+  // Clients share one workload identity unless a test gives them their own (as pods of one service account).
+  const workload = await identity('ns', 'default', 'sa', 'default');
+  // What the harness itself dials with (registering services, inspecting hops), as `nsm` does in the lab.
+  const operator = await securityFor('harness', ['operator', 'harness']);
+  const registryIdentity = await identity('registry');
   const registry = restartable(async () => {
     const handlers = createRegistryServer({ defaultLifetimeMs: options.nseLifetimeMs ?? 60_000 });
-    const server = createServer({ log });
+    const server = createServer({ log, ...identityOption(registryIdentity) });
     server.serveEndpointRegistry(handlers.nse);
     server.serveServiceRegistry(handlers.ns);
     await server.listen([registryUrl]);
@@ -111,6 +130,9 @@ export async function createMesh(options: MeshOptions = {}) {
     const tunnelIp = options.tunnelIp?.(i) ?? '127.0.0.1';
     let manager: RunningManager | undefined;
     let forwarder: RunningForwarder | undefined;
+    const managerSecurity = await securityFor(`nsmgr-${name}`, ['nsmgr', name]);
+    const forwarderSecurity = await securityFor(`forwarder-${name}`, ['forwarder', name]);
+    const insecure = { identityDir: '', workloadApi: '', insecure: true, authorize: false };
     const managerR = restartable(async () => {
       manager = await startManager(
         {
@@ -123,8 +145,9 @@ export async function createMesh(options: MeshOptions = {}) {
           dialTimeoutMs: 1000,
           forwarderServiceName: 'forwarder',
           logLevel: 'silent',
+          security: insecure,
         },
-        { log: log.child({ component: `nsmgr-${name}` }) },
+        { log: log.child({ component: `nsmgr-${name}` }), security: managerSecurity },
       );
       return manager;
     });
@@ -143,9 +166,11 @@ export async function createMesh(options: MeshOptions = {}) {
           maxTokenLifetimeMs: tokenLifetime,
           dialTimeoutMs: 1000,
           logLevel: 'silent',
+          security: insecure,
         },
         {
           log: log.child({ component: `forwarder-${name}` }),
+          security: forwarderSecurity,
           dataplane: options.dataplane
             ? await options.dataplane({ name, tunnelIp })
             : await noopDataplane(`harness-${name}`, tunnelIp),
@@ -175,6 +200,22 @@ export async function createMesh(options: MeshOptions = {}) {
     dir,
     registryUrl,
     registry,
+    /** The mesh CA (undefined with `secure: false`): tests issue identities of their own from it. */
+    pki,
+    /** The identity the mesh's clients use unless given another. */
+    workload,
+    /**
+     * A gRPC client for a hop of the mesh, as the operator (`spiffe://nsm.test/operator/harness`): mTLS and
+     * per-call tokens when the mesh is secure. Usage: `const m = mesh.dial(mesh.node(1).managerUrl)`.
+     */
+    dial(url: string, opts: DialOptions = {}): MeshClient {
+      return dial(url, { tokens: operator.tokens, ...identityOption(operator.identity), ...opts });
+    },
+    /** A gRPC client for a hop, speaking as `identity` (a test standing in for a client or a rogue). */
+    dialAs(identity: Identity | undefined, url: string, opts: DialOptions = {}): MeshClient {
+      const as = securityOf(identity, { name: 'as', tokenLifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 });
+      return dial(url, { tokens: as.tokens, ...identityOption(identity), ...opts });
+    },
     nodes,
     node,
     /** Starts an endpoint on node `index` (listening on a socket in the mesh directory). */
@@ -184,6 +225,8 @@ export async function createMesh(options: MeshOptions = {}) {
         mechanisms: { NOOP: element({}) },
         listenOn: `unix://${join(dir, `${name}.sock`)}`,
         log: log.child({ component: name }),
+        ...identityOption(await identity('ns', 'default', 'pod', name)),
+        authorize: pki !== undefined,
         ...opts,
         name,
         managerUrl: node(index).managerUrl,
@@ -202,6 +245,7 @@ export async function createMesh(options: MeshOptions = {}) {
       const client = createClient({
         log: log.child({ component: opts.name ?? 'nsc' }),
         info: { nodeName: node(index).name, podName: opts.name ?? 'nsc', clusterName: 'lab' },
+        ...identityOption(workload),
         ...opts,
         managerUrl: node(index).managerUrl,
       });

@@ -3,7 +3,7 @@
  * run under the lab's supervisor; these are their specs and the start-up order `nsm up` follows.
  */
 import { createContext } from '@nsm-ts/sdk/core';
-import { dial } from '@nsm-ts/sdk/grpc';
+import { componentId, identityEnv, labDial } from './identities.js';
 import { MANAGER_PORT, REGISTRY_PORT, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
 import { addComponent } from './supervisor/control.js';
@@ -11,9 +11,9 @@ import type { ComponentSpec } from './supervisor/spec.js';
 import { REGISTRY_IP, tunnelIp } from './topology.js';
 import { waitFor } from './wait.js';
 
-/** Waits until the gRPC server at `url` answers its health check. */
-export async function waitHealthy(url: string, what: string, timeoutMs = 20_000): Promise<void> {
-  const client = dial(url, { dialTimeoutMs: 200 });
+/** Waits until the gRPC server at `url` answers its health check (over mTLS in a secure lab). */
+export async function waitHealthy(lab: Lab, url: string, what: string, timeoutMs = 20_000): Promise<void> {
+  const client = await labDial(lab, url, { dialTimeoutMs: 200 });
   try {
     await waitFor(what, timeoutMs, () =>
       client.health(createContext({ deadline: Date.now() + 500 })).then(
@@ -30,10 +30,11 @@ export async function waitHealthy(url: string, what: string, timeoutMs = 20_000)
 export const registryFabricUrl = `tcp://${REGISTRY_IP}:${REGISTRY_PORT}`;
 
 /** The registry's spec: in the fabric namespace, on the fabric and on a unix socket. */
-export function registrySpec(lab: Lab, logLevel: string): ComponentSpec {
+export function registrySpec(lab: Lab, logLevel: string, secure: boolean): ComponentSpec {
   return {
     name: 'registry',
     kind: 'registry',
+    ...(secure ? { identity: componentId('registry', 'registry') } : {}),
     netns: lab.netns('fabric'),
     script: scripts.registry,
     log: lab.log('registry'),
@@ -42,12 +43,19 @@ export function registrySpec(lab: Lab, logLevel: string): ComponentSpec {
       NSM_NAME: 'registry',
       NSM_LISTEN_ON: `${registryFabricUrl},${lab.socket('registry')}`,
       NSM_LOG_LEVEL: logLevel,
+      ...identityEnv(lab, 'registry', secure),
     },
   };
 }
 
 /** The specs of node `index`'s manager and forwarder, in its namespace. */
-export function nodeSpecs(lab: Lab, node: string, index: number, logLevel: string): ComponentSpec[] {
+export function nodeSpecs(
+  lab: Lab,
+  node: string,
+  index: number,
+  logLevel: string,
+  secure: boolean,
+): ComponentSpec[] {
   const common = {
     NODE_NAME: node,
     CLUSTER_NAME: `lab-${lab.name}`,
@@ -61,10 +69,12 @@ export function nodeSpecs(lab: Lab, node: string, index: number, logLevel: strin
       ...base,
       name: `nsmgr-${node}`,
       kind: 'manager',
+      ...(secure ? { identity: componentId('manager', `nsmgr-${node}`, node) } : {}),
       script: scripts.manager,
       log: lab.log(`nsmgr-${node}`),
       env: {
         ...common,
+        ...identityEnv(lab, `nsmgr-${node}`, secure),
         NSM_NAME: `nsmgr-${node}`,
         NSM_LISTEN_ON: `${managerUrl},tcp://${tunnelIp(index)}:${MANAGER_PORT}`,
         NSM_REGISTRY_URL: registryFabricUrl,
@@ -74,10 +84,12 @@ export function nodeSpecs(lab: Lab, node: string, index: number, logLevel: strin
       ...base,
       name: `forwarder-${node}`,
       kind: 'forwarder',
+      ...(secure ? { identity: componentId('forwarder', `forwarder-${node}`, node) } : {}),
       script: scripts.forwarder,
       log: lab.log(`forwarder-${node}`),
       env: {
         ...common,
+        ...identityEnv(lab, `forwarder-${node}`, secure),
         NSM_NAME: `forwarder-${node}`,
         NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
         NSM_CONNECT_TO: managerUrl,
@@ -89,5 +101,5 @@ export function nodeSpecs(lab: Lab, node: string, index: number, logLevel: strin
 /** Starts a daemon under the supervisor and waits until its unix socket answers the health check. */
 export async function startDaemon(lab: Lab, spec: ComponentSpec, what: string): Promise<void> {
   await addComponent(lab, spec);
-  await waitHealthy(lab.socket(spec.name), what);
+  await waitHealthy(lab, lab.socket(spec.name), what);
 }

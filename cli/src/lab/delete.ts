@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { newEndpoint } from '@nsm-ts/sdk/api';
 import { createContext } from '@nsm-ts/sdk/core';
-import { dial } from '@nsm-ts/sdk/grpc';
+import { labDial } from './identities.js';
 import type { Lab, LabState } from './lab.js';
 import { removeComponent } from './supervisor/control.js';
 import { ipBatch } from './system.js';
 
 /** Removes the registry record of endpoint `name`, if there is one (a pod killed without unregistering). */
 async function unregisterEndpoint(lab: Lab, name: string): Promise<boolean> {
-  const registry = dial(lab.socket('registry'), { dialTimeoutMs: 500 });
+  const registry = await labDial(lab, lab.socket('registry'), { dialTimeoutMs: 500 });
   const ctx = createContext({ deadline: Date.now() + 3000 });
   try {
     const found = await lastValueFrom(

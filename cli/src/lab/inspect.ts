@@ -6,8 +6,8 @@
 import { firstValueFrom, lastValueFrom, toArray, take, timeout } from 'rxjs';
 import type { Connection, NetworkService, NetworkServiceEndpoint } from '@nsm-ts/sdk/api';
 import { createContext } from '@nsm-ts/sdk/core';
-import { dial } from '@nsm-ts/sdk/grpc';
 import type { PodStatus } from '../roles/status-file.js';
+import { labDial } from './identities.js';
 import type { Lab, LabState } from './lab.js';
 import { buildLinks, type LinkStatus } from './links.js';
 import { readPodStatus } from './pending.js';
@@ -51,8 +51,8 @@ export interface LabStatus {
 
 const ctx = (): ReturnType<typeof createContext> => createContext({ deadline: Date.now() + 3000 });
 
-async function initialState(url: string): Promise<Connection[]> {
-  const client = dial(url, { dialTimeoutMs: 500 });
+async function initialState(lab: Lab, url: string): Promise<Connection[]> {
+  const client = await labDial(lab, url, { dialTimeoutMs: 500 });
   try {
     const event = await firstValueFrom(
       client.monitor(ctx(), { path_segments: [], network_services: [] }).pipe(take(1), timeout(3000)),
@@ -68,7 +68,7 @@ async function initialState(url: string): Promise<Connection[]> {
 async function registryRecords(
   lab: Lab,
 ): Promise<{ services: NetworkService[]; endpoints: NetworkServiceEndpoint[]; registryError?: string }> {
-  const registry = dial(lab.socket('registry'), { dialTimeoutMs: 500 });
+  const registry = await labDial(lab, lab.socket('registry'), { dialTimeoutMs: 500 });
   try {
     const nses = await lastValueFrom(
       registry.endpointRegistry.find(ctx(), { network_service_endpoint: null, watch: false }).pipe(toArray()),
@@ -149,8 +149,8 @@ export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
   const endpointPods = state.pods.filter((p) => p.role !== 'client');
   const [records, managerViews, endpointViews, supervised] = await Promise.all([
     registryRecords(lab),
-    Promise.all(state.nodes.map((n) => initialState(n.managerUrl))),
-    Promise.all(endpointPods.map((p) => initialState(lab.socket(`pod-${p.name}`)))),
+    Promise.all(state.nodes.map((n) => initialState(lab, n.managerUrl))),
+    Promise.all(endpointPods.map((p) => initialState(lab, lab.socket(`pod-${p.name}`)))),
     components(lab),
   ]);
   const byName = new Map(supervised.list.map((c) => [shortName(c.name), c]));

@@ -38,6 +38,10 @@ export interface LabState {
   registryUrl: string;
   /** The NetworkServices of the manifests: registered again whenever the registry (in memory) restarts. */
   services: NetworkService[];
+  /** mTLS and the policies on (the default), or the lab runs insecure (`nsm up --insecure`). */
+  secure: boolean;
+  /** Lifetime of the certificates the supervisor issues (renewed at two thirds of it). */
+  certLifetimeMs: number;
 }
 
 /** Checks a lab name: it becomes part of namespace names. */
@@ -83,6 +87,16 @@ export class Lab {
   /** Per-pod status files written by the pod roles. */
   get podDir(): string {
     return join(this.dir, 'pods');
+  }
+
+  /** The lab's mesh CA (certificate and key). */
+  get pkiDir(): string {
+    return join(this.dir, 'pki');
+  }
+
+  /** A component's identity files (svid.pem, svid_key.pem, svid_bundle.pem). */
+  identityDir(component: string): string {
+    return join(this.dir, 'identities', component.replace(/\//g, '-'));
   }
 
   socket(name: string): string {

@@ -1,6 +1,7 @@
 /** The pods of a lab as supervisor components: the built-in roles, configured by environment. */
 import { join } from 'node:path';
 import type { PodPlan } from '../manifests/manifests.js';
+import { componentId, identityEnv } from './identities.js';
 import type { Lab } from './lab.js';
 import { scripts } from './scripts.js';
 import type { ComponentSpec } from './supervisor/spec.js';
@@ -32,15 +33,16 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
 }
 
 /** The supervisor component of a pod (restart policy Always, as a Deployment's pods have). */
-export function podSpec(lab: Lab, pod: PodPlan, logLevel: string): ComponentSpec {
+export function podSpec(lab: Lab, pod: PodPlan, logLevel: string, secure: boolean): ComponentSpec {
   return {
     name: `pod/${pod.name}`,
     kind: 'pod',
+    ...(secure ? { identity: componentId('pod', pod.name) } : {}),
     node: pod.node,
     netns: lab.netns(pod.name),
     script: scripts.pod,
     log: lab.log(`pod-${pod.name}`),
     restart: 'Always',
-    env: { ...podEnv(lab, pod), NSM_LOG_LEVEL: logLevel },
+    env: { ...podEnv(lab, pod), NSM_LOG_LEVEL: logLevel, ...identityEnv(lab, `pod/${pod.name}`, secure) },
   };
 }

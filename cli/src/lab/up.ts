@@ -7,6 +7,7 @@
 import { loadManifests, roleOf, type LabPlan } from '../manifests/manifests.js';
 import { nodeSpecs, registrySpec, startDaemon } from './daemons.js';
 import { down } from './down.js';
+import { createLabCa, DEFAULT_CERT_LIFETIME_MS } from './identities.js';
 import { Lab, type LabState } from './lab.js';
 import { pendingOf, type PendingConnection } from './pending.js';
 import { podSpec } from './pods.js';
@@ -29,6 +30,10 @@ export interface UpOptions {
   progress: (line: string) => void;
   /** Aborted (Ctrl-C): building stops and what was built is removed. */
   signal?: AbortSignal;
+  /** Run without mTLS and policies (default false: a mesh CA, identities, mTLS, policies). */
+  insecure?: boolean;
+  /** Lifetime of the certificates issued to components (default 24 h; renewed at 2/3). */
+  certLifetimeMs?: number;
 }
 
 /** The outcome of `up`. */
@@ -42,11 +47,11 @@ export class UpInterruptedError extends Error {
   override readonly name = 'UpInterruptedError';
 }
 
-function initialState(lab: Lab, plan: LabPlan, paths: string[]): LabState {
+function initialState(lab: Lab, plan: LabPlan, options: UpOptions): LabState {
   return {
     lab: lab.name,
     createdAt: new Date().toISOString(),
-    manifests: paths,
+    manifests: options.paths,
     nodes: plan.nodes.map((name, i) => ({
       name,
       netns: lab.netns(name),
@@ -64,6 +69,8 @@ function initialState(lab: Lab, plan: LabPlan, paths: string[]): LabState {
     components: [],
     registryUrl: lab.socket('registry'),
     services: plan.services,
+    secure: !options.insecure,
+    certLifetimeMs: options.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
   };
 }
 
@@ -75,8 +82,16 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
   await createFabric(lab, plan.nodes);
   options.progress(`created the fabric and ${plan.nodes.length} nodes (${plan.nodes.join(', ')})`);
   step();
+  if (state.secure) {
+    const ca = await createLabCa(lab);
+    options.progress(
+      `created the mesh CA for ${ca.trustDomain}: every component gets an X.509-SVID, mTLS and the policies are on`,
+    );
+  } else {
+    options.progress('warning: --insecure: no mTLS and no token verification in this lab');
+  }
   await startSupervisor(lab, logLevel);
-  const registry = registrySpec(lab, logLevel);
+  const registry = registrySpec(lab, logLevel, state.secure);
   state.components.push(registry);
   lab.writeState(state);
   await startDaemon(lab, registry, 'the registry');
@@ -84,7 +99,7 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
   options.progress(`registry up; network services: ${plan.services.map((s) => s.name).join(', ')}`);
   for (const [i, node] of plan.nodes.entries()) {
     step();
-    const [manager, forwarder] = nodeSpecs(lab, node, i + 1, logLevel);
+    const [manager, forwarder] = nodeSpecs(lab, node, i + 1, logLevel, state.secure);
     state.components.push(manager!, forwarder!);
     lab.writeState(state);
     await startDaemon(lab, manager!, `the manager of ${node}`);
@@ -123,7 +138,7 @@ async function startPods(
 ): Promise<void> {
   for (const pod of pods) {
     step();
-    const spec = podSpec(lab, pod, logLevel);
+    const spec = podSpec(lab, pod, logLevel, state.secure);
     state.components.push(spec);
     lab.writeState(state);
     await addComponent(lab, spec);
@@ -173,7 +188,7 @@ export async function up(options: UpOptions): Promise<UpResult> {
     );
   }
   lab.makeDirs();
-  const state = initialState(lab, plan, options.paths);
+  const state = initialState(lab, plan, options);
   lab.writeState(state);
   try {
     await build(lab, plan, state, options);

@@ -6,14 +6,16 @@
  *   client:      NSM_NETWORK_SERVICES=kernel://<service>/<ifname>?k=v[,...]
  *   endpoint:    NSM_SERVICE_NAMES=a,b  NSM_LABELS=k:v,k2:v2  NSM_CIDR_PREFIX=10.60.1.0/24
  *   passthrough: both (the first client URL names the next service and the labels to present)
- *   all:         POD_NAME, NODE_NAME, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_POD_STATUS (status file)
+ *   all:         POD_NAME, NODE_NAME, NSM_CONNECT_TO, NSM_LISTEN_ON, NSM_POD_STATUS (status file),
+ *                NSM_IDENTITY_DIR (or SPIFFE_ENDPOINT_SOCKET, or NSM_INSECURE=true)
  */
 import { createLivenessCheck, createLivenessMonitor } from '@nsm-ts/forwarder/liveness';
 import type { Connection } from '@nsm-ts/sdk/api';
 import type { Context } from '@nsm-ts/sdk/core';
 import { kernelMechanism } from '@nsm-ts/sdk/elements';
 import { createLogger } from '@nsm-ts/sdk/core';
-import { parseLabels } from '@nsm-ts/sdk/tools';
+import { EnvReader, parseLabels } from '@nsm-ts/sdk/tools';
+import { readSecurityEnv, setupSecurity } from '@nsm-ts/sdk/security';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { passthroughBridge, passthroughNames } from './bridge.js';
 import { runClient } from './run-client.js';
@@ -35,8 +37,15 @@ const serviceNames = (env['NSM_SERVICE_NAMES'] ?? '')
 const isEndpoint = serviceNames.length > 0;
 const labelErrors: string[] = [];
 const labels = parseLabels(env['NSM_LABELS'] ?? '', 'NSM_LABELS', labelErrors);
-if (problems.length > 0 || labelErrors.length > 0 || (!isEndpoint && requests.length === 0)) {
-  const all = [...problems, ...labelErrors];
+const securityEnv = new EnvReader(env);
+const securityConfig = readSecurityEnv(securityEnv);
+if (
+  problems.length > 0 ||
+  labelErrors.length > 0 ||
+  securityEnv.errors.length > 0 ||
+  (!isEndpoint && requests.length === 0)
+) {
+  const all = [...problems, ...labelErrors, ...securityEnv.errors];
   if (all.length === 0)
     all.push('neither NSM_NETWORK_SERVICES (client) nor NSM_SERVICE_NAMES (endpoint) is set');
   process.stderr.write(`pod ${pod}: bad configuration:\n  ${all.join('\n  ')}\n`);
@@ -51,6 +60,9 @@ const status: PodStatus = {
   updatedAt: '',
 };
 const save = (): void => writePodStatus(statusFile, status);
+
+// The pod's identity (NSM_IDENTITY_DIR, issued and renewed by the lab's supervisor), as a CNF would load it.
+const security = await setupSecurity(securityConfig, { name: pod, log });
 
 let stop: () => Promise<void>;
 if (isEndpoint) {
@@ -81,6 +93,8 @@ if (isEndpoint) {
           },
         }
       : {}),
+    ...(security.identity ? { identity: security.identity } : {}),
+    authorize: security.authorization !== undefined,
     onRegistered: (endpoint) => {
       status.endpoint = endpoint;
       save();
@@ -103,6 +117,7 @@ if (isEndpoint) {
     save,
     livenessCheck: createLivenessCheck(),
     dataPlane,
+    identity: security.identity,
   });
 }
 save();

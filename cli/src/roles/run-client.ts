@@ -4,6 +4,7 @@
  * SDK's) and reports in its status file what it holds right now, healing included.
  */
 import { createClient, type ClientEvent } from '@nsm-ts/sdk';
+import type { Identity } from '@nsm-ts/sdk/security';
 import type { Connection } from '@nsm-ts/sdk/api';
 import type { Logger } from '@nsm-ts/sdk/core';
 import { backoffDelay } from '@nsm-ts/sdk/tools';
@@ -32,6 +33,8 @@ export function runClient(options: {
   save: () => void;
   livenessCheck?: LivenessCheck;
   dataPlane?: DataPlaneMonitor;
+  /** The pod's X.509-SVID (none in an insecure lab). */
+  identity?: Identity | undefined;
 }): () => Promise<void> {
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
   options.status.requests = statuses;
@@ -53,6 +56,7 @@ export function runClient(options: {
     onEvent,
     ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
     ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
+    ...(options.identity ? { identity: options.identity } : {}),
   });
   let stopped = false;
 

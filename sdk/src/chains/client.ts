@@ -18,15 +18,13 @@ import {
 import { mechanismPreferences } from '../networkservice/common/mechanisms/preferences.js';
 import { refresh } from '../networkservice/common/refresh/refresh.js';
 import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
-import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
-import type { TokenGenerator } from '../tools/token/token.js';
 
 /** Options for `createClientChain`. */
 export interface ClientChainOptions {
   name: string;
   managerUrl: string;
+  /** Channels to the manager; the pool's transport signs each call's token (`ClientPool({ tokens })`). */
   pool: MeshClients;
-  tokens: TokenGenerator;
   preferences?: Mechanism[];
   livenessCheck?: LivenessCheck;
   dataPlane?: DataPlaneMonitor;
@@ -47,7 +45,7 @@ export function managerHop(pool: MeshClients, url: string): NetworkServiceElemen
   };
 }
 
-/** Usage: `toHandler([createClientChain({ name, managerUrl, pool, tokens })])`. */
+/** Usage: `toHandler([createClientChain({ name, managerUrl, pool })])`. */
 export function createClientChain(options: ClientChainOptions): NetworkServiceElement {
   const healOptions = {
     pool: options.pool,
@@ -65,7 +63,6 @@ export function createClientChain(options: ClientChainOptions): NetworkServiceEl
     named('heal', heal(healOptions)),
     named('clientInfo', clientInfo(options.info ?? {})),
     named('mechanismPreferences', mechanismPreferences(options.preferences ?? [])),
-    named('updateToken', updateTokenClient(options.tokens)),
     ...(options.extra ?? []),
     named('manager', managerHop(options.pool, options.managerUrl)),
   );

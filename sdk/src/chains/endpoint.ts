@@ -9,13 +9,16 @@ import { mechanisms } from '../networkservice/common/mechanisms/mechanisms.js';
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
 import { trimPath } from '../networkservice/common/trimpath/trimpath.js';
 import { point2pointIpam } from '../networkservice/ipam/point2point/point2point.js';
-import type { TokenGenerator } from '../tools/token/token.js';
+import type { TokenGenerator } from '../security/tokens.js';
+import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
 import { serverPrologue } from './server-prologue.js';
 
 /** Options for `createEndpointChain`. */
 export interface EndpointChainOptions {
   name: string;
   tokens: TokenGenerator;
+  /** Policies for calls from other processes (default: allow all). */
+  authorization?: AuthorizeOptions;
   /** Mechanism elements this endpoint accepts, by type (e.g. `{ KERNEL: kernelEndpoint(), NOOP: noop() }`). */
   mechanisms: Record<string, NetworkServiceElement>;
   /** Address pools for point-to-point IPAM; none = the endpoint assigns no addresses. */
@@ -36,7 +39,7 @@ export interface EndpointChain {
 export function createEndpointChain(options: EndpointChainOptions): EndpointChain {
   const monitor = new ConnectionMonitor();
   const elements: NetworkServiceElement[] = [
-    ...serverPrologue(options.name, options.tokens, monitor),
+    ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
     named('trimPath', trimPath()),
     named('mechanisms', mechanisms(options.mechanisms)),
   ];

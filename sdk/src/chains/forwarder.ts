@@ -17,7 +17,8 @@ import {
 } from '../networkservice/common/nexthop/nexthop-mechanism.js';
 import { netsvcMonitor } from '../networkservice/common/netsvcmonitor/netsvcmonitor.js';
 import { roundRobin } from '../networkservice/common/roundrobin/roundrobin.js';
-import type { TokenGenerator } from '../tools/token/token.js';
+import type { TokenGenerator } from '../security/tokens.js';
+import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
 import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 import type { ManagerChain } from './manager.js';
@@ -29,6 +30,8 @@ export interface ForwarderChainOptions {
   ns: NsHandler;
   pool: MeshClients;
   tokens: TokenGenerator;
+  /** Policies for calls from other processes (default: allow all). */
+  authorization?: AuthorizeOptions;
   /** Mechanism elements accepted from the previous hop, by type; each builds its side of the wire. */
   mechanisms: Record<string, NetworkServiceElement>;
   /** What to offer the next hop. */
@@ -41,13 +44,13 @@ export interface ForwarderChainOptions {
 export function createForwarderChain(options: ForwarderChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
   const handler = toHandler([
-    ...serverPrologue(options.name, options.tokens, monitor),
+    ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
     named('discover', discoverCandidates({ nse: options.nse, ns: options.ns })),
     named('roundRobin', roundRobin(options.nodeName ? { nodeName: options.nodeName } : {})),
     named('netsvcMonitor', netsvcMonitor({ nse: options.nse, ns: options.ns })),
     named('exposeNextHopMechanism', exposeNextHopMechanism()),
     named('mechanisms', mechanisms(options.mechanisms)),
-    nextHop(options.pool, options.tokens, [named('nextHopMechanism', nextHopMechanism(options.offer))]),
+    nextHop(options.pool, [named('nextHopMechanism', nextHopMechanism(options.offer))]),
   ]);
   return { handler, monitor };
 }

@@ -8,7 +8,8 @@ import type { NsHandler, NseHandler } from '../core/registry-chain.js';
 import type { MeshClients } from '../grpc/client.js';
 import { discoverForwarder } from '../networkservice/common/discoverforwarder/discoverforwarder.js';
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
-import type { TokenGenerator } from '../tools/token/token.js';
+import type { TokenGenerator } from '../security/tokens.js';
+import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
 import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 
@@ -21,6 +22,8 @@ export interface ManagerChainOptions {
   ns: NsHandler;
   pool: MeshClients;
   tokens: TokenGenerator;
+  /** Policies for calls from other processes (default: allow all). */
+  authorization?: AuthorizeOptions;
   forwarderServiceName?: string;
 }
 
@@ -34,7 +37,7 @@ export interface ManagerChain {
 export function createManagerChain(options: ManagerChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
   const handler = toHandler([
-    ...serverPrologue(options.name, options.tokens, monitor),
+    ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
     named(
       'discoverForwarder',
       discoverForwarder({
@@ -44,7 +47,7 @@ export function createManagerChain(options: ManagerChainOptions): ManagerChain {
         forwarderServiceName: options.forwarderServiceName ?? 'forwarder',
       }),
     ),
-    nextHop(options.pool, options.tokens),
+    nextHop(options.pool),
   ]);
   return { handler, monitor };
 }

@@ -4,29 +4,19 @@ import { metadata } from '../core/metadata.js';
 import type { MeshClients } from '../grpc/client.js';
 import { connect } from '../networkservice/common/connect/connect.js';
 import { monitorRelay } from '../networkservice/common/monitor/monitor-relay.js';
-import { updateTokenClient } from '../networkservice/common/updatetoken/updatetoken.js';
-import type { TokenGenerator } from '../tools/token/token.js';
 
 /**
  * `connect` with the client half every continuing hop needs: per-connection client metadata, the
- * hop's own client elements (`own`, e.g. the next-hop mechanism offer), the monitor relay and the
- * token. Usage: `toHandler([...serverPrologue(...), discoverForwarder(...), nextHop(pool, tokens)])`.
+ * hop's own client elements (`own`, e.g. the next-hop mechanism offer) and the monitor relay. The
+ * pool's transport signs each call's token for the next hop (`ClientPool({ tokens })`).
+ * Usage: `toHandler([...serverPrologue(...), discoverForwarder(...), nextHop(pool)])`.
  */
-export function nextHop(
-  pool: MeshClients,
-  tokens: TokenGenerator,
-  own: NetworkServiceElement[] = [],
-): NetworkServiceElement {
+export function nextHop(pool: MeshClients, own: NetworkServiceElement[] = []): NetworkServiceElement {
   return named(
     'connect',
     connect({
       pool,
-      client: [
-        named('metadata', metadata('client')),
-        ...own,
-        named('monitorRelay', monitorRelay(pool)),
-        named('updateToken', updateTokenClient(tokens)),
-      ],
+      client: [named('metadata', metadata('client')), ...own, named('monitorRelay', monitorRelay(pool))],
     }),
   );
 }

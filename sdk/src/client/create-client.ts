@@ -17,7 +17,8 @@ import { ClientPool } from '../grpc/client.js';
 import { closeHubs } from '../networkservice/common/monitor/monitor-hub.js';
 import type { ClientInfo } from '../networkservice/common/clientinfo/clientinfo.js';
 import type { DataPlaneMonitor, HealEvent, LivenessCheck } from '../networkservice/common/heal/heal.js';
-import { jwtTokenGenerator } from '../tools/token/token.js';
+import type { Identity } from '../security/identity.js';
+import { securityOf } from '../security/setup.js';
 
 /** Options for `createClient`. */
 export interface ClientOptions {
@@ -29,6 +30,12 @@ export interface ClientOptions {
   clock?: Clock;
   /** Token lifetime (default 10 minutes); refreshes happen well before it ends. */
   tokenLifetimeMs?: number;
+  /**
+   * This client's X.509-SVID (e.g. `await fileIdentity({ dir })` with files from `nsm identity`): it
+   * dials its manager with mTLS and signs its tokens with it. Without one it dials in plaintext, which
+   * only a manager in insecure mode accepts.
+   */
+  identity?: Identity;
   /** Data-plane check used by heal to choose between repairing the same path and reselecting. */
   livenessCheck?: LivenessCheck;
   /** Continuous data-plane watch: when traffic stops passing, the client reselects. */
@@ -103,7 +110,15 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
     options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
   const log = options.log ?? silentLogger;
   const clock = options.clock ?? realClock;
-  const pool = new ClientPool({ dialTimeoutMs: options.dialTimeoutMs ?? 1000 });
+  const security = securityOf(options.identity, {
+    name,
+    tokenLifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000,
+  });
+  const pool = new ClientPool({
+    dialTimeoutMs: options.dialTimeoutMs ?? 1000,
+    tokens: security.tokens,
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
   let abandoned = false;
   // Refresh and heal events pass here too: once abandoned they end as if the connection were closed.
   const guard = element({
@@ -128,7 +143,6 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
       name,
       managerUrl,
       pool,
-      tokens: jwtTokenGenerator({ name, lifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 }),
       ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
       ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
       ...(options.info ? { info: options.info } : {}),

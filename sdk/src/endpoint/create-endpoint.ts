@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newEndpoint } from '../api/builders.js';
-import type { Connection, Mechanism, NetworkServiceEndpoint } from '../api/types.js';
+import type { Connection, Mechanism, MonitorScopeSelector, NetworkServiceEndpoint } from '../api/types.js';
 import { createClientChain } from '../chains/client.js';
 import { createEndpointChain } from '../chains/endpoint.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
@@ -19,7 +19,9 @@ import { closeHubs } from '../networkservice/common/monitor/monitor-hub.js';
 import { createServer } from '../grpc/server.js';
 import { passthrough as passthroughElement } from '../networkservice/common/passthrough/passthrough.js';
 import { createRegistryClient } from '../registry/client/client.js';
-import { jwtTokenGenerator } from '../tools/token/token.js';
+import type { Identity } from '../security/identity.js';
+import { securityOf } from '../security/setup.js';
+import { scopedMonitor } from '../networkservice/common/monitor/scope.js';
 import { toMechanism } from '../client/create-client.js';
 import { kernelEndpoint } from './kernel-endpoint.js';
 
@@ -58,6 +60,16 @@ export interface EndpointOptions {
   clock?: Clock;
   tokenLifetimeMs?: number;
   dialTimeoutMs?: number;
+  /**
+   * This endpoint's X.509-SVID: it serves and dials with mTLS and signs its tokens with it. Without one
+   * it runs in plaintext, which only a mesh in insecure mode accepts.
+   */
+  identity?: Identity;
+  /**
+   * Enforce the token policies on the calls it serves (needs `identity`). The SDK's default is allow-all,
+   * so an endpoint is easy to start with; the managers and forwarders in front of it check every hop.
+   */
+  authorize?: boolean;
 }
 
 /** A running endpoint. */
@@ -85,8 +97,17 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     options.managerUrl ?? process.env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock';
   const log = (options.log ?? silentLogger).child({ endpoint: name });
   const clock = options.clock ?? realClock;
-  const pool = new ClientPool({ dialTimeoutMs: options.dialTimeoutMs ?? 1000 });
-  const tokens = jwtTokenGenerator({ name, lifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 });
+  const security = securityOf(options.identity, {
+    name,
+    tokenLifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000,
+    authorize: options.authorize ?? false,
+  });
+  const tokens = security.tokens;
+  const pool = new ClientPool({
+    dialTimeoutMs: options.dialTimeoutMs ?? 1000,
+    tokens,
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
   const labels = { ...options.labels };
   const prefixes = options.cidrPrefix === undefined ? [] : [options.cidrPrefix].flat();
   let passthrough: NetworkServiceElement | undefined;
@@ -97,7 +118,6 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
       name,
       managerUrl,
       pool,
-      tokens,
       extra: [
         passthroughElement({
           labels: options.passthrough.labels ?? labels,
@@ -112,14 +132,18 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
   const { handler, monitor } = createEndpointChain({
     name,
     tokens,
+    ...(security.authorization ? { authorization: security.authorization } : {}),
     mechanisms: options.mechanisms ?? { KERNEL: kernelEndpoint(), NOOP: element({}) },
     cidrPrefixes: prefixes,
     ...(options.elements ? { elements: options.elements } : {}),
     ...(passthrough ? { passthrough } : {}),
   });
-  const server = createServer({ log, clock });
+  const server = createServer({ log, clock, ...(options.identity ? { identity: options.identity } : {}) });
   server.serveNetworkService(handler);
-  server.serveMonitor((_ctx, selector) => monitor.stream(selector));
+  const stream = (_ctx: unknown, selector: MonitorScopeSelector) => monitor.stream(selector);
+  server.serveMonitor(
+    security.authorization ? scopedMonitor(stream, { operator: (id) => security.operator(id) }) : stream,
+  );
   const [url = ''] = await server.listen([
     options.listenOn ?? `unix://${join(tmpdir(), `nsm-${name}-${process.pid}.sock`)}`,
   ]);

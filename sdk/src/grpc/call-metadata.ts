@@ -1,5 +1,14 @@
-/** gRPC metadata as context values, so elements read and write it without importing grpc-js. */
+/**
+ * What a served call carries, as context values, so elements read it without importing grpc-js: gRPC
+ * metadata both ways, and the peer's identity from its TLS certificate.
+ */
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { createContextKey, withValue, type Context } from '../core/context.js';
+
+/** gRPC metadata key of the caller's per-call token (upstream NSM's). */
+export const TOKEN_METADATA_KEY = 'nsm-client-token';
+/** gRPC metadata key of that token's expiry (RFC 3339). */
+export const TOKEN_EXPIRES_METADATA_KEY = 'nsm-client-token-expires';
 
 /** Metadata received with the current call (keys lower-case). */
 export const kIncomingMetadata = createContextKey<Readonly<Record<string, string>>>('grpc.incoming', {});
@@ -9,4 +18,21 @@ export const kOutgoingMetadata = createContextKey<Readonly<Record<string, string
 /** `ctx` with `entries` added to the outgoing metadata. */
 export function withOutgoingMetadata(ctx: Context, entries: Record<string, string>): Context {
   return withValue(ctx, kOutgoingMetadata, { ...ctx.value(kOutgoingMetadata), ...entries });
+}
+
+/** The peer of a served call (from its TLS certificate). */
+export interface CallPeerInfo {
+  /** Its SPIFFE ID. */
+  id: string;
+  trustDomain: string;
+  publicKey: KeyObject;
+  certificate: X509Certificate;
+}
+
+/** Set by the gRPC server on every call it serves; absent for calls made inside the process. */
+export const kServedCall = createContextKey<{ peer?: CallPeerInfo } | undefined>('grpc.served', undefined);
+
+/** The served call of `ctx`, when it came over gRPC (with its TLS peer when the server uses mTLS). */
+export function servedCallOf(ctx: Context): { peer?: CallPeerInfo } | undefined {
+  return ctx.value(kServedCall);
 }

@@ -15,6 +15,11 @@ import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-ch
 import { kOutgoingMetadata } from './call-metadata.js';
 import { protos } from '@nsm-ts/proto';
 import { grpcTarget, parseUrl } from './url.js';
+import type { Identity } from '../security/identity.js';
+import type { TokenGenerator } from '../security/tokens.js';
+import { formatRfc3339 } from '../tools/token/rfc3339.js';
+import { channelCredentials, TLS_CHANNEL_OPTIONS, type PeerCheck, type TlsPeer } from './tls.js';
+import { TOKEN_EXPIRES_METADATA_KEY, TOKEN_METADATA_KEY } from './call-metadata.js';
 
 /** Everything one can call on a mesh server at one URL. */
 export interface MeshClient {
@@ -38,10 +43,16 @@ interface Rpc<Req, Res> {
   readonly responseDeserialize: (bytes: Buffer) => Res;
 }
 
-/** One channel to a mesh server, and how long a call waits for it. */
+/** One channel to a mesh server, how long a call waits for it, and what each call carries. */
 interface Dialed {
   client: grpc.Client;
   dialTimeoutMs: number;
+  /** Signs the per-call token (`nsm-client-token`), addressed to the server's identity. */
+  tokens?: TokenGenerator;
+  /** The server's identity, learnt at the last TLS handshake. */
+  server: { peer?: TlsPeer };
+  /** Whether the channel uses mTLS. */
+  secure: boolean;
 }
 
 /**
@@ -54,9 +65,21 @@ function wallDeadline(ctx: Context, atMostMs = Infinity): number | undefined {
   return ms === Infinity ? undefined : realClock.now() + Math.max(0, ms);
 }
 
-function callArgs(ctx: Context): { md: grpc.Metadata; opts: grpc.CallOptions } {
+async function callArgs(
+  ctx: Context,
+  dialed: Dialed,
+): Promise<{ md: grpc.Metadata; opts: grpc.CallOptions }> {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(ctx.value(kOutgoingMetadata))) md.set(k, v);
+  if (dialed.tokens) {
+    // As upstream's per-RPC credentials: who we are, for the server we reached (its TLS identity).
+    const { token, expiresAt } = await dialed.tokens(
+      ctx,
+      dialed.server.peer ? { id: dialed.server.peer.id } : undefined,
+    );
+    md.set(TOKEN_METADATA_KEY, token);
+    md.set(TOKEN_EXPIRES_METADATA_KEY, formatRfc3339(expiresAt));
+  }
   const opts: grpc.CallOptions = {};
   const deadline = wallDeadline(ctx);
   if (deadline !== undefined) opts.deadline = deadline;
@@ -82,7 +105,8 @@ function fromServiceError(err: grpc.ServiceError, url: string): NsmError {
  * Waits until the channel to `url` is ready, at most `dialTimeoutMs` (and never past the context's
  * deadline), so that a hop restarting right now is waited for while a dead one fails fast.
  */
-function ready(ctx: Context, client: grpc.Client, url: string, dialTimeoutMs: number): Promise<void> {
+function ready(ctx: Context, dialed: Dialed, url: string): Promise<void> {
+  const { client, dialTimeoutMs } = dialed;
   const channel = client.getChannel();
   if (channel.getConnectivityState(true) === grpc.connectivityState.READY) return Promise.resolve();
   // Nobody listens on a unix socket that does not exist (a stopped or deleted pod removed it): fail
@@ -92,16 +116,62 @@ function ready(ctx: Context, client: grpc.Client, url: string, dialTimeoutMs: nu
     return Promise.reject(new NsmError(Code.UNAVAILABLE, `${url} is unavailable: no socket ${socket}`));
   const deadline = wallDeadline(ctx, dialTimeoutMs) ?? realClock.now() + dialTimeoutMs;
   return new Promise((resolve, reject) =>
-    client.waitForReady(deadline, (err) =>
-      err
-        ? reject(
-            new NsmError(Code.UNAVAILABLE, `cannot connect to ${url} within ${dialTimeoutMs} ms`, {
-              cause: err,
-            }),
-          )
-        : resolve(),
-    ),
+    client.waitForReady(deadline, (err) => {
+      if (!err) {
+        resolve();
+        return;
+      }
+      void lastError(client, dialed.secure).then((why) =>
+        reject(
+          new NsmError(
+            Code.UNAVAILABLE,
+            `cannot connect to ${url} within ${dialTimeoutMs} ms${why ? `: ${why}` : ''}`,
+            { cause: err },
+          ),
+        ),
+      );
+    }),
   );
+}
+
+/**
+ * Why the channel cannot connect (a refused certificate, say): a call that does not wait for the
+ * channel fails at once with the transport's last error. Only asked after waiting has failed.
+ */
+function lastError(client: grpc.Client, secure: boolean): Promise<string | undefined> {
+  const probe = healthCheck;
+  if (!probe) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      probe.path,
+      probe.requestSerialize,
+      probe.responseDeserialize,
+      { service: '' },
+      new grpc.Metadata(),
+      { deadline: realClock.now() + 200 },
+      (err) => {
+        const details = err?.details ?? '';
+        const last = /Last error: (?:Error: )?(.*?)\.?(?: \(\d{4}-[^)]*\))?\.?(?: Resolution note:.*)?$/s
+          .exec(details)?.[1]
+          ?.trim();
+        if (err?.code !== grpc.status.UNAVAILABLE) return resolve(undefined);
+        resolve(explain(last || details, secure));
+      },
+    );
+  });
+}
+
+/** OpenSSL's words for a chain we do not trust, said in the mesh's terms. */
+const untrusted =
+  /self-signed certificate|unable to get local issuer|unable to verify the first certificate/i;
+
+function explain(why: string, secure: boolean): string | undefined {
+  if (!why) return undefined;
+  if (secure && untrusted.test(why))
+    return `the server's certificate is not issued under this identity's trust bundle (${why})`;
+  if (!secure && why === 'Failed to connect')
+    return 'Failed to connect (this channel is plaintext: a server with mTLS refuses it; give the client an identity)';
+  return why;
 }
 
 async function unaryCall<Req, Res>(
@@ -112,8 +182,8 @@ async function unaryCall<Req, Res>(
   req: Req,
 ): Promise<Res> {
   if (ctx.signal.aborted) throw NsmError.from(ctx.signal.reason, Code.CANCELLED);
-  await ready(ctx, dialed.client, url, dialed.dialTimeoutMs);
-  const { md, opts } = callArgs(ctx);
+  await ready(ctx, dialed, url);
+  const { md, opts } = await callArgs(ctx, dialed);
   return new Promise<Res>((resolve, reject) => {
     const onAbort = (): void => call.cancel();
     const call = dialed.client.makeUnaryRequest(
@@ -146,26 +216,27 @@ function streamCall<Req, Res>(
     let cancelled = false;
     let call: grpc.ClientReadableStream<Res> | undefined;
     const onAbort = (): void => subscriber.error(NsmError.from(ctx.signal.reason, Code.CANCELLED));
-    ready(ctx, dialed.client, url, dialed.dialTimeoutMs).then(
-      () => {
-        if (cancelled) return;
-        const { md, opts } = callArgs(ctx);
-        call = dialed.client.makeServerStreamRequest(
-          rpc.path,
-          rpc.requestSerialize,
-          rpc.responseDeserialize,
-          req,
-          md,
-          opts,
-        );
-        call.on('data', (value: Res) => subscriber.next(value));
-        call.on('error', (err: grpc.ServiceError) => {
-          if (!cancelled) subscriber.error(fromServiceError(err, url));
-        });
-        call.on('end', () => subscriber.complete());
-      },
-      (err: unknown) => subscriber.error(err),
-    );
+    ready(ctx, dialed, url)
+      .then(() => callArgs(ctx, dialed))
+      .then(
+        ({ md, opts }) => {
+          if (cancelled) return;
+          call = dialed.client.makeServerStreamRequest(
+            rpc.path,
+            rpc.requestSerialize,
+            rpc.responseDeserialize,
+            req,
+            md,
+            opts,
+          );
+          call.on('data', (value: Res) => subscriber.next(value));
+          call.on('error', (err: grpc.ServiceError) => {
+            if (!cancelled) subscriber.error(fromServiceError(err, url));
+          });
+          call.on('end', () => subscriber.complete());
+        },
+        (err: unknown) => subscriber.error(err),
+      );
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     return () => {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -219,15 +290,28 @@ export interface DialOptions {
   maxReceiveBytes?: number;
   /** How long a call waits for the connection to the server to become ready (default 1 s). */
   dialTimeoutMs?: number;
+  /**
+   * Dial with mTLS as this identity: the server's certificate must lead to its trust bundle and carry a
+   * SPIFFE ID of its trust domain (and pass `expectPeer`). Without it the channel is plaintext.
+   */
+  identity?: Identity;
+  /** Further checks of the server's SPIFFE ID (e.g. "a manager of this node"). */
+  expectPeer?: PeerCheck;
+  /** Sign a token for every call (`nsm-client-token`), `aud` = the server's SPIFFE ID. */
+  tokens?: TokenGenerator;
 }
 
 /** Creates clients for every mesh service at `url` over one channel. Usage: `const c = dial('tcp://10.0.0.1:5001')`. */
 export function dial(url: string, options: DialOptions = {}): MeshClient {
   const p = protos();
   const target = grpcTarget(url);
-  const creds = grpc.credentials.createInsecure();
   const dialTimeoutMs = options.dialTimeoutMs ?? 1000;
+  const server: Dialed['server'] = {};
+  const creds = options.identity
+    ? channelCredentials(options.identity, (peer) => (server.peer = peer), options.expectPeer)
+    : grpc.credentials.createInsecure();
   const channelOptions: grpc.ChannelOptions = {
+    ...(options.identity ? TLS_CHANNEL_OPTIONS : {}),
     'grpc.max_receive_message_length': options.maxReceiveBytes ?? 4 * 1024 * 1024,
     // Reconnect quickly after a hop restarts: heal time is bounded by this backoff.
     'grpc.initial_reconnect_backoff_ms': 100,
@@ -238,7 +322,13 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
   };
   // One channel for every service: calls go by the generated method definitions.
   const client = new grpc.Client(target, creds, channelOptions);
-  const dialed: Dialed = { client, dialTimeoutMs };
+  const dialed: Dialed = {
+    client,
+    dialTimeoutMs,
+    server,
+    secure: options.identity !== undefined,
+    ...(options.tokens ? { tokens: options.tokens } : {}),
+  };
   const ns = p.networkservice.NetworkService.service;
   return {
     url,

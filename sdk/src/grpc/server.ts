@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { rmSync } from 'node:fs';
+import type { PeerCertificate } from 'node:tls';
 import type { Observable, Subscription } from 'rxjs';
 import type {
   Connection,
@@ -23,7 +24,9 @@ import { createContext, withValue, type Context } from '../core/context.js';
 import { Code, NsmError, codeName } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
-import { kIncomingMetadata } from './call-metadata.js';
+import { kIncomingMetadata, kServedCall, type CallPeerInfo } from './call-metadata.js';
+import type { Identity } from '../security/identity.js';
+import { serverCredentials, tlsPeerOf } from './tls.js';
 import { protos } from '@nsm-ts/proto';
 import { formatUrl, parseUrl } from './url.js';
 
@@ -34,6 +37,12 @@ export type MonitorSource = (ctx: Context, selector: MonitorScopeSelector) => Ob
 export interface ServerOptions {
   log?: Logger;
   clock?: Clock;
+  /**
+   * Serve mTLS with this identity on every URL (unix sockets too): callers must present a certificate
+   * leading to its trust bundle, and elements see the caller as `servedCallOf(ctx).peer`. Without it the
+   * server is plaintext (insecure mode).
+   */
+  identity?: Identity;
   /** Largest accepted request in bytes (default 4 MiB): larger ones fail with RESOURCE_EXHAUSTED. */
   maxReceiveBytes?: number;
 }
@@ -64,6 +73,16 @@ function metadataRecord(md: grpc.Metadata): Record<string, string> {
   return out;
 }
 
+/** The TLS peer of a call (mTLS has checked its chain already); one without a SPIFFE ID is refused. */
+function tlsPeer(call: {
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
+}): CallPeerInfo | NsmError {
+  const peer = tlsPeerOf(call.getAuthContext()?.sslPeerCertificate);
+  return peer instanceof Error
+    ? new NsmError(Code.UNAUTHENTICATED, `the caller's certificate is refused: ${peer.message}`)
+    : peer;
+}
+
 /**
  * Creates a server. Usage:
  * `const s = createServer({ log }); s.serveNetworkService(handler); await s.listen(['unix:///run/nsm.sock'])`.
@@ -82,7 +101,18 @@ export function createServer(options: ServerOptions = {}): MeshServer {
   const contextFor = (
     call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
     method: string,
-  ): Context => {
+  ): Context | NsmError => {
+    let peer: CallPeerInfo | undefined;
+    if (options.identity) {
+      const found = tlsPeer(call);
+      if (found instanceof NsmError) return found;
+      if (found.trustDomain !== options.identity.trustDomain)
+        return new NsmError(
+          Code.UNAUTHENTICATED,
+          `the caller ${found.id} is not of trust domain ${options.identity.trustDomain}`,
+        );
+      peer = found;
+    }
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort(cancelledByCaller));
     const deadline = call.getDeadline();
@@ -95,7 +125,8 @@ export function createServer(options: ServerOptions = {}): MeshServer {
     init.clock = clock;
     // The caller's deadline is wall time; the context's is on its clock (a test's fake one, say).
     if (Number.isFinite(ms)) init.deadline = clock.now() + (ms - realClock.now());
-    return withValue(createContext(init), kIncomingMetadata, metadataRecord(call.metadata));
+    const ctx = withValue(createContext(init), kIncomingMetadata, metadataRecord(call.metadata));
+    return withValue(ctx, kServedCall, peer ? { peer } : {});
   };
 
   const unary =
@@ -105,6 +136,10 @@ export function createServer(options: ServerOptions = {}): MeshServer {
     ): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const ctx = contextFor(call, method);
+      if (ctx instanceof NsmError) {
+        callback(toStatus(ctx));
+        return;
+      }
       fn(ctx, call.request).then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -122,6 +157,10 @@ export function createServer(options: ServerOptions = {}): MeshServer {
     ): grpc.handleServerStreamingCall<Req, Res> =>
     (call) => {
       const ctx = contextFor(call, method);
+      if (ctx instanceof NsmError) {
+        call.emit('error', toStatus(ctx));
+        return;
+      }
       let sub: Subscription | undefined;
       const stop = (): void => {
         sub?.unsubscribe();
@@ -202,10 +241,11 @@ export function createServer(options: ServerOptions = {}): MeshServer {
         const parsed = parseUrl(url);
         if (parsed.kind === 'unix') rmSync(parsed.path, { force: true });
         const target = parsed.kind === 'unix' ? `unix://${parsed.path}` : `${parsed.host}:${parsed.port}`;
+        const credentials = options.identity
+          ? serverCredentials(options.identity)
+          : grpc.ServerCredentials.createInsecure();
         const port = await new Promise<number>((resolve, reject) =>
-          server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) =>
-            err ? reject(err) : resolve(p),
-          ),
+          server.bindAsync(target, credentials, (err, p) => (err ? reject(err) : resolve(p))),
         );
         if (parsed.kind === 'unix') sockets.push(parsed.path);
         bound.push(parsed.kind === 'unix' ? url : formatUrl({ ...parsed, port }));

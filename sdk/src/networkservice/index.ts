@@ -1,4 +1,5 @@
 /** The network-service chain elements (begin, heal, refresh, discover, round-robin, mechanisms, monitor, IPAM ...). */
+export * from './common/authorize/authorize.js';
 export * from './common/begin/begin.js';
 export * from './common/clientinfo/clientinfo.js';
 export * from './common/clienturl/clienturl.js';
@@ -20,6 +21,7 @@ export * from './common/mechanisms/vxlan.js';
 export * from './common/monitor/monitor-hub.js';
 export * from './common/monitor/monitor-relay.js';
 export * from './common/monitor/monitor.js';
+export * from './common/monitor/scope.js';
 export * from './common/monitor/selector.js';
 export * from './common/monitor/watch-next-hop.js';
 export * from './common/netsvcmonitor/netsvcmonitor.js';

@@ -1,4 +1,4 @@
-/** Tools the elements and daemons share: backoff, CIDR and IP parsing, durations, environment, labels, templates, tokens, daemon life. */
+/** Tools the elements and daemons share: backoff, CIDR and IP parsing, durations, environment, labels, templates, token timestamps, daemon life. */
 export * from './backoff.js';
 export * from './cidr/cidr.js';
 export * from './cidr/ip.js';
@@ -9,6 +9,4 @@ export * from './env/env.js';
 export * from './labels.js';
 export * from './template/selector.js';
 export * from './template/template.js';
-export * from './token/jwt.js';
 export * from './token/rfc3339.js';
-export * from './token/token.js';

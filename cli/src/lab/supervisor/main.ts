@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { rmSync } from 'node:fs';
 import { createLogger } from '@nsm-ts/sdk/core';
 import { waitHealthy } from '../daemons.js';
+import { DEFAULT_CERT_LIFETIME_MS, LabIssuer } from '../identities.js';
 import { Lab } from '../lab.js';
 import { registerServices } from '../services.js';
 import { type ComponentSpec, supervisorReportFile, supervisorSocket } from './spec.js';
@@ -18,15 +19,24 @@ import { Supervisor, UnknownComponentError } from './supervisor.js';
 const lab = new Lab(process.argv[2] ?? 'default');
 const log = createLogger('supervisor', process.env['NSM_LOG_LEVEL'] ?? 'info');
 
+// The supervisor is the lab's issuer: identities are issued before a component starts and renewed at
+// two thirds of their lifetime while it runs (the components watch their files).
+const issuer = new LabIssuer(lab, {
+  lifetimeMs: lab.readState()?.certLifetimeMs ?? DEFAULT_CERT_LIFETIME_MS,
+  log,
+});
+const renewal = setInterval(() => void issuer.renewDue(), 1000);
+
 const supervisor = new Supervisor({
   lab: lab.name,
   log,
   reportFile: supervisorReportFile(lab),
+  beforeStart: (spec) => issuer.ensure(spec),
   async afterStart(spec) {
     if (spec.kind !== 'registry') return;
     // The registry keeps records in memory: after every start the manifests' NetworkServices are
     // registered again (endpoints and forwarders re-register by themselves).
-    await waitHealthy(lab.socket('registry'), 'the registry');
+    await waitHealthy(lab, lab.socket('registry'), 'the registry');
     await registerServices(lab, lab.readState()?.services ?? []);
     log.info({ services: lab.readState()?.services.length ?? 0 }, 'network services registered');
   },
@@ -47,6 +57,7 @@ let shuttingDown: Promise<void> | undefined;
 function shutdown(): Promise<void> {
   shuttingDown ??= (async () => {
     log.info('shutting down');
+    clearInterval(renewal);
     await supervisor.shutdown();
     server.close();
     rmSync(supervisorSocket(lab), { force: true });
@@ -70,6 +81,8 @@ async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     return reply(res, 200, { changed: await supervisor.stop(name) });
   if (req.method === 'DELETE' && collection === 'components' && name) {
     await supervisor.remove(name);
+    issuer.forget(name);
+    issuer.forget(`pod/${name}`);
     return reply(res, 200, { changed: true });
   }
   if (req.method === 'POST' && collection === 'shutdown') {

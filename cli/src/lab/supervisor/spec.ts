@@ -23,6 +23,8 @@ export interface ComponentSpec {
   readonly env: Record<string, string>;
   readonly log: string;
   readonly restart: RestartPolicy;
+  /** Its SPIFFE ID: the supervisor keeps its identity files (NSM_IDENTITY_DIR) issued and fresh. */
+  readonly identity?: string;
 }
 
 /**

@@ -34,6 +34,8 @@ export interface SupervisorOptions {
   readonly log: Logger;
   /** Where the report goes (written atomically). */
   readonly reportFile: string;
+  /** Runs before every (re)start, e.g. to issue or renew the component's identity. */
+  readonly beforeStart?: (spec: ComponentSpec) => Promise<void>;
   /** Runs after a component was (re)started, e.g. to register the NetworkServices again. */
   readonly afterStart?: (spec: ComponentSpec) => Promise<void>;
 }
@@ -125,10 +127,17 @@ export class Supervisor {
     return entry;
   }
 
-  private spawn(entry: Entry): Promise<void> {
+  private async spawn(entry: Entry): Promise<void> {
     const { spec } = entry;
     entry.state = 'starting';
     entry.nextStartAt = undefined;
+    if (this.options.beforeStart) {
+      try {
+        await this.options.beforeStart(spec);
+      } catch (err) {
+        this.options.log.error({ component: spec.name, err: String(err) }, 'cannot prepare the start');
+      }
+    }
     const fd = openSync(spec.log, 'a');
     let child: ChildProcess;
     try {
@@ -142,7 +151,7 @@ export class Supervisor {
     entry.child = child;
     entry.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', (code, signal) => this.exited(entry, child, code, signal));
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       child.once('error', (err) => {
         entry.state = 'failed';
         this.options.log.error({ component: spec.name, err: err.message }, 'cannot start');

@@ -62,6 +62,15 @@ export class EnvReader {
     return value;
   }
 
+  /** `true`/`false` (also 1/0, yes/no, on/off), or `fallback` when unset. */
+  boolean(name: string, fallback: boolean): boolean {
+    const text = this.string(name, String(fallback)).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(text)) return true;
+    if (['false', '0', 'no', 'off'].includes(text)) return false;
+    this.errors.push(`${name}=${JSON.stringify(text)}: expected true or false`);
+    return fallback;
+  }
+
   /** An IPv4 or IPv6 address, or '' when unset. */
   ip(name: string): string {
     const value = this.string(name, '');

@@ -1,0 +1,3 @@
+/** The mesh CA: create it, issue identities, keep them on disk. */
+export * from './ca.js';
+export * from './files.js';

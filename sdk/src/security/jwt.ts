@@ -1,0 +1,39 @@
+/** JWT inspection on jose: header and claims of a token, without checking its signature. */
+import {
+  decodeJwt as joseDecodeJwt,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import { Code, NsmError } from '../core/errors.js';
+
+/** The registered claims NSM uses; others pass through. Times are seconds since the epoch. */
+export type JwtClaims = JWTPayload;
+
+/** A token's header and claims. */
+export interface DecodedJwt {
+  header: ProtectedHeaderParameters;
+  claims: JwtClaims;
+}
+
+/**
+ * Header and claims of `token`, unverified (for inspection and for the policies, which verify
+ * separately). Throws UNAUTHENTICATED for a malformed token. Usage: `decodeJwt(token).claims.sub`.
+ */
+export function decodeJwt(token: string): DecodedJwt {
+  try {
+    return { header: decodeProtectedHeader(token), claims: joseDecodeJwt(token) };
+  } catch (err) {
+    throw new NsmError(
+      Code.UNAUTHENTICATED,
+      `malformed JWT: ${(err as Error).message}: expected header.claims.signature`,
+    );
+  }
+}
+
+/** The audiences of a token as a list (`aud` may be one string or several). */
+export function audiences(claims: JwtClaims): string[] {
+  const aud = claims.aud;
+  if (aud === undefined) return [];
+  return Array.isArray(aud) ? aud : [aud];
+}
