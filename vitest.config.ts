@@ -11,7 +11,13 @@ const ROOT = [
   'test/e2e/**/*.test.ts',
 ];
 /** Suites that run daemons over real gRPC (in process or as processes). */
-const MESH = ['test/mesh/**/*.test.ts', 'test/daemons.test.ts', 'test/tooling/sdk-package.test.ts'];
+const MESH = [
+  'test/mesh/**/*.test.ts',
+  'test/security/**/*.test.ts',
+  'test/conformance/**/*.test.ts',
+  'test/daemons.test.ts',
+  'test/tooling/sdk-package.test.ts',
+];
 const ALL = ['{sdk,manager,forwarder,registry,cli,proto}/**/*.test.ts', 'test/**/*.test.ts'];
 
 export default defineConfig({

@@ -39,7 +39,7 @@ export async function startManager(
     registryUrl: config.registryUrl,
     managerUrl: config.advertiseUrl,
     nodeName: config.nodeName,
-    name: config.name,
+    security,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const { handler, monitor } = createManagerChain({

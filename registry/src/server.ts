@@ -33,6 +33,7 @@ export async function startRegistry(
     }));
   const registry = createRegistryServer({
     defaultLifetimeMs: config.expirePeriodMs,
+    security,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const server = createServer({

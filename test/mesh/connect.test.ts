@@ -58,6 +58,26 @@ describe('connect', () => {
     ]);
     expect(segments.every((s) => s.token.length > 0)).toBe(true);
     expect(new Set(segments.map((s) => s.id)).size).toBe(6);
+    // Decoded as any outside tool would (base64url JSON): SPIFFE IDs, each token for the next hop.
+    const claims = segments.map(
+      (s) =>
+        JSON.parse(Buffer.from(s.token.split('.')[1]!, 'base64url').toString()) as {
+          sub: string;
+          aud: string[];
+        },
+    );
+    const td = 'spiffe://nsm.test';
+    expect(claims.map((c) => c.sub)).toEqual([
+      `${td}/ns/default/sa/default`,
+      `${td}/nsmgr/node-1`,
+      `${td}/forwarder/node-1`,
+      `${td}/nsmgr/node-2`,
+      `${td}/forwarder/node-2`,
+      `${td}/ns/default/pod/nse-b`,
+    ]);
+    for (let i = 0; i + 1 < claims.length; i++) expect(claims[i]!.aud).toEqual([claims[i + 1]!.sub]);
+    // The endpoint's own token is for its caller, who got it back with the answer.
+    expect(claims[5]!.aud).toEqual([`${td}/forwarder/node-2`]);
     expect(conn.mechanism?.type).toBe('NOOP');
     expect(conn.context?.ip_context?.dst_ip_addrs).toEqual(['10.60.1.1/32']);
     expect(conn.context?.ip_context?.src_ip_addrs).toEqual(['10.60.1.2/32']);

@@ -103,10 +103,14 @@ export async function createMesh(options: MeshOptions = {}) {
   const workload = await identity('ns', 'default', 'sa', 'default');
   // What the harness itself dials with (registering services, inspecting hops), as `nsm` does in the lab.
   const operator = await securityFor('harness', ['operator', 'harness']);
-  const registryIdentity = await identity('registry');
+  const registrySecurity = await securityFor('registry', ['registry']);
   const registry = restartable(async () => {
-    const handlers = createRegistryServer({ defaultLifetimeMs: options.nseLifetimeMs ?? 60_000 });
-    const server = createServer({ log, ...identityOption(registryIdentity) });
+    const handlers = createRegistryServer({
+      defaultLifetimeMs: options.nseLifetimeMs ?? 60_000,
+      // The in-process mesh runs the registry as the registry daemon does: its own hop on the path, the policies.
+      security: registrySecurity,
+    });
+    const server = createServer({ log, ...identityOption(registrySecurity.identity) });
     server.serveEndpointRegistry(handlers.nse);
     server.serveServiceRegistry(handlers.ns);
     await server.listen([registryUrl]);
@@ -213,7 +217,10 @@ export async function createMesh(options: MeshOptions = {}) {
     },
     /** A gRPC client for a hop, speaking as `identity` (a test standing in for a client or a rogue). */
     dialAs(identity: Identity | undefined, url: string, opts: DialOptions = {}): MeshClient {
-      const as = securityOf(identity, { name: 'as', tokenLifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000 });
+      const as = securityOf(identity, {
+        name: 'as',
+        tokenLifetimeMs: options.tokenLifetimeMs ?? 10 * 60_000,
+      });
       return dial(url, { tokens: as.tokens, ...identityOption(identity), ...opts });
     },
     nodes,

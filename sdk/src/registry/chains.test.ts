@@ -104,13 +104,11 @@ describe('createManagerRegistry', () => {
       managerUrl: 'tcp://10.0.0.1:5001',
       nodeName: 'node-1',
       registryUrl,
-      name: 'nsmgr-1',
     });
     const m2 = createManagerRegistry({
       managerUrl: 'tcp://10.0.0.2:5001',
       nodeName: 'node-2',
       registryUrl,
-      name: 'nsmgr-2',
     });
     cleanups.push(
       () => m1.close(),

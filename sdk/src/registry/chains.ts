@@ -3,6 +3,17 @@
  * and the embedded registry serve) and the manager's registry proxy.
  */
 import type { Clock } from '../core/clock.js';
+import type { NetworkService, NetworkServiceEndpoint } from '../api/types.js';
+import type {
+  NetworkServiceEndpointQuery,
+  NetworkServiceEndpointResponse,
+  NetworkServiceQuery,
+  NetworkServiceResponse,
+  RegistryElement,
+} from '../core/registry-chain.js';
+import type { Security } from '../security/setup.js';
+import { authorizeRegistry } from './authorize/authorize.js';
+import { registryUpdatePath } from './path/update-path.js';
 import { toRegistryHandler, type NsHandler, type NseHandler } from '../core/registry-chain.js';
 import { ClientPool } from '../grpc/client.js';
 import { cachedNsRegistry, cachedNseRegistry } from './cache/cache.js';
@@ -29,7 +40,38 @@ export interface RegistryServerOptions {
   clock?: Clock;
   /** Lifetime of an unrefreshed NSE registration (default 60 s). */
   defaultLifetimeMs?: number;
+  /**
+   * The serving process's security: this hop then takes its place on the registry path (its token,
+   * path_ids) and, with authorization on, enforces the policies and name ownership. Leave it out for a
+   * registry embedded in a manager (the manager's chain did that already).
+   */
+  security?: Security;
 }
+
+/** The path and authorization elements of a registry hop, for records of kind `what`. */
+function hopElements<T extends { name: string; path_ids: string[] }, Q, R>(
+  what: string,
+  security: Security | undefined,
+): RegistryElement<T, Q, R>[] {
+  if (!security) return [];
+  const elements: RegistryElement<T, Q, R>[] = [registryUpdatePath<T, Q, R>(security.tokens)];
+  if (security.authorization)
+    elements.push(
+      authorizeRegistry<T, Q, R>(what, {
+        verifier: security.authorization.verifier,
+        operator: (id) => security.operator(id),
+      }),
+    );
+  return elements;
+}
+
+const nseHop = (what: string, security: Security | undefined) =>
+  hopElements<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse>(
+    what,
+    security,
+  );
+const nsHop = (what: string, security: Security | undefined) =>
+  hopElements<NetworkService, NetworkServiceQuery, NetworkServiceResponse>(what, security);
 
 /**
  * An in-memory registry: validation, NSE naming, expiry, initial registration time, the `IP` payload
@@ -44,8 +86,20 @@ export function createRegistryServer(options: RegistryServerOptions = {}): Regis
   const nseStore = memoryNseStore();
   const nsStore = memoryNsStore();
   return {
-    nse: toRegistryHandler([validateNse(), setNseName(), expiry, registrationTime(), nseStore]),
-    ns: toRegistryHandler([validateNs(), setPayload(), nsStore]),
+    nse: toRegistryHandler([
+      validateNse(),
+      ...nseHop('network service endpoint', options.security),
+      setNseName(),
+      expiry,
+      registrationTime(),
+      nseStore,
+    ]),
+    ns: toRegistryHandler([
+      validateNs(),
+      ...nsHop('network service', options.security),
+      setPayload(),
+      nsStore,
+    ]),
     close() {
       expiry.close();
       nseStore.store.close();
@@ -66,10 +120,10 @@ export interface ManagerRegistryOptions {
   registryUrl?: string;
   /** In-process upstream handlers (tests, lab); used when `registryUrl` is empty. */
   upstream?: { nse: NseHandler; ns: NsHandler };
-  /** This manager's name in the registry path (default `nsmgr`). */
-  name?: string;
   /** Channels for `registryUrl`; by default an own pool, closed by `close()`. */
   pool?: ClientPool;
+  /** The manager's security: its place on the registry path and, when on, the policies and name ownership. */
+  security?: Security;
   /** Clock and lifetime for the embedded registry. */
   clock?: Clock;
   defaultLifetimeMs?: number;
@@ -85,7 +139,7 @@ export function createManagerRegistry(options: ManagerRegistryOptions): Registry
   let release: () => void;
   if (options.registryUrl) {
     const pool = options.pool ?? new ClientPool();
-    const connect = { url: options.registryUrl, pool, name: options.name ?? 'nsmgr' };
+    const connect = { url: options.registryUrl, pool };
     // Forwarders look endpoints up on every request: answer from a watched copy, not the remote registry.
     const nse = cachedNseRegistry(connectNse(connect));
     const ns = cachedNsRegistry(connectNs(connect));
@@ -112,10 +166,15 @@ export function createManagerRegistry(options: ManagerRegistryOptions): Registry
   };
   return {
     nse: toRegistryHandler(
-      [validateNse(), nodeLabels(labels), localBypass({ managerUrl: options.managerUrl })],
+      [
+        validateNse(),
+        ...nseHop('network service endpoint', options.security),
+        nodeLabels(labels),
+        localBypass({ managerUrl: options.managerUrl }),
+      ],
       upstream.nse,
     ),
-    ns: toRegistryHandler([validateNs()], upstream.ns),
+    ns: toRegistryHandler([validateNs(), ...nsHop('network service', options.security)], upstream.ns),
     close: release,
   };
 }

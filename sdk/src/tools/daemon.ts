@@ -27,17 +27,13 @@ export async function runDaemon<C extends { logLevel: string; name?: string }>(
   }
   // Named after this instance (NSM_NAME, e.g. forwarder-node-1): one `name` per line, never two.
   const log = createLogger(config.name ?? name, config.logLevel);
-  let running: { close(): Promise<void> };
-  try {
-    running = await start(config, log);
-  } catch (err) {
-    log.fatal({ err }, 'start-up failed');
-    process.exitCode = 1;
-    return;
-  }
+  // Listen for signals before starting: a stop asked for during start-up (registration, say) is not lost.
+  let signalled: string | undefined;
+  let running: { close(): Promise<void> } | undefined;
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    signalled ??= signal;
+    if (!running || stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
     running.close().then(
@@ -50,4 +46,12 @@ export async function runDaemon<C extends { logLevel: string; name?: string }>(
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    running = await start(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    process.exitCode = 1;
+    return;
+  }
+  if (signalled) stop(signalled);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { firstValueFrom, toArray } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newEndpoint } from '../../api/builders.js';
-import { createContext, withValue, type Context } from '../../core/context.js';
+import { createContext, type Context } from '../../core/context.js';
 import { Code } from '../../core/errors.js';
 import { registryElement, toRegistryHandler, type NseElement } from '../../core/registry-chain.js';
 import { kIncomingMetadata } from '../../grpc/call-metadata.js';
@@ -12,7 +12,7 @@ import { ClientPool } from '../../grpc/client.js';
 import { createServer, type MeshServer } from '../../grpc/server.js';
 import { createRegistryServer, type RegistryHandlers } from '../chains.js';
 import { connectNs, connectNse } from './connect.js';
-import { parseRegistryPath, registryPathOf, withRegistryHop } from './path.js';
+import { parseRegistryPath, withRegistryPath } from '../path/path.js';
 
 /** A test double that remembers the registry path each call arrived with. */
 function recordPaths(paths: string[]): NseElement {
@@ -51,48 +51,24 @@ describe('connectNse / connectNs over gRPC', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('forwards register, find and unregister, carrying the registry path', async () => {
-    const remote = connectNse({ url, pool, name: 'nsmgr-1' });
+  it('forwards register, find and unregister, carrying the path this hop made', async () => {
+    const remote = connectNse({ url, pool });
+    const hop = withRegistryPath(ctx, { index: 1, segments: [{ token: 'a.b.c' }, { token: 'd.e.f' }] });
     const nse = newEndpoint({ name: 'a', network_service_names: ['vpn'], url: 'unix:///run/a.sock' });
-    const stored = await remote.register(ctx, nse);
+    const stored = await remote.register(hop, nse);
     expect(stored.expiration_time).not.toBeNull();
     const found = await firstValueFrom(
       remote.find(ctx, { network_service_endpoint: null, watch: false }).pipe(toArray()),
     );
     expect(found.map((r) => r.network_service_endpoint!.name)).toEqual(['a']);
-    await remote.unregister(ctx, nse);
+    await remote.unregister(hop, nse);
     expect(paths).toHaveLength(3);
-    for (const path of paths) {
-      const segments = parseRegistryPath(path);
-      expect(segments).toHaveLength(1);
-      expect(segments[0]!.name).toBe('nsmgr-1');
-      expect(segments[0]!.id).toMatch(/^[0-9a-f-]{36}$/);
-    }
-  });
-
-  it('appends its hop to the path it received', async () => {
-    const upstreamPath = JSON.stringify([{ name: 'nse-a', id: '1' }]);
-    const incoming = withValue(ctx, kIncomingMetadata, { path: upstreamPath });
-    await connectNse({ url, pool, name: 'nsmgr-1' }).register(
-      incoming,
-      newEndpoint({ name: 'a', network_service_names: ['vpn'] }),
-    );
-    expect(parseRegistryPath(paths[0]!).map((s) => s.name)).toEqual(['nse-a', 'nsmgr-1']);
-  });
-
-  it('rejects a malformed incoming path with INVALID_ARGUMENT, on every method', async () => {
-    const bad = withValue(ctx, kIncomingMetadata, { path: '{not json' });
-    const remote = connectNse({ url, pool });
-    const nse = newEndpoint({ name: 'a', network_service_names: ['vpn'] });
-    await expect(remote.register(bad, nse)).rejects.toMatchObject({
-      code: Code.INVALID_ARGUMENT,
-      message: expect.stringMatching(/not JSON/) as string,
+    expect(parseRegistryPath(paths[0]!)).toEqual({
+      index: 1,
+      segments: [{ token: 'a.b.c' }, { token: 'd.e.f' }],
     });
-    await expect(remote.unregister(bad, nse)).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
-    await expect(
-      firstValueFrom(remote.find(bad, { network_service_endpoint: null, watch: false })),
-    ).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
-    expect(paths).toEqual([]);
+    expect(paths[1]).toBe('<none>');
+    expect(paths[2]).toBe(paths[0]);
   });
 
   it('forwards network service calls', async () => {
@@ -115,25 +91,5 @@ describe('connectNse / connectNs over gRPC', () => {
     await expect(
       remote.register(ctx, newEndpoint({ name: 'a', network_service_names: ['vpn'] })),
     ).rejects.toMatchObject({ code: Code.UNAVAILABLE });
-  });
-});
-
-describe('registry path helpers', () => {
-  it('rejects shapes other than an array of {name, id}', () => {
-    expect(() => parseRegistryPath('{"name":"a"}')).toThrow(/JSON array of \{name, id\}/);
-    expect(() => parseRegistryPath('[{"name":1,"id":"x"}]')).toThrow(/JSON array/);
-    expect(parseRegistryPath('[]')).toEqual([]);
-  });
-
-  it('prefers the outgoing path being built over the incoming one', () => {
-    const ctx = withRegistryHop(
-      withValue(createContext(), kIncomingMetadata, { path: '[{"name":"in","id":"1"}]' }),
-      'hop-1',
-    );
-    expect(registryPathOf(withRegistryHop(ctx, 'hop-2')).map((s) => s.name)).toEqual([
-      'in',
-      'hop-1',
-      'hop-2',
-    ]);
   });
 });
