@@ -319,6 +319,9 @@ export function dial(url: string, options: DialOptions = {}): MeshClient {
     // The mesh retries and heals itself; grpc-js's transparent retry of a call refused by a restarting
     // server can hang once the channel is ready again (seen with registry restarts), so fail instead.
     'grpc.enable_retries': 0,
+    // Each channel its own connection: grpc-js otherwise shares one between equal channels of a process, and
+    // closing one (an endpoint shutting down beside a client) broke the others' calls in flight.
+    'grpc.use_local_subchannel_pool': 1,
   };
   // One channel for every service: calls go by the generated method definitions.
   const client = new grpc.Client(target, creds, channelOptions);
