@@ -90,7 +90,21 @@ export function fromTimestamp(ts: Timestamp | null | undefined): number | undefi
   return Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6);
 }
 
-/** A deep copy of a wire value: chain elements never share mutable messages across hops. */
+/**
+ * A deep copy of a wire value: chain elements never share mutable messages across hops. Objects and
+ * arrays are copied; strings (the path's tokens are a few kB) are immutable and shared, which is what
+ * makes this cheaper than structuredClone; binary values are copied.
+ */
 export function clone<T>(value: T): T {
-  return structuredClone(value);
+  return copy(value) as T;
+}
+
+function copy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copy);
+  if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof Map || value instanceof Set)
+    return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) out[key] = copy(field);
+  return out;
 }

@@ -29,10 +29,15 @@ export interface CallPeerInfo {
   certificate: X509Certificate;
 }
 
+/** A call the gRPC server serves: its TLS peer, when the server uses mTLS and the peer has a SPIFFE ID. */
+export interface ServedCall {
+  readonly peer?: CallPeerInfo | undefined;
+}
+
 /** Set by the gRPC server on every call it serves; absent for calls made inside the process. */
-export const kServedCall = createContextKey<{ peer?: CallPeerInfo } | undefined>('grpc.served', undefined);
+export const kServedCall = createContextKey<ServedCall | undefined>('grpc.served', undefined);
 
 /** The served call of `ctx`, when it came over gRPC (with its TLS peer when the server uses mTLS). */
-export function servedCallOf(ctx: Context): { peer?: CallPeerInfo } | undefined {
+export function servedCallOf(ctx: Context): ServedCall | undefined {
   return ctx.value(kServedCall);
 }

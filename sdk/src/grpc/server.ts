@@ -24,7 +24,7 @@ import { createContext, withValue, type Context } from '../core/context.js';
 import { Code, NsmError, codeName } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
-import { kIncomingMetadata, kServedCall, type CallPeerInfo } from './call-metadata.js';
+import { kIncomingMetadata, kServedCall, type CallPeerInfo, type ServedCall } from './call-metadata.js';
 import type { Identity } from '../security/identity.js';
 import { serverCredentials, tlsPeerOf } from './tls.js';
 import { protos } from '@nsm-ts/proto';
@@ -73,7 +73,34 @@ function metadataRecord(md: grpc.Metadata): Record<string, string> {
   return out;
 }
 
-/** The TLS peer of a call (mTLS has checked its chain already); one without a SPIFFE ID is refused. */
+/**
+ * The served call with its TLS peer, looked up when an element first asks (the policies do; a Find or a
+ * health check does not, and asking the TLS socket costs). mTLS has checked the chain already; a peer
+ * without a SPIFFE ID of this trust domain counts as none, which the policies refuse.
+ */
+function lazyPeer(
+  call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null },
+  trustDomain: string,
+  ctx: Context,
+): ServedCall {
+  let looked = false;
+  let peer: CallPeerInfo | undefined;
+  return {
+    get peer() {
+      if (!looked) {
+        looked = true;
+        const found = tlsPeer(call);
+        if (found instanceof NsmError) ctx.log.warn({ err: found.message }, 'caller refused');
+        else if (found.trustDomain !== trustDomain)
+          ctx.log.warn({ caller: found.id, trustDomain }, 'caller of another trust domain refused');
+        else peer = found;
+      }
+      return peer;
+    },
+  };
+}
+
+/** The TLS peer of a call (mTLS has checked its chain already), or why it has no SPIFFE ID. */
 function tlsPeer(call: {
   getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
 }): CallPeerInfo | NsmError {
@@ -101,18 +128,8 @@ export function createServer(options: ServerOptions = {}): MeshServer {
   const contextFor = (
     call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
     method: string,
-  ): Context | NsmError => {
-    let peer: CallPeerInfo | undefined;
-    if (options.identity) {
-      const found = tlsPeer(call);
-      if (found instanceof NsmError) return found;
-      if (found.trustDomain !== options.identity.trustDomain)
-        return new NsmError(
-          Code.UNAUTHENTICATED,
-          `the caller ${found.id} is not of trust domain ${options.identity.trustDomain}`,
-        );
-      peer = found;
-    }
+  ): Context => {
+    const trustDomain = options.identity?.trustDomain;
     const controller = new AbortController();
     call.on('cancelled', () => controller.abort(cancelledByCaller));
     const deadline = call.getDeadline();
@@ -126,7 +143,7 @@ export function createServer(options: ServerOptions = {}): MeshServer {
     // The caller's deadline is wall time; the context's is on its clock (a test's fake one, say).
     if (Number.isFinite(ms)) init.deadline = clock.now() + (ms - realClock.now());
     const ctx = withValue(createContext(init), kIncomingMetadata, metadataRecord(call.metadata));
-    return withValue(ctx, kServedCall, peer ? { peer } : {});
+    return withValue(ctx, kServedCall, trustDomain ? lazyPeer(call, trustDomain, ctx) : {});
   };
 
   const unary =
@@ -136,10 +153,6 @@ export function createServer(options: ServerOptions = {}): MeshServer {
     ): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const ctx = contextFor(call, method);
-      if (ctx instanceof NsmError) {
-        callback(toStatus(ctx));
-        return;
-      }
       fn(ctx, call.request).then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -157,10 +170,6 @@ export function createServer(options: ServerOptions = {}): MeshServer {
     ): grpc.handleServerStreamingCall<Req, Res> =>
     (call) => {
       const ctx = contextFor(call, method);
-      if (ctx instanceof NsmError) {
-        call.emit('error', toStatus(ctx));
-        return;
-      }
       let sub: Subscription | undefined;
       const stop = (): void => {
         sub?.unsubscribe();

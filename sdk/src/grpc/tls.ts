@@ -23,13 +23,23 @@ export interface TlsPeer {
 /** Says why a peer is not the one expected, or undefined when it is. */
 export type PeerCheck = (id: SpiffeId) => string | undefined;
 
+/** Peers by certificate fingerprint: a served call asks for its peer every time, the channel has one. */
+const known = new Map<string, TlsPeer>();
+
 /** The peer of a PeerCertificate (its DER), or an Error saying why it has no SPIFFE ID. */
 export function tlsPeerOf(cert: PeerCertificate | undefined): TlsPeer | Error {
   if (!cert?.raw) return new Error('the peer presented no certificate');
+  const cached = cert.fingerprint256 ? known.get(cert.fingerprint256) : undefined;
+  if (cached) return cached;
   try {
     const certificate = new X509Certificate(cert.raw);
     const id = spiffeIdOfCertificate(certificate);
-    return { id: id.id, trustDomain: id.trustDomain, publicKey: certificate.publicKey, certificate };
+    const peer = { id: id.id, trustDomain: id.trustDomain, publicKey: certificate.publicKey, certificate };
+    if (cert.fingerprint256) {
+      if (known.size >= 1024) known.delete(known.keys().next().value!);
+      known.set(cert.fingerprint256, peer);
+    }
+    return peer;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }

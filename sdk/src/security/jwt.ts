@@ -16,13 +16,22 @@ export interface DecodedJwt {
   claims: JwtClaims;
 }
 
+/** Recently decoded tokens: every policy reads the same few tokens of a path. */
+const decoded = new Map<string, DecodedJwt>();
+
 /**
  * Header and claims of `token`, unverified (for inspection and for the policies, which verify
- * separately). Throws UNAUTHENTICATED for a malformed token. Usage: `decodeJwt(token).claims.sub`.
+ * separately). Throws UNAUTHENTICATED for a malformed token. The result is shared: do not change it.
+ * Usage: `decodeJwt(token).claims.sub`.
  */
 export function decodeJwt(token: string): DecodedJwt {
+  const known = decoded.get(token);
+  if (known) return known;
   try {
-    return { header: decodeProtectedHeader(token), claims: joseDecodeJwt(token) };
+    const result = { header: decodeProtectedHeader(token), claims: joseDecodeJwt(token) };
+    if (decoded.size >= 2048) decoded.delete(decoded.keys().next().value!);
+    decoded.set(token, result);
+    return result;
   } catch (err) {
     throw new NsmError(
       Code.UNAUTHENTICATED,

@@ -37,11 +37,20 @@ function chainOf(x5c: unknown): X509Certificate[] {
 /** Verifies tokens against a trust bundle. Usage: `await new TokenVerifier(() => identity.bundle()).verify(t, now)`. */
 export class TokenVerifier {
   private readonly cache = new Map<string, { result: VerifiedToken; until: number }>();
+  /** A short stable name per key object, for the cache (exporting the key on every call costs). */
+  private readonly keyIds = new WeakMap<KeyObject, string>();
+  private nextKeyId = 0;
 
   constructor(
     private readonly bundle: () => readonly X509Certificate[],
     private readonly cacheSize = 4096,
   ) {}
+
+  private keyId(key: KeyObject): string {
+    let id = this.keyIds.get(key);
+    if (id === undefined) this.keyIds.set(key, (id = `k${this.nextKeyId++}`));
+    return id;
+  }
 
   /**
    * Verifies `token` at `now` (ms): with `key` (a TLS peer's public key) when given, else through its
@@ -49,9 +58,7 @@ export class TokenVerifier {
    * with the reason.
    */
   async verify(token: string, now: number, key?: KeyObject): Promise<VerifiedToken> {
-    const cacheKey = key
-      ? `${key.export({ type: 'spki', format: 'der' }).toString('base64')}\0${token}`
-      : token;
+    const cacheKey = key ? `${this.keyId(key)}\0${token}` : token;
     const hit = this.cache.get(cacheKey);
     if (hit && now <= hit.until) return hit.result;
     if (token === '') fail('the token is empty');
