@@ -12,6 +12,7 @@ import { dial } from '@nsm-ts/sdk/grpc';
 import type { Identity } from '@nsm-ts/sdk/security';
 import { issueSvid, writeIdentity } from '@nsm-ts/cli/pki';
 import { MeshPki } from '../bench/src/mesh/pki.js';
+import { startWorkloadApi } from './harness/workload-api.js';
 
 const main = (daemon: string): string => join(import.meta.dirname, '..', daemon, 'dist', 'main.js');
 const children: ChildProcess[] = [];
@@ -123,4 +124,50 @@ describe('daemons serve and stop cleanly', () => {
       expect(existsSync(url.slice('unix://'.length))).toBe(false);
     }
   }, 30_000);
+});
+
+describe('daemon identity sources and debugging switches', () => {
+  it('takes its identity from a SPIFFE Workload API (SPIFFE_ENDPOINT_SOCKET) and serves mTLS with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsm-daemons-spire-'));
+    dirs.push(dir);
+    const pki = await MeshPki.create();
+    const agent = await startWorkloadApi(pki, pki.id('registry'), join(dir, 'agent.sock'));
+    try {
+      const url = `unix://${join(dir, 'registry.sock')}`;
+      const run = start('registry', { NSM_LISTEN_ON: url, SPIFFE_ENDPOINT_SOCKET: agent.address });
+      await healthy(url, await pki.identity(['operator', 'test']));
+      expect(run.output()).toMatch(
+        /"id":"spiffe:\/\/nsm.test\/registry".*"msg":"identity from the SPIFFE Workload API"/,
+      );
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+    } finally {
+      await agent.close();
+    }
+  }, 30_000);
+
+  it.each([
+    [{ NSM_INSECURE: 'true' }, /NSM_INSECURE is set: no mTLS and no token verification/],
+    [{ NSM_AUTHORIZE: 'false' }, /NSM_AUTHORIZE=false: the token policies are off/],
+  ])(
+    'warns loudly when security is turned down (%j)',
+    async (switches, warning) => {
+      const dir = mkdtempSync(join(tmpdir(), 'nsm-daemons-off-'));
+      dirs.push(dir);
+      const pki = await MeshPki.create();
+      const where = join(dir, 'id');
+      writeIdentity(
+        where,
+        await issueSvid(pki.ca, { id: pki.id('registry'), lifetimeMs: 600_000 }),
+        pki.ca.certPem,
+      );
+      const url = `unix://${join(dir, 'registry.sock')}`;
+      const run = start('registry', { NSM_LISTEN_ON: url, NSM_IDENTITY_DIR: where, ...switches });
+      await expect.poll(() => run.output(), { timeout: 10_000 }).toMatch(warning);
+      expect(run.output()).toMatch(/"level":40/);
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+    },
+    30_000,
+  );
 });

@@ -6,6 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { MutableIdentity, type Identity } from '@nsm-ts/sdk/security';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '@nsm-ts/sdk/core';
 import { Code, NsmError } from '@nsm-ts/sdk/core';
@@ -97,6 +99,58 @@ describe('mTLS', () => {
       expect(err?.message).toContain('server spiffe://nsm.test/nsmgr/node-1 refused: expected the registry');
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('rotation', () => {
+  /** The serial number of the certificate the server at unix socket `path` presents now. */
+  async function servedSerial(path: string, client: Identity): Promise<string> {
+    const svid = client.svid();
+    return new Promise((resolve, reject) => {
+      const socket = connect({
+        path,
+        ca: client.bundlePem(),
+        key: svid.keyPem,
+        cert: svid.chainPem,
+        ALPNProtocols: ['h2'],
+        checkServerIdentity: () => undefined,
+      });
+      socket.once('secureConnect', () => {
+        const serial = socket.getPeerCertificate().serialNumber;
+        socket.destroy();
+        resolve(serial);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  it('new connections get the rotated certificate; calls keep working across the change', async () => {
+    const first = await pki.identity(['nsmgr', 'node-r'], 600_000);
+    const identity = new MutableIdentity(first.svid(), first.bundlePem());
+    const rotating = createServer({ identity });
+    rotating.serveNetworkService({
+      request: (_ctx, req) => Promise.resolve(req.connection!),
+      close: () => Promise.resolve(),
+    });
+    const socket = join(dir, 'rotating.sock');
+    const [url] = await rotating.listen([`unix://${socket}`]);
+    const web = await pki.identity(['ns', 'default', 'pod', 'web']);
+    const client = dial(url!, { identity: web });
+    try {
+      await client.networkService.request(ctx(), request);
+      const before = await servedSerial(socket, web);
+      expect(before.toLowerCase()).toBe(first.svid().chain[0]!.serialNumber.toLowerCase());
+      const next = await pki.identity(['nsmgr', 'node-r'], 900_000);
+      identity.update(next.svid(), next.bundlePem());
+      await new Promise((r) => setTimeout(r, 20)); // the provider hands the update on in a microtask
+      const after = await servedSerial(socket, web);
+      expect(after.toLowerCase()).toBe(next.svid().chain[0]!.serialNumber.toLowerCase());
+      // The channel opened before the rotation still serves calls.
+      await client.networkService.request(ctx(), request);
+    } finally {
+      client.close();
+      await rotating.close();
     }
   });
 });

@@ -3,3 +3,4 @@ export * from './call-metadata.js';
 export * from './client.js';
 export * from './server.js';
 export * from './url.js';
+export * from './workload-api.js';
