@@ -1,7 +1,8 @@
 /**
  * Benchmarks 1 and 2 as deployed: registry, managers, forwarders and endpoints are separate processes
  * in the lab's namespaces (two nodes); this process is the client. NOOP mechanism, so the figures are
- * the control plane alone. Baseline: plain unary round trips (health checks) on the same sockets.
+ * the control plane alone. Baseline: plain unary round trips (health checks) on the same sockets. The
+ * lab is secured as shipped; the client joins with an identity from the lab's CA (`nsm identity`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,10 +10,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createClient } from '@nsm-ts/sdk';
 import { createContext } from '@nsm-ts/sdk/core';
-import { ClientPool } from '@nsm-ts/sdk/grpc';
+import type { MeshClient } from '@nsm-ts/sdk/grpc';
+import { fileIdentity } from '@nsm-ts/sdk/security';
 import { down } from '@nsm-ts/cli/lab';
 import { Lab } from '@nsm-ts/cli/lab';
-import { up } from '@nsm-ts/cli/lab';
+import { issueIdentity, labDial, up } from '@nsm-ts/cli/lab';
 import { connectRows, saveResult, toMarkdown, type BenchResult } from './result.js';
 
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 400);
@@ -45,8 +47,12 @@ async function measure(
   service: string,
   floorUrls: string[],
 ): Promise<{ latency: number[]; floor: number[]; rate: number }> {
-  const pool = new ClientPool();
-  const client = createClient({ name: 'bench-nsc', managerUrl: lab.socket('nsmgr-node-1') });
+  const idDir = mkdtempSync(join(tmpdir(), 'nsm-bench-id-'));
+  await issueIdentity(lab, 'ns/default/pod/bench-nsc', idDir, 3_600_000);
+  const identity = await fileIdentity({ dir: idDir });
+  const floorClients = new Map<string, MeshClient>();
+  for (const url of floorUrls) if (!floorClients.has(url)) floorClients.set(url, await labDial(lab, url));
+  const client = createClient({ name: 'bench-nsc', managerUrl: lab.socket('nsmgr-node-1'), identity });
   const ctx = createContext();
   const latency: number[] = [];
   const floor: number[] = [];
@@ -58,7 +64,7 @@ async function measure(
       const connect = ms(start);
       await client.close(conn);
       start = process.hrtime.bigint();
-      for (const url of floorUrls) await pool.get(url).health(ctx);
+      for (const url of floorUrls) await floorClients.get(url)!.health(ctx);
       if (i >= WARMUP) {
         latency.push(connect);
         floor.push(ms(start));
@@ -78,7 +84,9 @@ async function measure(
     return { latency, floor, rate: done / 5 };
   } finally {
     await client.shutdown();
-    pool.close();
+    for (const c of floorClients.values()) c.close();
+    identity.close();
+    rmSync(idDir, { recursive: true, force: true });
   }
 }
 

@@ -7,6 +7,7 @@ import { controlPlaneLabBench } from './control-plane-lab.js';
 import { healBench } from './heal.js';
 import { registryFindBench } from './registry-find.js';
 import { scaleBench } from './scale.js';
+import { securityBench } from './security.js';
 import { throughputBench } from './throughput.js';
 import { wireSetupBench } from './wire-setup.js';
 import { saveResult, toMarkdown, type BenchResult } from './result.js';
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   scale: scaleBench,
   throughput: throughputBench,
   heal: healBench,
+  security: securityBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { down } from '@nsm-ts/cli/lab';
+import { issueIdentity, down } from '@nsm-ts/cli/lab';
 import { Lab } from '@nsm-ts/cli/lab';
 import { readPodStatus } from '@nsm-ts/cli/lab';
 import { listComponents } from '@nsm-ts/cli/lab';
@@ -196,6 +196,9 @@ export async function scaleBench(): Promise<BenchResult> {
     });
     await waitForEndpoint(lab);
     const clientNs = lab.netns('bench-nsc');
+    // The client joins as a user's own NSC does: with an identity from the lab's CA (`nsm identity`).
+    const identityDir = join(dir, 'bench-nsc-identity');
+    await issueIdentity(lab, 'ns/default/pod/bench-nsc', identityDir, 3_600_000);
     ip(['netns', 'add', clientNs]);
     ip(['-n', clientNs, 'link', 'set', 'lo', 'up']);
     client = startBenchClient(clientNs, {
@@ -203,6 +206,7 @@ export async function scaleBench(): Promise<BenchResult> {
       NSM_CONNECT_TO: lab.socket(`nsmgr-${NODE}`),
       POD_NAME: 'bench-nsc',
       NODE_NAME: NODE,
+      NSM_IDENTITY_DIR: identityDir,
       BENCH_SERVICE: SCALE_SERVICE,
       BENCH_COUNT: String(COUNT),
       BENCH_CHECKPOINTS: CHECKPOINTS.join(','),

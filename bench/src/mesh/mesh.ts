@@ -84,6 +84,8 @@ export interface MeshOptions {
   tokenLifetimeMs?: number;
   /** mTLS, identities and policies as in the lab (default true). */
   secure?: boolean;
+  /** With `secure`, enforce the policies (default true; false: mTLS and tokens only, as NSM_AUTHORIZE=false). */
+  authorize?: boolean;
 }
 
 /** Usage: `const mesh = await createMesh({ nodes: 2 }); ... await mesh.close()`. */
@@ -233,7 +235,7 @@ export async function createMesh(options: MeshOptions = {}) {
         listenOn: `unix://${join(dir, `${name}.sock`)}`,
         log: log.child({ component: name }),
         ...identityOption(await identity('ns', 'default', 'pod', name)),
-        authorize: pki !== undefined,
+        authorize: pki !== undefined && options.authorize !== false,
         ...opts,
         name,
         managerUrl: node(index).managerUrl,

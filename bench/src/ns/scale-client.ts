@@ -6,11 +6,12 @@
  * (BENCH_CHECKPOINTS, e.g. `10,100,500`) and before closing everything it waits for a line on stdin,
  * so the benchmark can read the daemons' memory while nothing is in flight.
  *
- *   env: NSM_CONNECT_TO, POD_NAME, BENCH_SERVICE, BENCH_COUNT, BENCH_CHECKPOINTS, BENCH_WARMUP
+ *   env: NSM_CONNECT_TO, POD_NAME, NSM_IDENTITY_DIR, BENCH_SERVICE, BENCH_COUNT, BENCH_CHECKPOINTS, BENCH_WARMUP
  */
 import { createInterface } from 'node:readline';
 import type { Connection } from '@nsm-ts/sdk/api';
 import { createClient } from '@nsm-ts/sdk';
+import { fileIdentity } from '@nsm-ts/sdk/security';
 
 const env = process.env;
 const count = Number(env['BENCH_COUNT'] ?? 10);
@@ -29,7 +30,8 @@ const say = (msg: Record<string, unknown>): void => {
 const elapsed = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e6;
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
-const client = createClient({ name: env['POD_NAME'] ?? 'bench-nsc' });
+const identity = env['NSM_IDENTITY_DIR'] ? await fileIdentity({ dir: env['NSM_IDENTITY_DIR'] }) : undefined;
+const client = createClient({ name: env['POD_NAME'] ?? 'bench-nsc', ...(identity ? { identity } : {}) });
 const request = (ifname: string): Promise<Connection> =>
   client.request({
     networkService: service,
