@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
+import { connect, TLSSocket } from 'node:tls';
 import { MutableIdentity, type Identity } from '@nsm-ts/sdk/security';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createContext } from '@nsm-ts/sdk/core';
 import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { createServer, dial, servedCallOf, type MeshServer } from '@nsm-ts/sdk/grpc';
@@ -83,6 +83,30 @@ describe('mTLS', () => {
       expect(seen.every((id) => id === 'spiffe://nsm.test/ns/default/pod/web')).toBe(true);
     },
   );
+
+  it('keeps callers on their own connections apart, looking each peer up once per connection', async () => {
+    const web = dial(urls[1]!, { identity: await pki.identity(['ns', 'default', 'pod', 'web']) });
+    const db = dial(urls[1]!, { identity: await pki.identity(['ns', 'default', 'pod', 'db']) });
+    try {
+      await web.networkService.request(ctx(), request);
+      await db.networkService.request(ctx(), request);
+      const lookups = vi.spyOn(TLSSocket.prototype, 'getPeerCertificate');
+      const from = seen.length;
+      for (let i = 0; i < 10; i++) {
+        await web.networkService.request(ctx(), request);
+        await db.networkService.request(ctx(), request);
+      }
+      // Both connections were open before counting: their peers are known, no call asks its socket again.
+      expect(lookups).not.toHaveBeenCalled();
+      lookups.mockRestore();
+      expect(seen.slice(from)).toEqual(
+        Array.from({ length: 20 }, (_, i) => `spiffe://nsm.test/ns/default/pod/${i % 2 ? 'db' : 'web'}`),
+      );
+    } finally {
+      web.close();
+      db.close();
+    }
+  });
 
   it('lets a dialler insist on the server identity it expects', async () => {
     const client = dial(urls[0]!, {

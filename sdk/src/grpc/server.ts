@@ -5,7 +5,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { rmSync } from 'node:fs';
-import type { PeerCertificate } from 'node:tls';
 import type { Observable, Subscription } from 'rxjs';
 import type {
   Connection,
@@ -26,7 +25,8 @@ import { silentLogger, type Logger } from '../core/log.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
 import { kIncomingMetadata, kServedCall, type CallPeerInfo, type ServedCall } from './call-metadata.js';
 import type { Identity } from '../security/identity.js';
-import { serverCredentials, tlsPeerOf } from './tls.js';
+import { servedPeer, type PeerSource } from './served-peer.js';
+import { serverCredentials } from './tls.js';
 import { protos } from '@nsm-ts/proto';
 import { formatUrl, parseUrl } from './url.js';
 
@@ -78,18 +78,14 @@ function metadataRecord(md: grpc.Metadata): Record<string, string> {
  * health check does not, and asking the TLS socket costs). mTLS has checked the chain already; a peer
  * without a SPIFFE ID of this trust domain counts as none, which the policies refuse.
  */
-function lazyPeer(
-  call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null },
-  trustDomain: string,
-  ctx: Context,
-): ServedCall {
+function lazyPeer(call: PeerSource, trustDomain: string, ctx: Context): ServedCall {
   let looked = false;
   let peer: CallPeerInfo | undefined;
   return {
     get peer() {
       if (!looked) {
         looked = true;
-        const found = tlsPeer(call);
+        const found = servedPeer(call);
         if (found instanceof NsmError) ctx.log.warn({ err: found.message }, 'caller refused');
         else if (found.trustDomain !== trustDomain)
           ctx.log.warn({ caller: found.id, trustDomain }, 'caller of another trust domain refused');
@@ -98,16 +94,6 @@ function lazyPeer(
       return peer;
     },
   };
-}
-
-/** The TLS peer of a call (mTLS has checked its chain already), or why it has no SPIFFE ID. */
-function tlsPeer(call: {
-  getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
-}): CallPeerInfo | NsmError {
-  const peer = tlsPeerOf(call.getAuthContext()?.sslPeerCertificate);
-  return peer instanceof Error
-    ? new NsmError(Code.UNAUTHENTICATED, `the caller's certificate is refused: ${peer.message}`)
-    : peer;
 }
 
 /**
