@@ -10,7 +10,7 @@ import { clone, newMechanism } from '@nsm-ts/sdk/api';
 import type { Connection } from '@nsm-ts/sdk/api';
 import { Code, FakeClock, NsmError, createContext } from '@nsm-ts/sdk/core';
 import type { MeshClient } from '@nsm-ts/sdk/grpc';
-import { identityTokenGenerator, type Identity, type Token } from '@nsm-ts/sdk/security';
+import { identityTokenGenerator, type Identity, type Token, type TokenGenerator } from '@nsm-ts/sdk/security';
 import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
 import { registerService } from '../../bench/src/mesh/services.js';
 
@@ -52,12 +52,14 @@ async function call(
   url: string,
   req: ReturnType<typeof requestFor>,
   token?: (own: Token) => Token,
+  signer?: TokenGenerator,
 ): Promise<NsmError | undefined> {
   const own = identityTokenGenerator({ identity });
   let client: MeshClient | undefined;
   try {
     client = mesh.dialAs(identity, url, {
       tokens: async (ctx, peer) => {
+        if (signer) return signer(ctx, peer);
         const mine = await own(ctx, peer);
         return token ? token(mine) : mine;
       },
@@ -156,6 +158,32 @@ describe('policies at every hop', () => {
       const replay = (): Token => ({ token: captured.token, expiresAt: Date.now() + 300_000 });
       expectDenied(
         await call(caller, hop.url, requestFor(h), replay),
+        'prev_token_signed',
+        /is not signed by the peer/,
+      );
+    },
+  );
+
+  it.each([1, 2, 3])(
+    'hop %i takes tokens its caller signs after rotating its identity on an open connection',
+    async (h) => {
+      const hop = hops[h - 1]!;
+      const connected = await mesh.pki!.identity(hop.previous, 3_600_000, Date.now() - 10_000);
+      const rotated = identityTokenGenerator({ identity: await mesh.pki!.identity(hop.previous) });
+      expect(await call(connected, hop.url, requestFor(h), undefined, rotated)).toBeUndefined();
+    },
+  );
+
+  it.each([1, 2, 3])(
+    'hop %i refuses a token of an older certificate of its caller’s identity: prev_token_signed',
+    async (h) => {
+      const hop = hops[h - 1]!;
+      const caller = await mesh.pki!.identity(hop.previous);
+      const older = identityTokenGenerator({
+        identity: await mesh.pki!.identity(hop.previous, 3_600_000, Date.now() - 10_000),
+      });
+      expectDenied(
+        await call(caller, hop.url, requestFor(h), undefined, older),
         'prev_token_signed',
         /is not signed by the peer/,
       );

@@ -23,9 +23,16 @@ export class MeshPki {
     return spiffeId(this.ca.trustDomain, ...segments);
   }
 
-  /** An identity for the SPIFFE ID made of `segments` (e.g. `'nsmgr', 'node-1'`), valid `lifetimeMs`. */
-  async identity(segments: string[], lifetimeMs = 3_600_000): Promise<Identity> {
-    const svid = await issueSvid(this.ca, { id: this.id(...segments), lifetimeMs });
+  /**
+   * An identity for the SPIFFE ID made of `segments` (e.g. `'nsmgr', 'node-1'`), valid `lifetimeMs` from
+   * `issuedAt` (default now).
+   */
+  async identity(segments: string[], lifetimeMs = 3_600_000, issuedAt?: number): Promise<Identity> {
+    const svid = await issueSvid(this.ca, {
+      id: this.id(...segments),
+      lifetimeMs,
+      ...(issuedAt === undefined ? {} : { now: issuedAt }),
+    });
     return staticIdentity(svidFromPem(svid.chainPem, svid.keyPem, svid.id), this.ca.certPem);
   }
 }

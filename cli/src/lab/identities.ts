@@ -19,7 +19,7 @@ import {
   validity,
   type Security,
 } from '@nsm-ts/sdk/security';
-import { createCa, issueSvid, type MeshCa } from '../pki/ca.js';
+import { BACKDATE_MS, createCa, issueSvid, type MeshCa } from '../pki/ca.js';
 import { readCa, writeCa, writeIdentity } from '../pki/files.js';
 import type { Lab } from './lab.js';
 import type { ComponentSpec } from './supervisor/spec.js';
@@ -66,7 +66,9 @@ function renewAt(dir: string, id: string): number {
     const [leaf] = parsePemCertificates(readFileSync(join(dir, IDENTITY_FILES.svid), 'utf8'), dir);
     if (!leaf || spiffeIdOfCertificate(leaf).id !== id) return 0;
     const { notBefore, notAfter } = validity(leaf);
-    return notBefore + ((notAfter - notBefore) * 2) / 3;
+    // Two thirds into the life it was issued for: its NotBefore lies BACKDATE_MS before the issue.
+    const issued = Math.min(notBefore + BACKDATE_MS, notAfter);
+    return issued + ((notAfter - issued) * 2) / 3;
   } catch {
     return 0;
   }

@@ -11,7 +11,7 @@ import { parseSpiffeId, spiffeIdOfCertificate } from '@nsm-ts/sdk/security';
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 /** Issued certificates start a little in the past, so that clocks a few seconds apart agree. */
-const BACKDATE_MS = 60_000;
+export const BACKDATE_MS = 60_000;
 
 /** A CA able to issue: its certificate and key. */
 export interface MeshCa {

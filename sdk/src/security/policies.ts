@@ -4,13 +4,15 @@
  * - `tokens_valid`: every segment's token verifies (x5c chain to the trust bundle, or the peer's key);
  * - `tokens_expired`: no token's `exp` has passed;
  * - `tokens_chained`: the `aud` of each segment's token names the `sub` of the next one;
- * - `prev_token_signed`: the previous segment's token was signed by the peer of this call (TLS).
+ * - `prev_token_signed`: the previous segment's token was signed by the peer of this call (TLS), with
+ *   the key of the certificate its connection presented or of a later certificate of the same identity.
  * Each answers the reason it refuses, or undefined.
  */
-import type { KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { Code, NsmError } from '../core/errors.js';
 import { audiences, decodeJwt } from './jwt.js';
 import type { TokenVerifier } from './verify.js';
+import { validity } from './x509.js';
 
 /** One segment of a path as the policies see it. */
 export interface PolicySegment {
@@ -23,6 +25,8 @@ export interface CallPeer {
   /** Its SPIFFE ID. */
   id: string;
   publicKey: KeyObject;
+  /** Its certificate: a token signed by a later certificate of the same identity is a rotation. */
+  certificate?: X509Certificate;
 }
 
 /** What a policy looks at. */
@@ -130,21 +134,40 @@ export const tokensChained: Policy = {
   check: (input) => Promise.resolve(unchainedReason(input)),
 };
 
+/**
+ * Whether `token` was signed by a certificate of the peer's identity issued after the one its TLS
+ * connection presented: the peer rotated its identity while the connection stayed open, and signs
+ * with its new key. An older certificate of the same identity (a captured token replayed over a newer
+ * connection) does not count.
+ */
+async function rotatedSigner(input: PolicyInput, peer: CallPeer, token: string): Promise<boolean> {
+  if (!peer.certificate || !hasX5c(token)) return false;
+  try {
+    const verified = await input.verifier.verify(token, input.now);
+    const connectedSince = validity(peer.certificate).notBefore;
+    return verified.signer === peer.id && (verified.signerSince ?? -Infinity) > connectedSince;
+  } catch {
+    return false;
+  }
+}
+
 /** The previous segment's token was signed by the peer this call comes from. */
 export const prevTokenSigned: Policy = {
   name: 'prev_token_signed',
   async check(input) {
     if (input.index < 1) return undefined;
-    if (!input.peer) return 'the call carries no TLS peer certificate to check the previous token against';
+    const peer = input.peer;
+    if (!peer) return 'the call carries no TLS peer certificate to check the previous token against';
     const token = input.segments[input.index - 1]?.token ?? '';
     try {
-      await input.verifier.verify(token, input.now, input.peer.publicKey);
+      await input.verifier.verify(token, input.now, peer.publicKey);
     } catch (err) {
-      return `the token of ${where(input, input.index - 1)} is not signed by the peer ${input.peer.id}: ${(err as Error).message}`;
+      if (!(await rotatedSigner(input, peer, token)))
+        return `the token of ${where(input, input.index - 1)} is not signed by the peer ${peer.id}: ${(err as Error).message}`;
     }
     const sub = subOf(token);
-    if (sub !== input.peer.id)
-      return `the token of ${where(input, input.index - 1)} names ${sub ?? 'nobody'}, but the peer is ${input.peer.id}`;
+    if (sub !== peer.id)
+      return `the token of ${where(input, input.index - 1)} names ${sub ?? 'nobody'}, but the peer is ${peer.id}`;
     return undefined;
   },
 };

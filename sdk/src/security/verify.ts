@@ -16,6 +16,8 @@ export interface VerifiedToken {
   claims: JwtClaims;
   /** The SPIFFE ID of the certificate that signed it (from `x5c`), when verified that way. */
   signer?: string;
+  /** The NotBefore (ms) of that certificate: which of two certificates of one identity is the later one. */
+  signerSince?: number;
 }
 
 function fail(message: string): never {
@@ -83,8 +85,9 @@ export class TokenVerifier {
       await compactVerify(token, chain[0]!.publicKey, { algorithms: ['ES256'] }).catch(() =>
         fail(`the JWT signature does not verify with the x5c certificate of ${signer.id}`),
       );
-      result = { claims, signer: signer.id };
-      until = validity(chain[0]!).notAfter;
+      const leaf = validity(chain[0]!);
+      result = { claims, signer: signer.id, signerSince: leaf.notBefore };
+      until = leaf.notAfter;
     }
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(cacheKey, { result, until });

@@ -1,0 +1,160 @@
+/**
+ * Security of the lab end to end, as root, with the built `nsm` command: identities that expire in
+ * 30 s are renewed before they expire and the links, their refreshes and new clients keep working past
+ * the first expiry with no refusal logged; `nsm identity` refuses what it must not issue, naming why;
+ * `nsm up --insecure` runs without a CA, says so loudly, and still passes `nsm check`.
+ */
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@nsm-ts/sdk';
+import { fileIdentity } from '@nsm-ts/sdk/security';
+import { Lab } from '@nsm-ts/cli/lab';
+import { leftovers } from '../harness/leaks.js';
+import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
+import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
+
+const nothingLeft = { namespaces: [], processes: [], stateDir: false };
+const REFUSALS =
+  /PERMISSION_DENIED|tokens_(valid|expired|chained|ownership)|prev_token_signed|UNAUTHENTICATED/;
+
+/** Serial and expiry of the certificate in every identity directory of `lab`. */
+function certificates(lab: Lab): Map<string, { serial: string; notAfter: number }> {
+  const root = join(lab.dir, 'identities');
+  const found = new Map<string, { serial: string; notAfter: number }>();
+  for (const name of readdirSync(root)) {
+    const cert = new X509Certificate(readFileSync(join(root, name, 'svid.pem')));
+    found.set(name, { serial: cert.serialNumber, notAfter: Date.parse(cert.validTo) });
+  }
+  return found;
+}
+
+/** Lines of the lab's logs that tell of a refused call. */
+function refusalsLogged(lab: Lab): string[] {
+  return readdirSync(lab.logDir).flatMap((file) =>
+    readFileSync(join(lab.logDir, file), 'utf8')
+      .split('\n')
+      .filter((line) => REFUSALS.test(line))
+      .map((line) => `${file}: ${line.slice(0, 300)}`),
+  );
+}
+
+describe.skipIf(!isRoot)(rootTitle('test/e2e/security'), () => {
+  describe('identities that live 30 s', () => {
+    const name = testLabName('rot');
+    const lab = new Lab(name);
+    const out = mkdtempSync(join(tmpdir(), 'nsm-e2e-identity-'));
+
+    beforeAll(async () => {
+      const run = await nsm(name, 'up', 'deploy/examples/kernel2kernel', '--cert-lifetime', '30s');
+      expect(run.code, run.stderr).toBe(0);
+    }, 90_000);
+
+    afterAll(async () => {
+      await nsm(name, 'down');
+      rmSync(out, { recursive: true, force: true });
+      expect(leftovers(name)).toEqual(nothingLeft);
+    }, 60_000);
+
+    it('renews every identity before it expires; links, refreshes and new clients work past the first expiry', async () => {
+      const first = certificates(lab);
+      expect([...first.keys()].sort()).toEqual(
+        expect.arrayContaining(['registry', 'nsmgr-node-1', 'forwarder-node-1']),
+      );
+      for (const { notAfter } of first.values()) expect(notAfter - Date.now()).toBeLessThanOrEqual(31_000);
+      const lastExpiry = Math.max(...[...first.values()].map((c) => c.notAfter));
+      await new Promise((r) => setTimeout(r, lastExpiry + 2_000 - Date.now()));
+
+      const now = certificates(lab);
+      for (const [component, before] of first) {
+        const after = now.get(component);
+        expect(after?.serial, component).not.toBe(before.serial);
+        expect(after!.notAfter, component).toBeGreaterThan(Date.now());
+      }
+      const check = await checkJson(name);
+      expect(check.links.filter((l) => !l.ok).map((l) => l.problems)).toEqual([]);
+      expect(check.ok).toBe(true);
+
+      // A workload the lab did not start joins with an identity issued now.
+      const issued = await nsm(name, 'identity', 'ns/default/pod/late', '--out', out, '--lifetime', '30s');
+      expect(issued.code, issued.stderr).toBe(0);
+      const identity = await fileIdentity({ dir: out });
+      const client = createClient({
+        name: 'late',
+        managerUrl: lab.readState()!.nodes[0]!.managerUrl,
+        identity,
+      });
+      try {
+        const conn = await client.request({ networkService: 'kernel2kernel', mechanisms: ['NOOP'] });
+        expect(conn.network_service_endpoint_name).toBe('nse-kernel');
+        await client.close(conn);
+      } finally {
+        await client.shutdown();
+        identity.close();
+      }
+      // Nothing was refused on the way: the rotations came before the expiries.
+      expect(refusalsLogged(lab)).toEqual([]);
+      // Each identity was issued at start and renewed every 20 s (two thirds of 30 s), not more often.
+      const issues = readFileSync(lab.log('supervisor'), 'utf8')
+        .split('\n')
+        .filter((line) => line.includes('"identity issued"') && line.includes('"component":"registry"'));
+      expect(issues.length).toBeGreaterThanOrEqual(2);
+      expect(issues.length).toBeLessThanOrEqual(3);
+    }, 60_000);
+
+    it.each([
+      ['nsmgr/node-1', '"nsmgr" identities are the lab\'s own components\''],
+      ['operator/me', '"operator" identities are the lab\'s own components\''],
+      ['spiffe://example.org/ns/default/pod/x', "the lab's trust domain is nsm.local, not example.org"],
+      ['spiffe://nsm.local', 'a workload ID needs a path'],
+      ['ns/default/pod/x?y', 'has a bad path segment "x?y": expected non-empty segments'],
+    ])('nsm identity %s is refused, exit 2: %s', async (id, why) => {
+      const run = await nsm(name, 'identity', id, '--out', join(out, 'refused'));
+      expect(run.stderr).toContain(why);
+      expect(run.code).toBe(2);
+      expect(existsSync(join(out, 'refused'))).toBe(false);
+    });
+
+    it('nsm identity refuses a lifetime under 30 s, and a lab that is not up', async () => {
+      const short = await nsm(name, 'identity', 'ns/default/pod/x', '--out', out, '--lifetime', '5s');
+      expect(short.stderr).toContain('--lifetime 5s: expected at least 30s');
+      expect(short.code).toBe(2);
+      const absent = testLabName('absent');
+      const none = await nsm(absent, 'identity', 'ns/default/pod/x', '--out', out);
+      expect(none.stderr).toContain(`lab "${absent}" is not up`);
+      expect(none.code).not.toBe(0);
+    });
+  });
+
+  describe('nsm up --insecure', () => {
+    const name = testLabName('insec');
+    const lab = new Lab(name);
+    let up: { code: number; stderr: string };
+
+    beforeAll(async () => {
+      up = await nsm(name, 'up', 'deploy/examples/kernel2kernel', '--insecure');
+    }, 90_000);
+
+    afterAll(async () => {
+      await nsm(name, 'down');
+      expect(leftovers(name)).toEqual(nothingLeft);
+    }, 60_000);
+
+    it('warns, makes no CA, passes nsm check, and issues no identities', async () => {
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toContain('warning: --insecure: no mTLS and no token verification');
+      expect(existsSync(lab.pkiDir)).toBe(false);
+      expect((await checkJson(name)).ok).toBe(true);
+      const issued = await nsm(name, 'identity', 'ns/default/pod/x', '--out', join(tmpdir(), 'never'));
+      expect(issued.stderr).toContain('runs --insecure: it has no CA');
+      expect(issued.code).toBe(2);
+      // Every daemon and pod was told to run insecure, and said so in its log.
+      const warned = readdirSync(lab.logDir).filter((f) =>
+        readFileSync(join(lab.logDir, f), 'utf8').includes('NSM_INSECURE'),
+      );
+      expect(warned).toEqual(expect.arrayContaining(['registry.log', 'nsmgr-node-1.log']));
+    }, 60_000);
+  });
+});
