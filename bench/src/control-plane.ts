@@ -64,7 +64,7 @@ export async function connectLatency(mesh: Mesh, node: number, samples = SAMPLES
 }
 
 /** Sustained rate: 16 workers connecting and closing for 3 s. */
-async function connectRate(mesh: Mesh, node: number): Promise<number> {
+export async function connectRate(mesh: Mesh, node: number): Promise<number> {
   const client = mesh.client(node, { name: 'bench-nsc-rate' });
   const until = Date.now() + 3000;
   let done = 0;
