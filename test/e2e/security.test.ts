@@ -1,9 +1,11 @@
 /**
  * Security of the lab end to end, as root, with the built `nsm` command: identities that expire in
  * 30 s are renewed before they expire and the links, their refreshes and new clients keep working past
- * the first expiry with no refusal logged; `nsm identity` refuses what it must not issue, naming why;
+ * the first expiry with no refusal logged; the tokens `nsm status --json` shows decode, with a tool of
+ * the user's own, to SPIFFE IDs chained hop to hop; `nsm identity` refuses what it must not issue, naming why;
  * `nsm up --insecure` runs without a CA, says so loudly, and still passes `nsm check`.
  */
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@nsm-ts/sdk';
 import { fileIdentity } from '@nsm-ts/sdk/security';
 import { Lab } from '@nsm-ts/cli/lab';
+import { statusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
 import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
@@ -103,6 +106,34 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/security'), () => {
       expect(issues.length).toBeGreaterThanOrEqual(2);
       expect(issues.length).toBeLessThanOrEqual(3);
     }, 60_000);
+
+    it('shows the tokens of a link in nsm status --json; decoded by python3 they chain sub → aud hop to hop', async () => {
+      const [link] = (await statusJson(name)).links;
+      expect(link?.path.map((s) => s.name)).toEqual([
+        'nsc-kernel',
+        'nsmgr-node-1',
+        'forwarder-node-1',
+        'nse-kernel',
+      ]);
+      const decode = [
+        'import base64, json, sys',
+        'for t in json.load(sys.stdin):',
+        '    body = t.split(".")[1]',
+        '    c = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))',
+        '    print(c["sub"], c["aud"][0] if isinstance(c["aud"], list) else c["aud"])',
+      ].join('\n');
+      const out = execFileSync('python3', ['-c', decode], {
+        input: JSON.stringify(link!.path.map((s) => s.token)),
+        encoding: 'utf8',
+      });
+      const id = (p: string) => `spiffe://nsm.local/${p}`;
+      expect(out.trim().split('\n')).toEqual([
+        `${id('ns/default/pod/nsc-kernel')} ${id('nsmgr/node-1')}`,
+        `${id('nsmgr/node-1')} ${id('forwarder/node-1')}`,
+        `${id('forwarder/node-1')} ${id('ns/default/pod/nse-kernel')}`,
+        `${id('ns/default/pod/nse-kernel')} ${id('forwarder/node-1')}`,
+      ]);
+    });
 
     it.each([
       ['nsmgr/node-1', '"nsmgr" identities are the lab\'s own components\''],

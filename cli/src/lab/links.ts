@@ -4,7 +4,7 @@
  * manager's and the endpoint's view). A connection a hop still remembers but no client holds any
  * more is not a link; a connection the client is healing is shown as such, never as UP.
  */
-import type { Connection } from '@nsm-ts/sdk/api';
+import { fromTimestamp, type Connection } from '@nsm-ts/sdk/api';
 import type { LabState } from './lab.js';
 import type { PodStatus } from '../roles/status-file.js';
 
@@ -33,6 +33,8 @@ export interface LinkStatus {
   /** UP only when the client holds it and the manager reports it UP; HEALING while the client repairs it. */
   state: string;
   pathLength: number;
+  /** The path as the client's manager sees it: each hop's name, connection id, token (a JWT) and expiry. */
+  path: { name: string; id: string; token: string; expires: string }[];
 }
 
 const OWN_LABELS = ['nodeName', 'podName', 'clusterName'];
@@ -101,6 +103,12 @@ export function buildLinks(
         locality: nodes.length <= 1 ? 'local' : 'remote',
         state,
         pathLength: segments.length,
+        path: segments.map((s) => ({
+          name: s.name,
+          id: s.id,
+          token: s.token,
+          expires: s.expires ? new Date(fromTimestamp(s.expires)!).toISOString() : '',
+        })),
       });
     }
   }
