@@ -15,6 +15,7 @@ const MESH = [
   'test/mesh/**/*.test.ts',
   'test/security/**/*.test.ts',
   'test/conformance/**/*.test.ts',
+  'test/k8s/**/*.test.ts',
   'test/daemons.test.ts',
   'test/tooling/sdk-package.test.ts',
 ];

@@ -24,7 +24,24 @@ describe('parseRegistryConfig', () => {
       expirePeriodMs: 60_000,
       maxTokenLifetimeMs: 600_000,
       security,
+      backend: 'memory',
+      namespace: 'default',
     });
+  });
+
+  it('reads the store backend and its namespace, refusing what is neither', () => {
+    expect(
+      parseRegistryConfig(withId({ NSM_REGISTRY_BACKEND: 'k8s', NSM_NAMESPACE: 'nsm-system' })),
+    ).toMatchObject({
+      backend: 'k8s',
+      namespace: 'nsm-system',
+    });
+    expect(problemsOf({ NSM_REGISTRY_BACKEND: 'etcd' })).toEqual([
+      'NSM_REGISTRY_BACKEND="etcd" is not a registry backend; expected memory or k8s',
+    ]);
+    expect(problemsOf({ NSM_NAMESPACE: 'NSM_System' })).toEqual([
+      'NSM_NAMESPACE="NSM_System" is not a Kubernetes namespace name: expected a lowercase RFC 1123 label',
+    ]);
   });
 
   it('treats empty variables as unset', () => {
@@ -45,6 +62,8 @@ describe('parseRegistryConfig', () => {
         NSM_MAX_TOKEN_LIFETIME: '2m',
         SPIFFE_ENDPOINT_SOCKET: 'unix:///run/spire/agent.sock',
         NSM_AUTHORIZE: 'false',
+        NSM_REGISTRY_BACKEND: 'K8S',
+        NSM_NAMESPACE: 'nsm-system',
       }),
     ).toEqual({
       name: 'reg-1',
@@ -58,6 +77,8 @@ describe('parseRegistryConfig', () => {
         insecure: false,
         authorize: false,
       },
+      backend: 'k8s',
+      namespace: 'nsm-system',
     });
   });
 
@@ -112,6 +133,8 @@ describe('parseRegistryConfig', () => {
       'SPIFFE_ENDPOINT_SOCKET',
       'NSM_INSECURE',
       'NSM_AUTHORIZE',
+      'NSM_REGISTRY_BACKEND',
+      'NSM_NAMESPACE',
     ])
       expect(usage).toContain(key);
     expect(usage).toContain('default 1m');

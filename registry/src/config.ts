@@ -1,4 +1,5 @@
 /** Registry daemon configuration from the environment (names as upstream NSM users know them). */
+import { readFileSync } from 'node:fs';
 import { parseUrl } from '@nsm-ts/sdk/grpc';
 import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
 import { EnvReader, formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
@@ -17,6 +18,10 @@ export interface RegistryConfig {
   maxTokenLifetimeMs: number;
   /** Identity (mTLS, tokens) and policies. */
   security: SecurityConfig;
+  /** `NSM_REGISTRY_BACKEND`: records in memory (default) or as Kubernetes custom resources. */
+  backend: 'memory' | 'k8s';
+  /** `NSM_NAMESPACE`: the namespace of the custom resources (k8s backend). */
+  namespace: string;
 }
 
 /** A configuration that cannot be used; the message lists every problem found. */
@@ -58,6 +63,9 @@ export const usage = `Usage: nsm-registry   (configured by environment variables
                       e.g. 30s, 1m, 1m30s, 250ms                  (default ${formatDuration(defaults.expirePeriodMs)})
   NSM_LOG_LEVEL       trace, debug, info, warn, error, fatal or silent (default ${defaults.logLevel})
   NSM_MAX_TOKEN_LIFETIME  lifetime of the tokens it signs              (default 10m)
+  NSM_REGISTRY_BACKEND  memory, or k8s: NetworkService and NetworkServiceEndpoint custom
+                      resources, through the in-cluster service account or KUBECONFIG (default memory)
+  NSM_NAMESPACE       namespace of the custom resources            (default: the pod's namespace, else default)
 ${SECURITY_USAGE}`;
 
 /**
@@ -108,6 +116,21 @@ export function parseRegistryConfig(env: Readonly<Record<string, string | undefi
     }
   }
 
+  const backendText = (get('NSM_REGISTRY_BACKEND') ?? 'memory').toLowerCase();
+  const backend =
+    backendText === 'k8s' || backendText === 'kubernetes'
+      ? 'k8s'
+      : backendText === 'memory'
+        ? 'memory'
+        : undefined;
+  if (backend === undefined)
+    problems.push(`NSM_REGISTRY_BACKEND="${backendText}" is not a registry backend; expected memory or k8s`);
+  const namespace = get('NSM_NAMESPACE') ?? podNamespace() ?? 'default';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+    problems.push(
+      `NSM_NAMESPACE="${namespace}" is not a Kubernetes namespace name: expected a lowercase RFC 1123 label`,
+    );
+
   const reader = new EnvReader(env);
   const security = readSecurityEnv(reader);
   const maxTokenLifetimeMs = reader.duration('NSM_MAX_TOKEN_LIFETIME', '10m');
@@ -121,5 +144,18 @@ export function parseRegistryConfig(env: Readonly<Record<string, string | undefi
     expirePeriodMs,
     maxTokenLifetimeMs,
     security,
+    backend: backend ?? 'memory',
+    namespace,
   };
+}
+
+/** The namespace of the pod this runs in, from its service account, when in a cluster. */
+function podNamespace(): string | undefined {
+  try {
+    return (
+      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined
+    );
+  } catch {
+    return undefined;
+  }
 }

@@ -1,10 +1,34 @@
 /** Starts the registry: the in-memory registry chains served over gRPC with health. */
+import { KubeConfig } from '@kubernetes/client-node';
 import type { Clock } from '@nsm-ts/sdk/core';
 import type { Logger } from '@nsm-ts/sdk/core';
 import { createServer } from '@nsm-ts/sdk/grpc';
 import { createRegistryServer, type RegistryHandlers } from '@nsm-ts/sdk/registry';
 import { setupSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { RegistryConfig } from './config.js';
+import { crdStores, type CrdStores } from './k8s/store.js';
+
+/** The CRD store, listed and watching: `deps.kubeConfig`, or the in-cluster account or KUBECONFIG. */
+async function startCrdStores(
+  config: RegistryConfig,
+  deps: { log: Logger; clock?: Clock; kubeConfig?: KubeConfig },
+): Promise<CrdStores> {
+  let kubeConfig = deps.kubeConfig;
+  if (!kubeConfig) {
+    kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+  }
+  const server = kubeConfig.getCurrentCluster()?.server;
+  deps.log.info({ server, namespace: config.namespace }, 'registry store: Kubernetes custom resources');
+  const stores = crdStores({
+    kubeConfig,
+    namespace: config.namespace,
+    log: deps.log,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  await stores.start();
+  return stores;
+}
 
 /** A running registry. */
 export interface RunningRegistry {
@@ -22,7 +46,7 @@ export interface RunningRegistry {
  */
 export async function startRegistry(
   config: RegistryConfig,
-  deps: { log: Logger; clock?: Clock; security?: Security },
+  deps: { log: Logger; clock?: Clock; security?: Security; kubeConfig?: KubeConfig },
 ): Promise<RunningRegistry> {
   const security =
     deps.security ??
@@ -31,10 +55,12 @@ export async function startRegistry(
       tokenLifetimeMs: config.maxTokenLifetimeMs,
       log: deps.log,
     }));
+  const stores = config.backend === 'k8s' ? await startCrdStores(config, deps) : undefined;
   const registry = createRegistryServer({
     defaultLifetimeMs: config.expirePeriodMs,
     security,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(stores ? { stores } : {}),
   });
   const server = createServer({
     log: deps.log,
@@ -48,6 +74,7 @@ export async function startRegistry(
       await server.close();
     } finally {
       registry.close();
+      stores?.close();
       if (!deps.security) security.close();
     }
   };

@@ -3,7 +3,8 @@
  * with TLS, and a JWT library: it is built from the .proto files with @grpc/proto-loader, dials with
  * plain TLS credentials and an X.509 certificate of the mesh CA, and signs its per-call token with jose,
  * as a program in any language would. Each case names upstream's expected result (matchutils, setpayload,
- * localbypass).
+ * localbypass). It runs twice: on the registry's memory store and on its CRD store (custom resources on
+ * the Kubernetes API test server).
  */
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSvid } from '@nsm-ts/cli/pki';
 import { createMesh, type Mesh } from '../../bench/src/mesh/mesh.js';
+import { CRD_RESOURCES, crdStoresOn, startKubeApi, type KubeApi } from '../harness/kube-api/server.js';
 
 type Rec = Record<string, unknown>;
 let mesh: Mesh;
@@ -32,29 +34,6 @@ const api = grpc.loadPackageDefinition(definition) as unknown as {
   registry: Record<string, typeof grpc.Client>;
   networkservice: Record<string, typeof grpc.Client>;
 };
-
-beforeAll(async () => {
-  mesh = await createMesh({ nodes: 1 });
-  const svid = await issueSvid(mesh.pki!.ca, { id, lifetimeMs: 3_600_000 });
-  key = svid.keyPem;
-  x5c = new X509Certificate(svid.chainPem).raw.toString('base64');
-  credentials = grpc.credentials.createSsl(
-    Buffer.from(mesh.pki!.ca.certPem),
-    Buffer.from(key),
-    Buffer.from(svid.chainPem),
-    {
-      // SPIFFE certificates name no host: the server is checked by its URI SAN instead.
-      checkServerIdentity: (_host, cert) =>
-        cert.subjectaltname?.startsWith('URI:spiffe://nsm.test/')
-          ? undefined
-          : new Error('not a mesh server'),
-    },
-  );
-}, 30_000);
-
-afterAll(async () => {
-  await mesh.close();
-});
 
 /** The per-call token upstream's transport sends: sub = us, aud = the server, with our certificate in x5c. */
 async function metadata(server: string): Promise<grpc.Metadata> {
@@ -97,7 +76,42 @@ function find(c: grpc.Client & Rec, req: Rec, md: grpc.Metadata): Promise<Rec[]>
 const registryId = 'spiffe://nsm.test/registry';
 const managerId = 'spiffe://nsm.test/nsmgr/node-1';
 
-describe('registry semantics as upstream', () => {
+/** The registry's store: in memory, or custom resources on the Kubernetes API test server. */
+let kubeApi: KubeApi | undefined;
+
+/** Brings up the mesh with the registry on `backend`, and the outside client's credentials. */
+async function setUp(backend: string): Promise<void> {
+  kubeApi = backend === 'k8s' ? await startKubeApi({ resources: CRD_RESOURCES }) : undefined;
+  mesh = await createMesh({
+    nodes: 1,
+    ...(kubeApi ? { registryStores: crdStoresOn(kubeApi) } : {}),
+  });
+  const svid = await issueSvid(mesh.pki!.ca, { id, lifetimeMs: 3_600_000 });
+  key = svid.keyPem;
+  x5c = new X509Certificate(svid.chainPem).raw.toString('base64');
+  credentials = grpc.credentials.createSsl(
+    Buffer.from(mesh.pki!.ca.certPem),
+    Buffer.from(key),
+    Buffer.from(svid.chainPem),
+    {
+      // SPIFFE certificates name no host: the server is checked by its URI SAN instead.
+      checkServerIdentity: (_host, cert) =>
+        cert.subjectaltname?.startsWith('URI:spiffe://nsm.test/')
+          ? undefined
+          : new Error('not a mesh server'),
+    },
+  );
+}
+
+describe.each(['memory', 'k8s'])('registry semantics as upstream (%s store)', (backend) => {
+  beforeAll(() => setUp(backend), 30_000);
+  afterAll(async () => {
+    // On the k8s store, the records the cases wrote are custom resources on the API server.
+    if (kubeApi) expect(kubeApi.store.list('networkservices', 'nsm-system').length).toBeGreaterThan(0);
+    await mesh.close();
+    await kubeApi?.close();
+  });
+
   it('stores a NetworkService registered with an empty payload as IP (setpayload)', async () => {
     const ns = client('registry', 'NetworkServiceRegistry', mesh.registryUrl);
     try {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '@nsm-ts/sdk';
 import { createClient, type ClientOptions, type MeshClientHandle } from '@nsm-ts/sdk';
 import { element } from '@nsm-ts/sdk/core';
-import { silentLogger, type Logger } from '@nsm-ts/sdk/core';
+import { silentLogger, type Logger, type NsElement, type NseElement } from '@nsm-ts/sdk/core';
 import { createServer, dial, type DialOptions, type MeshClient } from '@nsm-ts/sdk/grpc';
 import { createRegistryServer } from '@nsm-ts/sdk/registry';
 import { startManager, type RunningManager } from '@nsm-ts/manager';
@@ -86,6 +86,8 @@ export interface MeshOptions {
   secure?: boolean;
   /** With `secure`, enforce the policies (default true; false: mTLS and tokens only, as NSM_AUTHORIZE=false). */
   authorize?: boolean;
+  /** The registry's stores in place of memory (made anew at each registry start), e.g. the CRD store. */
+  registryStores?: () => Promise<{ nse: NseElement; ns: NsElement; close(): void }>;
 }
 
 /** Usage: `const mesh = await createMesh({ nodes: 2 }); ... await mesh.close()`. */
@@ -107,10 +109,12 @@ export async function createMesh(options: MeshOptions = {}) {
   const operator = await securityFor('harness', ['operator', 'harness']);
   const registrySecurity = await securityFor('registry', ['registry']);
   const registry = restartable(async () => {
+    const stores = await options.registryStores?.();
     const handlers = createRegistryServer({
       defaultLifetimeMs: options.nseLifetimeMs ?? 60_000,
       // The in-process mesh runs the registry as the registry daemon does: its own hop on the path, the policies.
       security: registrySecurity,
+      ...(stores ? { stores } : {}),
     });
     const server = createServer({ log, ...identityOption(registrySecurity.identity) });
     server.serveEndpointRegistry(handlers.nse);
@@ -120,6 +124,7 @@ export async function createMesh(options: MeshOptions = {}) {
       close: async () => {
         await server.close();
         handlers.close();
+        stores?.close();
       },
     };
   });

@@ -14,7 +14,13 @@ import type {
 import type { Security } from '../security/setup.js';
 import { authorizeRegistry } from './authorize/authorize.js';
 import { registryUpdatePath } from './path/update-path.js';
-import { toRegistryHandler, type NsHandler, type NseHandler } from '../core/registry-chain.js';
+import {
+  toRegistryHandler,
+  type NsElement,
+  type NseElement,
+  type NsHandler,
+  type NseHandler,
+} from '../core/registry-chain.js';
 import { ClientPool } from '../grpc/client.js';
 import { cachedNsRegistry, cachedNseRegistry } from './cache/cache.js';
 import { connectNs, connectNse } from './connect/connect.js';
@@ -46,6 +52,11 @@ export interface RegistryServerOptions {
    * registry embedded in a manager (the manager's chain did that already).
    */
   security?: Security;
+  /**
+   * The stores in place of the in-memory ones (the registry daemon's CRD store, say): the last
+   * elements of the NSE and NS chains. The caller closes them.
+   */
+  stores?: { nse: NseElement; ns: NsElement };
 }
 
 /** The path and authorization elements of a registry hop, for records of kind `what`. */
@@ -83,8 +94,9 @@ export function createRegistryServer(options: RegistryServerOptions = {}): Regis
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.defaultLifetimeMs !== undefined ? { defaultLifetimeMs: options.defaultLifetimeMs } : {}),
   });
-  const nseStore = memoryNseStore();
-  const nsStore = memoryNsStore();
+  const memory = options.stores ? undefined : { nse: memoryNseStore(), ns: memoryNsStore() };
+  const nseStore = options.stores?.nse ?? memory!.nse;
+  const nsStore = options.stores?.ns ?? memory!.ns;
   return {
     nse: toRegistryHandler([
       validateNse(),
@@ -102,8 +114,8 @@ export function createRegistryServer(options: RegistryServerOptions = {}): Regis
     ]),
     close() {
       expiry.close();
-      nseStore.store.close();
-      nsStore.store.close();
+      memory?.nse.store.close();
+      memory?.ns.store.close();
     },
   };
 }

@@ -1,0 +1,379 @@
+/**
+ * A Kubernetes API test server for namespaced custom resources, for the suites that run
+ * `@kubernetes/client-node` without a cluster (none can be installed here). It follows the API
+ * conventions strictly where a client can tell: REST paths, Status bodies with reason and code, list
+ * with resourceVersion and limit/continue, watch streams (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR)
+ * that resume from a resourceVersion and answer 410 Gone once it is compacted, 409 on stale updates and
+ * failed delete preconditions, 422 on invalid names, label and field selectors, watch timeouts. Tests
+ * inject faults through `faults`. Usage:
+ * `const api = await startKubeApi({ resources: [NSE] }); const kc = api.kubeConfig(); ... await api.close()`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { silentLogger } from '@nsm-ts/sdk/core';
+import { crdStores, type CrdStores } from '@nsm-ts/registry/k8s';
+import {
+  ApiError,
+  ObjectStore,
+  fieldMatcher,
+  labelMatcher,
+  type Change,
+  type KubeObject,
+} from './objects.js';
+
+/** The registry's two custom resources. */
+export const CRD_RESOURCES: ResourceDef[] = [
+  {
+    group: 'networkservicemesh.io',
+    version: 'v1',
+    plural: 'networkserviceendpoints',
+    kind: 'NetworkServiceEndpoint',
+  },
+  { group: 'networkservicemesh.io', version: 'v1', plural: 'networkservices', kind: 'NetworkService' },
+];
+
+/** A factory of the registry's CRD stores on `api` (namespace nsm-system), started, for `createMesh`. */
+export function crdStoresOn(api: KubeApi): () => Promise<CrdStores> {
+  return async () => {
+    const stores = crdStores({
+      kubeConfig: api.kubeConfig(),
+      namespace: 'nsm-system',
+      log: silentLogger,
+      sweepMs: 200,
+    });
+    await stores.start();
+    return stores;
+  };
+}
+
+/** A served resource. */
+export interface ResourceDef {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+/** One request the server answered, for tests that count what a client did. */
+export interface Served {
+  method: string;
+  path: string;
+  query: string;
+  code: number;
+}
+
+/** Fault injection. */
+export interface Faults {
+  /** Answers the next `times` requests that match with `code` (403, 409, 422, 500, 503 ...). */
+  fail(code: number, times?: number, match?: { method?: string; watch?: boolean }): void;
+  /** Cuts every open watch stream without a word (a dropped connection). */
+  dropWatches(): void;
+  /** Compacts the history and ends every open watch with an ERROR 410 Gone event. */
+  expireWatches(): void;
+}
+
+/** A running API test server. */
+export interface KubeApi {
+  readonly url: string;
+  readonly store: ObjectStore;
+  readonly faults: Faults;
+  /** Every answered request, oldest first. */
+  readonly served: Served[];
+  /** Open watch streams. */
+  readonly watches: number;
+  /** A client-node KubeConfig for this server, with its bearer token. */
+  kubeConfig(): KubeConfig;
+  close(): Promise<void>;
+}
+
+const REASONS: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  410: 'Expired',
+  415: 'UnsupportedMediaType',
+  422: 'Invalid',
+  500: 'InternalError',
+  503: 'ServiceUnavailable',
+};
+
+function status(code: number, reason: string, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+/** RFC 7386 JSON merge patch. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, 'BadRequest', `the request body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Starts the server on loopback. `bookmarkMs`: how often watches that allow bookmarks get one. */
+export async function startKubeApi(options: {
+  resources: ResourceDef[];
+  token?: string;
+  bookmarkMs?: number;
+}): Promise<KubeApi> {
+  const store = new ObjectStore();
+  const token = options.token ?? 'test-token';
+  const served: Served[] = [];
+  const failures: { code: number; left: number; method?: string; watch?: boolean }[] = [];
+  const watchStreams = new Set<{ res: ServerResponse; socket: Socket; end: (change?: object) => void }>();
+  const byPath = new Map(options.resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
+
+  const send = (res: ServerResponse, code: number, body: unknown): void => {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  function watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    namespace: string | undefined,
+    q: URLSearchParams,
+  ): void {
+    const labels = labelMatcher(q.get('labelSelector'));
+    const fields = fieldMatcher(q.get('fieldSelector'));
+    const selected = (o: KubeObject) =>
+      (namespace === undefined || o.metadata.namespace === namespace) &&
+      labels(o.metadata.labels ?? {}) &&
+      fields(o);
+    const rv = q.get('resourceVersion') ?? '';
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
+    const write = (event: object) => res.write(`${JSON.stringify(event)}\n`);
+    const timers: NodeJS.Timeout[] = [];
+    const entry = {
+      res,
+      socket: req.socket,
+      end: (last?: object) => {
+        if (last) write(last);
+        res.end();
+      },
+    };
+    let unsubscribe = () => {};
+    const finish = () => {
+      unsubscribe();
+      for (const t of timers) clearTimeout(t);
+      watchStreams.delete(entry);
+    };
+    res.on('close', finish);
+    let initial: Change[];
+    try {
+      initial =
+        rv === '' || rv === '0'
+          ? store
+              .list(def.plural, namespace)
+              .map((object) => ({ type: 'ADDED' as const, object, revision: 0 }))
+          : store.since(def.plural, Number(rv));
+    } catch (err) {
+      const e = err as ApiError;
+      write({ type: 'ERROR', object: status(e.code, e.reason, e.message) });
+      res.end();
+      return;
+    }
+    watchStreams.add(entry);
+    for (const c of initial) if (selected(c.object)) write({ type: c.type, object: c.object });
+    unsubscribe = store.subscribe((plural, c) => {
+      if (plural === def.plural && selected(c.object)) write({ type: c.type, object: c.object });
+    });
+    const timeout = Number(q.get('timeoutSeconds') ?? 0);
+    if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
+    if (q.get('allowWatchBookmarks') === 'true') {
+      const every = options.bookmarkMs ?? 1000;
+      const tick = () => {
+        write({
+          type: 'BOOKMARK',
+          object: {
+            kind: def.kind,
+            apiVersion: `${def.group}/${def.version}`,
+            metadata: { resourceVersion: String(store.currentRevision) },
+          },
+        });
+        timers.push(setTimeout(tick, every));
+      };
+      timers.push(setTimeout(tick, every));
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> {
+    const fail = (e: ApiError) => {
+      send(res, e.code, status(e.code, e.reason, e.message));
+      return e.code;
+    };
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return fail(new ApiError(401, 'Unauthorized', 'Unauthorized'));
+    const q = url.searchParams;
+    const isWatch = q.get('watch') === 'true' || q.get('watch') === '1';
+    const injected = failures.find(
+      (f) =>
+        f.left > 0 &&
+        (!f.method || f.method === req.method) &&
+        (f.watch === undefined || f.watch === isWatch),
+    );
+    if (injected) {
+      injected.left--;
+      return fail(
+        new ApiError(injected.code, REASONS[injected.code] ?? 'Unknown', `injected failure ${injected.code}`),
+      );
+    }
+    const m =
+      url.pathname.match(/^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/) ??
+      url.pathname.match(/^\/apis\/([^/]+)\/([^/]+)\/()([^/]+)$/);
+    const def = m ? byPath.get(`${m[1]}/${m[2]}/${m[4]}`) : undefined;
+    if (!m || !def)
+      return fail(new ApiError(404, 'NotFound', `the server could not find the requested resource`));
+    const namespace = m[3] === '' ? undefined : decodeURIComponent(m[3]!);
+    const name = m[5] === undefined ? undefined : decodeURIComponent(m[5]);
+    try {
+      if (req.method === 'GET' && name === undefined && isWatch) {
+        watch(req, res, def, namespace, q);
+        return 200;
+      }
+      if (req.method === 'GET' && name === undefined) {
+        const labels = labelMatcher(q.get('labelSelector'));
+        const fields = fieldMatcher(q.get('fieldSelector'));
+        const all = store
+          .list(def.plural, namespace)
+          .filter((o) => labels(o.metadata.labels ?? {}) && fields(o));
+        const from = q.get('continue') ? Number(Buffer.from(q.get('continue')!, 'base64url').toString()) : 0;
+        const limit = Number(q.get('limit') ?? 0);
+        const items = limit > 0 ? all.slice(from, from + limit) : all.slice(from);
+        const more = limit > 0 && from + limit < all.length;
+        send(res, 200, {
+          apiVersion: `${def.group}/${def.version}`,
+          kind: `${def.kind}List`,
+          metadata: {
+            resourceVersion: String(store.currentRevision),
+            ...(more ? { continue: Buffer.from(String(from + limit)).toString('base64url') } : {}),
+          },
+          items,
+        });
+        return 200;
+      }
+      if (namespace === undefined)
+        throw new ApiError(405, 'MethodNotAllowed', `${req.method} needs a namespace`);
+      if (req.method === 'GET') {
+        send(res, 200, store.get(def.plural, namespace, name!));
+        return 200;
+      }
+      const body = (await readJson(req)) as KubeObject | undefined;
+      if (req.method === 'POST' && name === undefined) {
+        if (!body || body.kind !== def.kind || body.apiVersion !== `${def.group}/${def.version}`)
+          throw new ApiError(
+            400,
+            'BadRequest',
+            `the body must be a ${def.group}/${def.version} ${def.kind}, not ${body?.apiVersion ?? '?'} ${body?.kind ?? '?'}`,
+          );
+        send(res, 201, store.create(def.plural, namespace, body));
+        return 201;
+      }
+      if (req.method === 'PUT' && name !== undefined) {
+        if (!body) throw new ApiError(400, 'BadRequest', 'the request has no body');
+        send(res, 200, store.replace(def.plural, namespace, name, body));
+        return 200;
+      }
+      if (req.method === 'PATCH' && name !== undefined) {
+        if (req.headers['content-type'] !== 'application/merge-patch+json')
+          throw new ApiError(
+            415,
+            'UnsupportedMediaType',
+            `the patch type ${req.headers['content-type']} is not supported: expected application/merge-patch+json`,
+          );
+        const current = store.get(def.plural, namespace, name);
+        const patched = mergePatch(current, body) as KubeObject;
+        send(res, 200, store.replace(def.plural, namespace, name, patched));
+        return 200;
+      }
+      if (req.method === 'DELETE' && name !== undefined) {
+        const options = (body ?? {}) as { preconditions?: { resourceVersion?: string; uid?: string } };
+        send(res, 200, store.delete(def.plural, namespace, name, options.preconditions ?? {}));
+        return 200;
+      }
+      throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${url.pathname}`);
+    } catch (err) {
+      if (err instanceof ApiError) return fail(err);
+      throw err;
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    handle(req, res, url).then(
+      (code) => served.push({ method: req.method ?? '', path: url.pathname, query: url.search, code }),
+      (err: unknown) => {
+        send(res, 500, status(500, 'InternalError', String(err)));
+        served.push({ method: req.method ?? '', path: url.pathname, query: url.search, code: 500 });
+      },
+    );
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const faults: Faults = {
+    fail(code, times = 1, match = {}) {
+      failures.push({ code, left: times, ...match });
+    },
+    dropWatches() {
+      for (const w of watchStreams) w.socket.destroy();
+      watchStreams.clear();
+    },
+    expireWatches() {
+      store.compact();
+      for (const w of [...watchStreams])
+        w.end({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version') });
+    },
+  };
+
+  return {
+    url,
+    store,
+    faults,
+    served,
+    get watches() {
+      return watchStreams.size;
+    },
+    kubeConfig() {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'test', server: url, skipTLSVerify: true }],
+        users: [{ name: 'test', token }],
+        contexts: [{ name: 'test', cluster: 'test', user: 'test', namespace: 'nsm-system' }],
+        currentContext: 'test',
+      });
+      return kc;
+    },
+    async close() {
+      for (const w of watchStreams) w.res.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
