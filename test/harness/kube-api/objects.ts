@@ -30,6 +30,19 @@ export interface Change {
   revision: number;
 }
 
+/** A served resource. */
+export interface ResourceDef {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+/** A Status body, as the API answers a failure. */
+export function status(code: number, reason: string, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
 /** An API error: the HTTP code and a Status body's reason and message. */
 export class ApiError extends Error {
   constructor(

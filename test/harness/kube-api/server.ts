@@ -18,9 +18,13 @@ import {
   ObjectStore,
   fieldMatcher,
   labelMatcher,
-  type Change,
+  status,
   type KubeObject,
+  type ResourceDef,
 } from './objects.js';
+import { serveWatch, type WatchStream } from './watch.js';
+
+export type { ResourceDef } from './objects.js';
 
 /** The registry's two custom resources. */
 export const CRD_RESOURCES: ResourceDef[] = [
@@ -45,14 +49,6 @@ export function crdStoresOn(api: KubeApi): () => Promise<CrdStores> {
     await stores.start();
     return stores;
   };
-}
-
-/** A served resource. */
-export interface ResourceDef {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
 }
 
 /** One request the server answered, for tests that count what a client did. */
@@ -101,10 +97,6 @@ const REASONS: Record<number, string> = {
   503: 'ServiceUnavailable',
 };
 
-function status(code: number, reason: string, message: string): Record<string, unknown> {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
-}
-
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
@@ -139,84 +131,13 @@ export async function startKubeApi(options: {
   const token = options.token ?? 'test-token';
   const served: Served[] = [];
   const failures: { code: number; left: number; method?: string; watch?: boolean }[] = [];
-  const watchStreams = new Set<{ res: ServerResponse; socket: Socket; end: (change?: object) => void }>();
+  const watchStreams = new Set<WatchStream>();
   const byPath = new Map(options.resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
 
   const send = (res: ServerResponse, code: number, body: unknown): void => {
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-
-  function watch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    def: ResourceDef,
-    namespace: string | undefined,
-    q: URLSearchParams,
-  ): void {
-    const labels = labelMatcher(q.get('labelSelector'));
-    const fields = fieldMatcher(q.get('fieldSelector'));
-    const selected = (o: KubeObject) =>
-      (namespace === undefined || o.metadata.namespace === namespace) &&
-      labels(o.metadata.labels ?? {}) &&
-      fields(o);
-    const rv = q.get('resourceVersion') ?? '';
-    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    res.flushHeaders();
-    const write = (event: object) => res.write(`${JSON.stringify(event)}\n`);
-    const timers: NodeJS.Timeout[] = [];
-    const entry = {
-      res,
-      socket: req.socket,
-      end: (last?: object) => {
-        if (last) write(last);
-        res.end();
-      },
-    };
-    let unsubscribe = () => {};
-    const finish = () => {
-      unsubscribe();
-      for (const t of timers) clearTimeout(t);
-      watchStreams.delete(entry);
-    };
-    res.on('close', finish);
-    let initial: Change[];
-    try {
-      initial =
-        rv === '' || rv === '0'
-          ? store
-              .list(def.plural, namespace)
-              .map((object) => ({ type: 'ADDED' as const, object, revision: 0 }))
-          : store.since(def.plural, Number(rv));
-    } catch (err) {
-      const e = err as ApiError;
-      write({ type: 'ERROR', object: status(e.code, e.reason, e.message) });
-      res.end();
-      return;
-    }
-    watchStreams.add(entry);
-    for (const c of initial) if (selected(c.object)) write({ type: c.type, object: c.object });
-    unsubscribe = store.subscribe((plural, c) => {
-      if (plural === def.plural && selected(c.object)) write({ type: c.type, object: c.object });
-    });
-    const timeout = Number(q.get('timeoutSeconds') ?? 0);
-    if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
-    if (q.get('allowWatchBookmarks') === 'true') {
-      const every = options.bookmarkMs ?? 1000;
-      const tick = () => {
-        write({
-          type: 'BOOKMARK',
-          object: {
-            kind: def.kind,
-            apiVersion: `${def.group}/${def.version}`,
-            metadata: { resourceVersion: String(store.currentRevision) },
-          },
-        });
-        timers.push(setTimeout(tick, every));
-      };
-      timers.push(setTimeout(tick, every));
-    }
-  }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> {
     const fail = (e: ApiError) => {
@@ -249,7 +170,12 @@ export async function startKubeApi(options: {
     const name = m[5] === undefined ? undefined : decodeURIComponent(m[5]);
     try {
       if (req.method === 'GET' && name === undefined && isWatch) {
-        watch(req, res, def, namespace, q);
+        serveWatch(
+          req,
+          res,
+          { def, namespace, q },
+          { store, streams: watchStreams, bookmarkMs: options.bookmarkMs ?? 1000 },
+        );
         return 200;
       }
       if (req.method === 'GET' && name === undefined) {
