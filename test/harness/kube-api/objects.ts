@@ -36,7 +36,13 @@ export interface ResourceDef {
   version: string;
   plural: string;
   kind: string;
+  /** Cluster-scoped (no namespace in its paths), as namespaces and webhook configurations are. */
+  clusterScoped?: boolean;
 }
+
+/** `group/version`, or `v1` for the core group. */
+export const apiVersionOf = (def: ResourceDef): string =>
+  def.group ? `${def.group}/${def.version}` : def.version;
 
 /** A Status body, as the API answers a failure. */
 export function status(code: number, reason: string, message: string): Record<string, unknown> {
@@ -203,7 +209,9 @@ export class ObjectStore {
         `Operation cannot be fulfilled on ${plural} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
       );
     this.revision++;
-    const specChanged = JSON.stringify(body['spec']) !== JSON.stringify(current['spec']);
+    // generation counts changes of anything but metadata and status (spec, or webhooks, rules ...).
+    const content = (o: KubeObject) => JSON.stringify({ ...o, metadata: undefined, status: undefined });
+    const specChanged = content(body) !== content(current);
     const obj: KubeObject = {
       ...structuredClone(body),
       metadata: {

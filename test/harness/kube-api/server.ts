@@ -18,6 +18,7 @@ import {
   ObjectStore,
   fieldMatcher,
   labelMatcher,
+  apiVersionOf,
   status,
   type KubeObject,
   type ResourceDef,
@@ -134,6 +135,26 @@ export async function startKubeApi(options: {
   const watchStreams = new Set<WatchStream>();
   const byPath = new Map(options.resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
 
+  /** The resource, namespace ('' for cluster-scoped ones, undefined: all) and name a path addresses. */
+  const routeOf = (
+    pathname: string,
+  ): { def: ResourceDef; namespace: string | undefined; name: string | undefined } | undefined => {
+    const base = pathname.match(/^\/(?:apis\/([^/]+)\/([^/]+)|api\/(v1))\/(.*)$/);
+    if (!base) return undefined;
+    const [group, version] = base[3] ? ['', base[3]] : [base[1]!, base[2]!];
+    const parts = base[4]!.split('/').map(decodeURIComponent);
+    const find = (plural: string | undefined) =>
+      plural ? byPath.get(`${group}/${version}/${plural}`) : undefined;
+    if (parts[0] === 'namespaces' && parts.length >= 3 && parts.length <= 4) {
+      const def = find(parts[2]);
+      if (def && !def.clusterScoped) return { def, namespace: parts[1], name: parts[3] };
+    }
+    if (parts.length > 2) return undefined;
+    const def = find(parts[0]);
+    if (!def) return undefined;
+    return { def, namespace: def.clusterScoped ? '' : undefined, name: parts[1] };
+  };
+
   const send = (res: ServerResponse, code: number, body: unknown): void => {
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -160,14 +181,10 @@ export async function startKubeApi(options: {
         new ApiError(injected.code, REASONS[injected.code] ?? 'Unknown', `injected failure ${injected.code}`),
       );
     }
-    const m =
-      url.pathname.match(/^\/apis\/([^/]+)\/([^/]+)\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/) ??
-      url.pathname.match(/^\/apis\/([^/]+)\/([^/]+)\/()([^/]+)$/);
-    const def = m ? byPath.get(`${m[1]}/${m[2]}/${m[4]}`) : undefined;
-    if (!m || !def)
+    const route = routeOf(url.pathname);
+    if (!route)
       return fail(new ApiError(404, 'NotFound', `the server could not find the requested resource`));
-    const namespace = m[3] === '' ? undefined : decodeURIComponent(m[3]!);
-    const name = m[5] === undefined ? undefined : decodeURIComponent(m[5]);
+    const { def, namespace, name } = route;
     try {
       if (req.method === 'GET' && name === undefined && isWatch) {
         serveWatch(
@@ -189,7 +206,7 @@ export async function startKubeApi(options: {
         const items = limit > 0 ? all.slice(from, from + limit) : all.slice(from);
         const more = limit > 0 && from + limit < all.length;
         send(res, 200, {
-          apiVersion: `${def.group}/${def.version}`,
+          apiVersion: apiVersionOf(def),
           kind: `${def.kind}List`,
           metadata: {
             resourceVersion: String(store.currentRevision),
@@ -207,11 +224,11 @@ export async function startKubeApi(options: {
       }
       const body = (await readJson(req)) as KubeObject | undefined;
       if (req.method === 'POST' && name === undefined) {
-        if (!body || body.kind !== def.kind || body.apiVersion !== `${def.group}/${def.version}`)
+        if (!body || body.kind !== def.kind || body.apiVersion !== apiVersionOf(def))
           throw new ApiError(
             400,
             'BadRequest',
-            `the body must be a ${def.group}/${def.version} ${def.kind}, not ${body?.apiVersion ?? '?'} ${body?.kind ?? '?'}`,
+            `the body must be a ${apiVersionOf(def)} ${def.kind}, not ${body?.apiVersion ?? '?'} ${body?.kind ?? '?'}`,
           );
         send(res, 201, store.create(def.plural, namespace, body));
         return 201;

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import {
   fieldMatcher,
   labelMatcher,
+  apiVersionOf,
   status,
   type ApiError,
   type Change,
@@ -95,7 +96,7 @@ export function serveWatch(
         type: 'BOOKMARK',
         object: {
           kind: def.kind,
-          apiVersion: `${def.group}/${def.version}`,
+          apiVersion: apiVersionOf(def),
           metadata: { resourceVersion: String(store.currentRevision) },
         },
       });

@@ -1,0 +1,130 @@
+/**
+ * What the admission webhook does to an object: a Pod, or the pod template of a Deployment,
+ * StatefulSet, DaemonSet or ReplicaSet (not one a Deployment owns: its Deployment was mutated already),
+ * annotated `networkservicemesh.io` on the object, its template or (for Pods) its namespace, gets the
+ * mesh client. The client comes as an init container that makes the connections before the app starts
+ * and a sidecar that keeps them (refresh, heal), both the `nsc` command with `NSM_NETWORK_SERVICES`
+ * (the annotation), `NSM_NAME` (the pod's name), `NSM_LABELS` (the pod's labels) and the manager's
+ * socket directory from the host. The change is answered as a JSON Patch built by fast-json-patch from
+ * the object before and after.
+ */
+import fastJsonPatch from 'fast-json-patch';
+import { CLIENT_ANNOTATION, parseClientAnnotation } from '../manifests/client-url.js';
+
+const { compare } = fastJsonPatch;
+
+/** How the webhook mutates. */
+export interface MutateOptions {
+  /** The annotation that asks for the client (default `networkservicemesh.io`). */
+  annotation: string;
+  /** The image of the injected containers (it runs the `nsc` command). */
+  image: string;
+  /** The host directory holding the manager's socket. */
+  socketDir: string;
+  /** The manager's socket URL inside that directory, as the client sees it. */
+  managerUrl: string;
+  /** Extra environment for the injected containers. */
+  env: Record<string, string>;
+}
+
+/** Defaults as the deployment uses them. */
+export const MUTATE_DEFAULTS: Omit<MutateOptions, 'image'> = {
+  annotation: CLIENT_ANNOTATION,
+  socketDir: '/var/lib/networkservicemesh',
+  managerUrl: 'unix:///var/lib/networkservicemesh/nsm.io.sock',
+  env: {},
+};
+
+/** What to answer. */
+export type Decision =
+  { allowed: true; patch?: readonly unknown[]; reason: string } | { allowed: false; reason: string };
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const annotationsOf = (meta: unknown): Record<string, string> =>
+  isObj(meta) && isObj(meta['annotations']) ? (meta['annotations'] as Record<string, string>) : {};
+const labelsOf = (meta: unknown): Record<string, string> =>
+  isObj(meta) && isObj(meta['labels']) ? (meta['labels'] as Record<string, string>) : {};
+
+const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'];
+const VOLUME = 'nsm-socket';
+const INIT = 'nsm-client-init';
+const SIDECAR = 'nsm-client';
+
+/**
+ * Decides on `object` of `kind` (namespace annotations given for Pods). Throws an Error naming what is
+ * wrong when the object is not shaped as its kind must be.
+ */
+export function mutate(
+  kind: string,
+  object: unknown,
+  namespaceAnnotations: Record<string, string>,
+  options: MutateOptions,
+): Decision {
+  if (!isObj(object)) throw new Error(`request.object is not an object: expected a ${kind}`);
+  const meta = object['metadata'];
+  let podPath: string[];
+  let podMeta: unknown;
+  let value: string | undefined;
+  if (kind === 'Pod') {
+    podPath = ['spec'];
+    podMeta = meta;
+    value = annotationsOf(meta)[options.annotation] ?? namespaceAnnotations[options.annotation];
+  } else if (WORKLOADS.includes(kind)) {
+    const owners =
+      isObj(meta) && Array.isArray(meta['ownerReferences']) ? (meta['ownerReferences'] as Obj[]) : [];
+    if (kind === 'ReplicaSet' && owners.some((o) => o['kind'] === 'Deployment'))
+      return { allowed: true, reason: 'a ReplicaSet of a Deployment: the Deployment carries the client' };
+    const spec = object['spec'];
+    const template = isObj(spec) ? spec['template'] : undefined;
+    if (!isObj(template)) throw new Error(`${kind} has no spec.template: expected a pod template`);
+    podPath = ['spec', 'template', 'spec'];
+    podMeta = template['metadata'];
+    value = annotationsOf(podMeta)[options.annotation] ?? annotationsOf(meta)[options.annotation];
+  } else {
+    return { allowed: true, reason: `${kind} is not a kind the webhook changes` };
+  }
+  if (value === undefined) return { allowed: true, reason: `no ${options.annotation} annotation` };
+  const { problems } = parseClientAnnotation(value);
+  const own = problems.filter((p) => !p.includes('is not supported in the lab'));
+  if (own.length > 0)
+    return { allowed: false, reason: `annotation ${options.annotation}: "${value}": ${own.join('; ')}` };
+
+  const after = structuredClone(object);
+  let pod: Obj = after;
+  for (const key of podPath) {
+    if (!isObj(pod[key])) pod[key] = {};
+    pod = pod[key] as Obj;
+  }
+  const containers = Array.isArray(pod['containers']) ? (pod['containers'] as Obj[]) : [];
+  if (containers.length === 0) throw new Error(`the pod spec at ${podPath.join('.')} has no containers`);
+  if (containers.some((c) => c['name'] === SIDECAR))
+    return { allowed: true, reason: 'the client is injected already' };
+  const labels = Object.entries(labelsOf(podMeta))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const env = [
+    { name: 'NSM_NETWORK_SERVICES', value },
+    { name: 'NSM_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'NSM_LABELS', value: labels },
+    { name: 'NSM_CONNECT_TO', value: options.managerUrl },
+    ...Object.entries(options.env).map(([name, v]) => ({ name, value: v })),
+  ];
+  const container = (name: string, args: string[]): Obj => ({
+    name,
+    image: options.image,
+    args,
+    env,
+    volumeMounts: [{ name: VOLUME, mountPath: options.socketDir, readOnly: true }],
+  });
+  pod['initContainers'] = [
+    ...(Array.isArray(pod['initContainers']) ? (pod['initContainers'] as Obj[]) : []),
+    container(INIT, ['nsc', '--once']),
+  ];
+  pod['containers'] = [...containers, container(SIDECAR, ['nsc'])];
+  pod['volumes'] = [
+    ...(Array.isArray(pod['volumes']) ? (pod['volumes'] as Obj[]) : []),
+    { name: VOLUME, hostPath: { path: options.socketDir, type: 'Directory' } },
+  ];
+  return { allowed: true, patch: compare(object, after), reason: `client for ${value}` };
+}
