@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs the component the first argument names; the rest of the arguments go to it.
+set -eu
+# The installed tree: /app in the image (a checkout, for the tests).
+root="${NSM_APP_ROOT:-/app}"
+component="${1:-}"
+[ "$#" -gt 0 ] && shift
+case "$component" in
+  registry) exec node "$root"/registry/dist/main.js "$@" ;;
+  nsmgr) exec node "$root"/manager/dist/main.js "$@" ;;
+  forwarder) exec node "$root"/forwarder/dist/main.js "$@" ;;
+  webhook) exec node "$root"/cli/dist/webhook/main.js "$@" ;;
+  nsm) exec node "$root"/cli/dist/main.js "$@" ;;
+  *)
+    echo "nsm-entrypoint: unknown component \"$component\": expected registry, nsmgr, forwarder, webhook or nsm" >&2
+    exit 2
+    ;;
+esac

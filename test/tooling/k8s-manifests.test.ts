@@ -1,0 +1,120 @@
+/**
+ * The Kubernetes manifests of deploy/k8s: every kustomization renders with `kubectl kustomize`, every
+ * object it renders validates against the Kubernetes OpenAPI schemas (kubernetes-models), RBAC grants
+ * no wildcard, every container of ours runs a component the image's entrypoint knows, and that
+ * entrypoint starts each component (run here against the checkout, as no image can be built on this
+ * machine).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+
+const root = join(import.meta.dirname, '..', '..');
+const k8s = join(root, 'deploy', 'k8s');
+const entrypoint = join(root, 'deploy', 'docker', 'entrypoint.sh');
+const COMPONENTS = ['registry', 'nsmgr', 'forwarder', 'webhook', 'nsm'];
+
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [key: string]: unknown;
+}
+
+const kustomizations = readdirSync(k8s, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('kustomization.yaml'))
+  .map((f) => dirname(join(k8s, f)));
+
+function render(dir: string): Obj[] {
+  const text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  return parseAllDocuments(text).map((d) => d.toJSON() as Obj);
+}
+
+/** Validates `obj` with the kubernetes-models class of its apiVersion and kind. */
+async function validate(obj: Obj): Promise<void> {
+  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+  const module = (await import(`kubernetes-models/${group ? `${group}/` : ''}${version}`)) as Record<
+    string,
+    new (o: unknown) => { validate(): void }
+  >;
+  const Model = module[obj.kind];
+  if (!Model) throw new Error(`${obj.apiVersion} ${obj.kind} has no schema in kubernetes-models`);
+  new Model(obj).validate();
+}
+
+function podSpecs(obj: Obj): { containers: { name: string; image: string; args?: string[] }[] }[] {
+  const spec = obj['spec'] as { template?: { spec: never }; containers?: unknown } | undefined;
+  if (obj.kind === 'Pod') return [spec as never];
+  return spec?.template ? [spec.template.spec] : [];
+}
+
+describe('deploy/k8s', () => {
+  it('has the base kustomization', () => {
+    expect(kustomizations.map((d) => relative(k8s, d))).toContain('base');
+  });
+
+  it.each(kustomizations.map((d) => [relative(k8s, d), d]))(
+    '%s renders, and every object validates against the Kubernetes schemas',
+    async (_name, dir) => {
+      const objects = render(dir);
+      expect(objects.length).toBeGreaterThan(0);
+      for (const obj of objects) {
+        await expect(validate(obj), `${obj.kind} ${obj.metadata.name}`).resolves.toBeUndefined();
+      }
+    },
+  );
+
+  it('grants least privilege: no wildcard in any rule', () => {
+    for (const dir of kustomizations)
+      for (const obj of render(dir).filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole'))
+        for (const rule of obj['rules'] as Record<string, string[]>[])
+          for (const field of ['apiGroups', 'resources', 'verbs'])
+            expect(rule[field], `${obj.kind} ${obj.metadata.name} ${field}`).not.toContain('*');
+  });
+
+  it('runs, in every container of ours, a component the entrypoint knows, from the released image', () => {
+    const objects = render(join(k8s, 'base'));
+    const ours = objects.flatMap(podSpecs).flatMap((s) => s.containers);
+    expect(ours.length).toBeGreaterThanOrEqual(4);
+    for (const c of ours) {
+      expect(c.image).toBe('ghcr.io/nsm-ts/nsm:0.1.0');
+      expect(COMPONENTS).toContain(c.args?.[0]);
+    }
+    const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'Namespace/nsm-system',
+        'CustomResourceDefinition/networkservices.networkservicemesh.io',
+        'CustomResourceDefinition/networkserviceendpoints.networkservicemesh.io',
+        'Deployment/registry',
+        'Service/registry',
+        'DaemonSet/nsmgr',
+        'Deployment/nsm-webhook',
+        'Service/nsm-webhook-svc',
+        'MutatingWebhookConfiguration/nsm-webhook',
+      ]),
+    );
+    const registry = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'registry')!;
+    expect((registry['spec'] as { replicas: number }).replicas).toBe(2);
+  });
+
+  it.each(COMPONENTS)('the image entrypoint starts %s (its --help, from the checkout)', (component) => {
+    const run = spawnSync('sh', [entrypoint, component, '--help'], {
+      env: { ...process.env, NSM_APP_ROOT: root },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/usage/i);
+  });
+
+  it('the entrypoint refuses an unknown component, naming the ones it knows', () => {
+    const run = spawnSync('sh', [entrypoint, 'nsc-typo'], {
+      env: { ...process.env, NSM_APP_ROOT: root },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('expected registry, nsmgr, forwarder, webhook or nsm');
+  });
+});
