@@ -1,6 +1,6 @@
 /** The admission webhook's configuration from the environment (upstream's cmd-admission-webhook names). */
 import { readFileSync } from 'node:fs';
-import { EnvReader } from '@nsm-ts/sdk/tools';
+import { EnvReader, parseLabels } from '@nsm-ts/sdk/tools';
 import { CLIENT_ANNOTATION } from '../manifests/client-url.js';
 
 /** The webhook's settings. */
@@ -18,6 +18,8 @@ export interface WebhookConfig {
   image: string;
   /** `NSM_ENVS`: extra environment of the injected containers (`K=V,K2=V2`). */
   env: Record<string, string>;
+  /** `NSM_LABELS`: labels merged into the pods it injects (`k:v,k2:v2`). */
+  labels: Record<string, string>;
   /** `NSM_CERT_FILE_PATH`, `NSM_KEY_FILE_PATH`: the serving certificate; both empty: self-signed and self-registered. */
   certFile: string;
   keyFile: string;
@@ -34,6 +36,7 @@ export const WEBHOOK_USAGE = `Usage: nsm-webhook   (configured by environment va
   NSM_ANNOTATION         the annotation that asks for the client          (default ${CLIENT_ANNOTATION})
   NSM_CONTAINER_IMAGE    image of the injected client containers (required)
   NSM_ENVS               extra environment of those containers: K=V,K2=V2
+  NSM_LABELS             labels added to the pods it injects: k:v,k2:v2
   NSM_CERT_FILE_PATH     serving certificate and key (PEM); when both are unset the webhook makes a
   NSM_KEY_FILE_PATH      self-signed certificate and registers its MutatingWebhookConfiguration itself
   NSM_LOG_LEVEL          trace, debug, info, warn, error, fatal or silent (default info)
@@ -69,6 +72,7 @@ export function parseWebhookConfig(env: NodeJS.ProcessEnv): { config: WebhookCon
     annotation: r.string('NSM_ANNOTATION', CLIENT_ANNOTATION),
     image: r.string('NSM_CONTAINER_IMAGE', ''),
     env: envs,
+    labels: parseLabels(r.string('NSM_LABELS', ''), 'NSM_LABELS', r.errors),
     certFile: r.string('NSM_CERT_FILE_PATH', ''),
     keyFile: r.string('NSM_KEY_FILE_PATH', ''),
     logLevel: r.string('NSM_LOG_LEVEL', 'info'),

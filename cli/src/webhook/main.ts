@@ -57,6 +57,7 @@ async function main(): Promise<number> {
     annotation: config.annotation,
     image: config.image,
     env: config.env,
+    labels: config.labels,
     certPem,
     keyPem,
     host: '0.0.0.0',

@@ -4,8 +4,8 @@
  * annotated `networkservicemesh.io` on the object, its template or (for Pods) its namespace, gets the
  * mesh client. The client comes as an init container that makes the connections before the app starts
  * and a sidecar that keeps them (refresh, heal), both the `nsc` command with `NSM_NETWORK_SERVICES`
- * (the annotation), `NSM_NAME` (the pod's name), `NSM_LABELS` (the pod's labels) and the manager's
- * socket directory from the host. The change is answered as a JSON Patch built by fast-json-patch from
+ * (the annotation), `NSM_NAME` (the pod's name) and the manager's socket directory from the host; the
+ * webhook's own labels are merged into the pod's. The change is answered as a JSON Patch built by fast-json-patch from
  * the object before and after.
  */
 import fastJsonPatch from 'fast-json-patch';
@@ -25,6 +25,8 @@ export interface MutateOptions {
   managerUrl: string;
   /** Extra environment for the injected containers. */
   env: Record<string, string>;
+  /** Labels merged into the pod's (the pod's own win). */
+  labels: Record<string, string>;
 }
 
 /** Defaults as the deployment uses them. */
@@ -33,6 +35,7 @@ export const MUTATE_DEFAULTS: Omit<MutateOptions, 'image'> = {
   socketDir: '/var/lib/networkservicemesh',
   managerUrl: 'unix:///var/lib/networkservicemesh/nsm.io.sock',
   env: {},
+  labels: {},
 };
 
 /** What to answer. */
@@ -64,11 +67,9 @@ export function mutate(
   if (!isObj(object)) throw new Error(`request.object is not an object: expected a ${kind}`);
   const meta = object['metadata'];
   let podPath: string[];
-  let podMeta: unknown;
   let value: string | undefined;
   if (kind === 'Pod') {
     podPath = ['spec'];
-    podMeta = meta;
     value = annotationsOf(meta)[options.annotation] ?? namespaceAnnotations[options.annotation];
   } else if (WORKLOADS.includes(kind)) {
     const owners =
@@ -79,8 +80,8 @@ export function mutate(
     const template = isObj(spec) ? spec['template'] : undefined;
     if (!isObj(template)) throw new Error(`${kind} has no spec.template: expected a pod template`);
     podPath = ['spec', 'template', 'spec'];
-    podMeta = template['metadata'];
-    value = annotationsOf(podMeta)[options.annotation] ?? annotationsOf(meta)[options.annotation];
+    value =
+      annotationsOf(template['metadata'])[options.annotation] ?? annotationsOf(meta)[options.annotation];
   } else {
     return { allowed: true, reason: `${kind} is not a kind the webhook changes` };
   }
@@ -100,13 +101,9 @@ export function mutate(
   if (containers.length === 0) throw new Error(`the pod spec at ${podPath.join('.')} has no containers`);
   if (containers.some((c) => c['name'] === SIDECAR))
     return { allowed: true, reason: 'the client is injected already' };
-  const labels = Object.entries(labelsOf(podMeta))
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
   const env = [
     { name: 'NSM_NETWORK_SERVICES', value },
     { name: 'NSM_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-    { name: 'NSM_LABELS', value: labels },
     { name: 'NSM_CONNECT_TO', value: options.managerUrl },
     ...Object.entries(options.env).map(([name, v]) => ({ name, value: v })),
   ];
@@ -126,5 +123,14 @@ export function mutate(
     ...(Array.isArray(pod['volumes']) ? (pod['volumes'] as Obj[]) : []),
     { name: VOLUME, hostPath: { path: options.socketDir, type: 'Directory' } },
   ];
+  if (Object.keys(options.labels).length > 0) {
+    const metaPath = kind === 'Pod' ? ['metadata'] : ['spec', 'template', 'metadata'];
+    let m: Obj = after;
+    for (const key of metaPath) {
+      if (!isObj(m[key])) m[key] = {};
+      m = m[key] as Obj;
+    }
+    m['labels'] = { ...options.labels, ...labelsOf(m) };
+  }
   return { allowed: true, patch: compare(object, after), reason: `client for ${value}` };
 }

@@ -25,6 +25,7 @@ beforeAll(async () => {
   hook = await startWebhook({
     ...MUTATE_DEFAULTS,
     image: 'ghcr.io/nsm-ts/nsm:0.1.0',
+    labels: { 'networkservicemesh.io/client': 'injected', app: 'not-this' },
     certPem: cert.certPem,
     keyPem: cert.keyPem,
     host: '127.0.0.1',
@@ -129,12 +130,17 @@ describe('admission webhook', () => {
     const env = Object.fromEntries(spec.initContainers[0]!.env.map((e) => [e.name, e.value]));
     expect(env).toMatchObject({
       NSM_NETWORK_SERVICES: 'kernel://4g-network/nsm-0?app=s6a',
-      NSM_LABELS: 'app=hss,tier=core',
       NSM_CONNECT_TO: 'unix:///var/lib/networkservicemesh/nsm.io.sock',
     });
     expect(spec.initContainers[0]!.env).toContainEqual({
       name: 'NSM_NAME',
       valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
+    // The webhook's labels join the pod's; the pod's own win.
+    expect(after.spec.template.metadata.labels).toEqual({
+      app: 'hss',
+      tier: 'core',
+      'networkservicemesh.io/client': 'injected',
     });
     // The app's own container is untouched.
     expect(spec.containers[0]).toEqual(app);
