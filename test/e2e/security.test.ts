@@ -2,10 +2,11 @@
  * Security of the lab end to end, as root, with the built `nsm` command: identities that expire in
  * 30 s are renewed before they expire and the links, their refreshes and new clients keep working past
  * the first expiry with no refusal logged; the tokens `nsm status --json` shows decode, with a tool of
- * the user's own, to SPIFFE IDs chained hop to hop; `nsm identity` refuses what it must not issue, naming why;
+ * the user's own, to SPIFFE IDs chained hop to hop; `nsc --once` (the init container) joins with an
+ * identity from `nsm identity` and leaves its connection up; `nsm identity` refuses what it must not issue, naming why;
  * `nsm up --insecure` runs without a CA, says so loudly, and still passes `nsm check`.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { leftovers } from '../harness/leaks.js';
 import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 
+const nscPath = join(import.meta.dirname, '..', '..', 'cli', 'dist', 'roles', 'nsc.js');
 const nothingLeft = { namespaces: [], processes: [], stateDir: false };
 const REFUSALS =
   /PERMISSION_DENIED|tokens_(valid|expired|chained|ownership)|prev_token_signed|UNAUTHENTICATED/;
@@ -134,6 +136,32 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/security'), () => {
         `${id('ns/default/pod/nse-kernel')} ${id('forwarder/node-1')}`,
       ]);
     });
+
+    it('nsc --once, as an init container: makes the connection in its pod, leaves it up and exits 0', async () => {
+      const dir = join(out, 'init');
+      expect((await nsm(name, 'identity', 'ns/default/pod/init-probe', '--out', dir)).code).toBe(0);
+      const env = {
+        PATH: process.env['PATH'] ?? '',
+        POD_NAME: 'init-probe',
+        NSM_IDENTITY_DIR: dir,
+        NSM_CONNECT_TO: lab.readState()!.nodes[0]!.managerUrl,
+      };
+      const nsc = (extra: Record<string, string>) =>
+        spawnSync('ip', ['netns', 'exec', lab.netns('nsc-kernel'), process.execPath, nscPath, '--once'], {
+          env: { ...env, ...extra },
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+      const ok = nsc({ NSM_NETWORK_SERVICES: 'kernel://kernel2kernel/nsm-9' });
+      expect(ok.status, ok.stderr).toBe(0);
+      // Left up: the interface is in the pod after the command is gone.
+      const links = execFileSync('ip', ['-n', lab.netns('nsc-kernel'), '-j', 'link'], { encoding: 'utf8' });
+      expect((JSON.parse(links) as { ifname: string }[]).map((l) => l.ifname)).toContain('nsm-9');
+      const late = nsc({ NSM_NETWORK_SERVICES: 'kernel://no-such-service/nsm-8', NSM_REQUEST_TIMEOUT: '2s' });
+      expect(late.status).toBe(1);
+      expect(late.stderr).toContain('nsc --once: not up after 2s');
+      expect(late.stderr).toContain('no-such-service/nsm-8');
+    }, 60_000);
 
     it.each([
       ['nsmgr/node-1', '"nsmgr" identities are the lab\'s own components\''],

@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 const root = join(import.meta.dirname, '..', '..');
 const k8s = join(root, 'deploy', 'k8s');
 const entrypoint = join(root, 'deploy', 'docker', 'entrypoint.sh');
-const COMPONENTS = ['registry', 'nsmgr', 'forwarder', 'webhook', 'nsm'];
+const COMPONENTS = ['registry', 'nsmgr', 'forwarder', 'webhook', 'nsc', 'nse', 'nsm'];
 
 interface Obj {
   apiVersion: string;
@@ -115,6 +115,6 @@ describe('deploy/k8s', () => {
       encoding: 'utf8',
     });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('expected registry, nsmgr, forwarder, webhook or nsm');
+    expect(run.stderr).toContain('expected registry, nsmgr, forwarder, webhook, nsc, nse or nsm');
   });
 });

@@ -1,6 +1,6 @@
-/** The pods of a lab as supervisor components: the built-in roles, configured by environment. */
+/** The pods of a lab as supervisor components: the nsc and nse commands, configured by environment. */
 import { join } from 'node:path';
-import type { PodPlan } from '../manifests/manifests.js';
+import { roleOf, type PodPlan } from '../manifests/manifests.js';
 import { componentId, identityEnv } from './identities.js';
 import type { Lab } from './lab.js';
 import { scripts } from './scripts.js';
@@ -40,7 +40,8 @@ export function podSpec(lab: Lab, pod: PodPlan, logLevel: string, secure: boolea
     ...(secure ? { identity: componentId('pod', pod.name) } : {}),
     node: pod.node,
     netns: lab.netns(pod.name),
-    script: scripts.pod,
+    // The same commands a cluster runs: the webhook's client containers, and the endpoint image.
+    script: roleOf(pod) === 'client' ? scripts.nsc : scripts.nse,
     log: lab.log(`pod-${pod.name}`),
     restart: 'Always',
     env: { ...podEnv(lab, pod), NSM_LOG_LEVEL: logLevel, ...identityEnv(lab, `pod/${pod.name}`, secure) },

@@ -1,6 +1,6 @@
 /**
  * The compiled entry points the lab starts as processes: each daemon package's `dist/main.js` and the
- * pod role and supervisor of this package, found through the packages' own directories (so that they
+ * pods' nsc and nse commands and the supervisor of this package, found through the packages' own directories (so that they
  * are the built files, also when this module runs from source in a test).
  */
 import { createRequire } from 'node:module';
@@ -15,6 +15,9 @@ export const scripts = {
   registry: join(packageDir('@nsm-ts/registry'), 'dist', 'main.js'),
   manager: join(packageDir('@nsm-ts/manager'), 'dist', 'main.js'),
   forwarder: join(packageDir('@nsm-ts/forwarder'), 'dist', 'main.js'),
-  pod: join(cliDir, 'dist', 'roles', 'pod.js'),
+  /** What client pods run: the `nsc` command. */
+  nsc: join(cliDir, 'dist', 'roles', 'nsc.js'),
+  /** What endpoint and passthrough pods run: the `nse` command. */
+  nse: join(cliDir, 'dist', 'roles', 'nse.js'),
   supervisor: join(cliDir, 'dist', 'lab', 'supervisor', 'main.js'),
 };

@@ -23,7 +23,15 @@ function holding(status: RequestStatus, conn: Connection): void {
   delete status.error;
 }
 
-/** Starts the requests in the background; returns the stop function (closes every connection). */
+/** The requests of a running client. */
+export interface RunningClient {
+  /** Closes every connection and the client. */
+  stop(): Promise<void>;
+  /** Leaves every connection as it is (for a process handing them to another, as an init container does). */
+  abandon(): void;
+}
+
+/** Starts the requests in the background. */
 export function runClient(options: {
   log: Logger;
   managerUrl: string;
@@ -35,7 +43,7 @@ export function runClient(options: {
   dataPlane?: DataPlaneMonitor;
   /** The pod's X.509-SVID (none in an insecure lab). */
   identity?: Identity | undefined;
-}): () => Promise<void> {
+}): RunningClient {
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
   options.status.requests = statuses;
   const byConnection = (id: string): RequestStatus | undefined => statuses.find((s) => s.connectionId === id);
@@ -92,8 +100,14 @@ export function runClient(options: {
     }
   };
   for (const [i, request] of options.requests.entries()) void connect(request, statuses[i]!);
-  return async () => {
-    stopped = true;
-    await client.shutdown();
+  return {
+    stop: async () => {
+      stopped = true;
+      await client.shutdown();
+    },
+    abandon: () => {
+      stopped = true;
+      client.abandon();
+    },
   };
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * `nsc`: the mesh client of a pod, the one the admission webhook injects and the one the lab's client
+ * pods run. It requests every connection of NSM_NETWORK_SERVICES through the node's manager, each on
+ * its own and retried until up, and keeps them (refresh and heal are the SDK's, with a data-plane ping
+ * every 200 ms). With `--once` (the init container) it exits 0 as soon as every connection is up,
+ * leaving them in place, or 1 after NSM_REQUEST_TIMEOUT naming what is not up.
+ */
+import { createLivenessCheck, createLivenessMonitor } from '@nsm-ts/forwarder/liveness';
+import type { Connection } from '@nsm-ts/sdk/api';
+import type { Context } from '@nsm-ts/sdk/core';
+import { EnvReader, formatDuration } from '@nsm-ts/sdk/tools';
+import { parseClientAnnotation } from '../manifests/client-url.js';
+import { runClient } from './run-client.js';
+import { checkArgs, COMMON_USAGE, readCommon, serveUntilStopped, startRuntime } from './runtime.js';
+
+const USAGE = `Usage: nsc [--once]   (configured by environment variables)
+
+  --once                  make the connections, leave them up and exit (an init container)
+  NSM_NETWORK_SERVICES    the connections: kernel://<service>/<ifname>[?key=value&...][,more]
+  NSM_REQUEST_TIMEOUT     with --once: how long to wait for every connection (default 1m)
+${COMMON_USAGE}`;
+
+const env = process.env;
+const problems: string[] = [];
+const common = readCommon(env, problems);
+const text = env['NSM_NETWORK_SERVICES'] ?? '';
+const parsed = parseClientAnnotation(text);
+if (!text) problems.push('NSM_NETWORK_SERVICES is not set: expected kernel://<service>/<ifname>[?labels]');
+else problems.push(...parsed.problems.map((p) => `NSM_NETWORK_SERVICES: ${p}`));
+const reader = new EnvReader(env);
+const timeoutMs = reader.duration('NSM_REQUEST_TIMEOUT', '1m');
+problems.push(...reader.errors);
+checkArgs('nsc', USAGE, problems);
+
+const once = process.argv.includes('--once');
+const runtime = await startRuntime(common, 'client');
+// Heal asks the data plane first: a wire that still passes traffic is repaired on the same path,
+// and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself.
+const monitor = createLivenessMonitor({ everyMs: 200, timeoutMs: 100, misses: 3 });
+const client = runClient({
+  log: runtime.log,
+  managerUrl: runtime.managerUrl,
+  pod: runtime.name,
+  requests: parsed.requests,
+  status: runtime.status,
+  save: runtime.save,
+  livenessCheck: createLivenessCheck(),
+  dataPlane: {
+    watch: (ctx: Context, conn: Connection, onFailure: () => void) =>
+      monitor.watch(ctx, conn, () => onFailure()),
+  },
+  identity: runtime.security.identity,
+});
+
+if (once) {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const pending = runtime.status.requests.filter((r) => r.state !== 'up');
+    if (pending.length === 0) {
+      clearInterval(timer);
+      runtime.save();
+      client.abandon();
+      runtime.log.info(
+        { connections: runtime.status.requests.length },
+        'connections up; leaving them to the sidecar',
+      );
+      process.exit(0);
+    }
+    if (Date.now() - started > timeoutMs) {
+      clearInterval(timer);
+      const what = pending.map((r) => `${r.service}/${r.ifname}: ${r.error ?? 'no answer yet'}`);
+      process.stderr.write(
+        `nsc --once: not up after ${formatDuration(timeoutMs)}:\n  ${what.join('\n  ')}\n`,
+      );
+      void client.stop().finally(() => process.exit(1));
+    }
+  }, 100);
+} else {
+  serveUntilStopped(runtime, () => client.stop());
+}
