@@ -10,6 +10,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { MUTATE_DEFAULTS, mutate } from '@nsm-ts/cli/webhook';
 
 const root = join(import.meta.dirname, '..', '..');
 const k8s = join(root, 'deploy', 'k8s');
@@ -98,6 +99,27 @@ describe('deploy/k8s', () => {
     );
     const registry = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'registry')!;
     expect((registry['spec'] as { replicas: number }).replicas).toBe(2);
+  });
+
+  it('injects, through the webhook, client containers that run a component of the image the base names', () => {
+    const webhook = render(join(k8s, 'base')).find(
+      (o) => o.kind === 'Deployment' && o.metadata.name === 'nsm-webhook',
+    )!;
+    const env = (
+      podSpecs(webhook)[0]!.containers[0] as unknown as { env: { name: string; value?: string }[] }
+    ).env;
+    const image = env.find((e) => e.name === 'NSM_CONTAINER_IMAGE')!.value!;
+    const pod = {
+      metadata: { name: 'p', annotations: { 'networkservicemesh.io': 'kernel://svc/nsm-0' } },
+      spec: { containers: [{ name: 'app', image: 'app' }] },
+    };
+    const decision = mutate('Pod', pod, {}, { ...MUTATE_DEFAULTS, image });
+    expect(decision.allowed && decision.patch).toBeTruthy();
+    const injected = JSON.stringify(decision.allowed ? decision.patch : []);
+    const commands = [...injected.matchAll(/"args":\["([^"]+)"/g)].map((m) => m[1]);
+    expect(commands).toEqual(['nsc', 'nsc']);
+    for (const c of commands) expect(COMPONENTS).toContain(c);
+    expect(injected).toContain('"image":"ghcr.io/nsm-ts/nsm:0.1.0"');
   });
 
   it.each(COMPONENTS)('the image entrypoint starts %s (its --help, from the checkout)', (component) => {
