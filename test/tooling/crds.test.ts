@@ -6,70 +6,13 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ValidateFunction } from 'ajv';
 import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { protos } from '@nsm-ts/proto';
+import { crProblems, crds, schemaOf, type Schema } from '../harness/crd-schema.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const crdDir = join(root, 'deploy', 'k8s', 'base', 'crds');
-
-type Schema = {
-  type?: string;
-  description?: string;
-  properties?: Record<string, Schema>;
-  items?: Schema;
-  additionalProperties?: Schema | boolean;
-  'x-kubernetes-preserve-unknown-fields'?: boolean;
-  [key: string]: unknown;
-};
-interface Crd {
-  spec: { names: { kind: string }; versions: { schema: { openAPIV3Schema: Schema } }[] };
-}
-
-const crds: Record<string, Crd> = Object.fromEntries(
-  readdirSync(crdDir).map((f) => {
-    const crd = parseAllDocuments(readFileSync(join(crdDir, f), 'utf8'))[0]!.toJSON() as Crd;
-    return [crd.spec.names.kind, crd];
-  }),
-);
-const schemaOf = (kind: string): Schema => crds[kind]!.spec.versions[0]!.schema.openAPIV3Schema;
-
-/**
- * The schema as strict validation sees it: unknown fields are errors except where the schema keeps
- * them (x-kubernetes-preserve-unknown-fields), formats and Kubernetes extensions aside.
- */
-function strict(schema: Schema): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema)) {
-    if (k.startsWith('x-kubernetes-') || k === 'format' || k === 'description') continue;
-    if (k === 'properties')
-      out[k] = Object.fromEntries(
-        Object.entries(v as Record<string, Schema>).map(([p, s]) => [p, strict(s)]),
-      );
-    else if (k === 'items' || (k === 'additionalProperties' && typeof v === 'object'))
-      out[k] = strict(v as Schema);
-    else out[k] = v;
-  }
-  if (
-    schema.properties &&
-    !schema['x-kubernetes-preserve-unknown-fields'] &&
-    !('additionalProperties' in schema)
-  )
-    out['additionalProperties'] = false;
-  return out;
-}
-
-const ajv = new Ajv({ allErrors: true });
-const validators: Record<string, ValidateFunction> = {
-  NetworkService: ajv.compile(strict(schemaOf('NetworkService'))),
-  NetworkServiceEndpoint: ajv.compile(strict(schemaOf('NetworkServiceEndpoint'))),
-};
-const problems = (obj: { kind: string }): string[] => {
-  const validate = validators[obj.kind]!;
-  return validate(obj) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
-};
 
 /** Every node below `schema` has a type, except what x-kubernetes-preserve-unknown-fields keeps (structural). */
 function untyped(schema: Schema, at = ''): string[] {
@@ -125,7 +68,7 @@ describe('custom resource definitions', () => {
       )
       .filter((d) => d?.kind === 'NetworkService');
     expect(services.length).toBeGreaterThanOrEqual(4);
-    for (const ns of services) expect(problems(ns)).toEqual([]);
+    for (const ns of services) expect(crProblems(ns)).toEqual([]);
   });
 
   it('accepts upstream-style resources with every field, and keeps fields a later API adds', () => {
@@ -164,8 +107,8 @@ describe('custom resource definitions', () => {
         ],
       },
     };
-    expect(problems(nse)).toEqual([]);
-    expect(problems(ns)).toEqual([]);
+    expect(crProblems(nse)).toEqual([]);
+    expect(crProblems(ns)).toEqual([]);
   });
 
   it('refuses wrong types and unknown fields inside known objects, naming them', () => {
@@ -178,7 +121,7 @@ describe('custom resource definitions', () => {
         matches: [{ source_selector: { app: 1 }, routes: [{ weight: 'heavy', destination: {} }] }],
       },
     };
-    expect(problems(bad)).toEqual(
+    expect(crProblems(bad)).toEqual(
       expect.arrayContaining([
         '/spec/payload must be string',
         '/spec/matches/0/source_selector/app must be string',
@@ -192,7 +135,7 @@ describe('custom resource definitions', () => {
       metadata: { name: 'x' },
       spec: { network_service_names: 'icmp', expiration_time: { seconds: '17', nanos: 2e9 } },
     };
-    expect(problems(nse)).toEqual(
+    expect(crProblems(nse)).toEqual(
       expect.arrayContaining([
         '/spec/network_service_names must be array',
         '/spec/expiration_time/seconds must be integer',

@@ -1,7 +1,7 @@
 /**
  * The Kubernetes manifests of deploy/k8s: every kustomization renders with `kubectl kustomize`, every
  * object it renders validates against the Kubernetes OpenAPI schemas (kubernetes-models), RBAC grants
- * no wildcard, every container of ours runs a component the image's entrypoint knows, and that
+ * no wildcard (custom resources against our CRDs), every container of ours runs a component the image's entrypoint knows, and that
  * entrypoint starts each component (run here against the checkout, as no image can be built on this
  * machine).
  */
@@ -11,6 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { MUTATE_DEFAULTS, mutate } from '@nsm-ts/cli/webhook';
+import { crProblems } from '../harness/crd-schema.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const k8s = join(root, 'deploy', 'k8s');
@@ -35,6 +36,11 @@ function render(dir: string): Obj[] {
 
 /** Validates `obj` with the kubernetes-models class of its apiVersion and kind. */
 async function validate(obj: Obj): Promise<void> {
+  if (obj.apiVersion === 'networkservicemesh.io/v1') {
+    const problems = crProblems(obj);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return;
+  }
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
   const module = (await import(`kubernetes-models/${group ? `${group}/` : ''}${version}`)) as Record<
     string,
@@ -120,6 +126,36 @@ describe('deploy/k8s', () => {
     expect(commands).toEqual(['nsc', 'nsc']);
     for (const c of commands) expect(COMPONENTS).toContain(c);
     expect(injected).toContain('"image":"ghcr.io/nsm-ts/nsm:0.1.0"');
+  });
+
+  it("deploys the lab's 4G EPC YAML beside the mesh: pods in epc, placed by the scheduler, endpoints running nse", () => {
+    const objects = render(join(k8s, 'overlays', '4g-epc'));
+    const epc = objects.filter((o) => o.metadata.namespace === 'epc');
+    expect(epc.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
+      [
+        'Deployment/mme',
+        'Deployment/p-gw-c',
+        'Deployment/s-gw-u',
+        'Deployment/tdf-u',
+        'Pod/hss',
+        'Pod/p-gw-u',
+        'Pod/pcrf',
+        'Pod/s-gw-c',
+        'Pod/tdf-c',
+      ].sort(),
+    );
+    expect(JSON.stringify(epc)).not.toContain('"nodeName"');
+    for (const d of epc.filter((o) => o.kind === 'Deployment'))
+      expect(podSpecs(d)[0]!.containers[0]).toMatchObject({
+        image: 'ghcr.io/nsm-ts/nsm:0.1.0',
+        args: ['nse'],
+      });
+    for (const p of epc.filter((o) => o.kind === 'Pod'))
+      expect(
+        (p.metadata as { annotations?: Record<string, string> }).annotations?.['networkservicemesh.io'],
+      ).toMatch(/^kernel:\/\//);
+    const ns = objects.find((o) => o.kind === 'NetworkService')!;
+    expect(ns.metadata).toMatchObject({ name: '4g-network', namespace: 'nsm-system' });
   });
 
   it.each(COMPONENTS)('the image entrypoint starts %s (its --help, from the checkout)', (component) => {

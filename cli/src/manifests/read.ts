@@ -16,8 +16,9 @@ function walk(dir: string, out: string[]): void {
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   );
   for (const entry of entries) {
-    // Hidden entries are editor and VCS state, never manifests.
-    if (entry.name.startsWith('.')) continue;
+    // Hidden entries are editor and VCS state, never manifests; a kustomization is kustomize's index
+    // of the manifests beside it (so one directory serves `nsm up` and `kubectl apply -k`).
+    if (entry.name.startsWith('.') || /^kustomization\.ya?ml$/i.test(entry.name)) continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(path, out);
     else if (entry.isFile() && isYaml(entry.name)) out.push(path);
@@ -27,7 +28,7 @@ function walk(dir: string, out: string[]): void {
 /**
  * The YAML files `paths` name, each once, in the order given (directories expanded and sorted). Reports
  * a path that cannot be read, a file given by name that is not .yaml or .yml (inside a directory such
- * files are skipped silently), and a directory without any YAML file.
+ * files, and kustomization.yaml, are skipped silently), and a directory without any YAML file.
  */
 export function listFiles(paths: readonly string[], report: Report): string[] {
   const files: string[] = [];

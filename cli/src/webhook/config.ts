@@ -18,6 +18,8 @@ export interface WebhookConfig {
   image: string;
   /** `NSM_ENVS`: extra environment of the injected containers (`K=V,K2=V2`). */
   env: Record<string, string>;
+  /** `NSM_SPIRE_SOCKET_DIR`: the host directory of the SPIRE agent socket to mount ('' for none). */
+  spireSocketDir: string;
   /** `NSM_LABELS`: labels merged into the pods it injects (`k:v,k2:v2`). */
   labels: Record<string, string>;
   /** `NSM_CERT_FILE_PATH`, `NSM_KEY_FILE_PATH`: the serving certificate; both empty: self-signed and self-registered. */
@@ -37,6 +39,8 @@ export const WEBHOOK_USAGE = `Usage: nsm-webhook   (configured by environment va
   NSM_CONTAINER_IMAGE    image of the injected client containers (required)
   NSM_ENVS               extra environment of those containers: K=V,K2=V2
   NSM_LABELS             labels added to the pods it injects: k:v,k2:v2
+  NSM_SPIRE_SOCKET_DIR   host directory of the SPIRE agent's agent.sock, mounted for the clients'
+                         identity (default /run/spire/sockets; "none" mounts nothing)
   NSM_CERT_FILE_PATH     serving certificate and key (PEM); when both are unset the webhook makes a
   NSM_KEY_FILE_PATH      self-signed certificate and registers its MutatingWebhookConfiguration itself
   NSM_LOG_LEVEL          trace, debug, info, warn, error, fatal or silent (default info)
@@ -72,6 +76,7 @@ export function parseWebhookConfig(env: NodeJS.ProcessEnv): { config: WebhookCon
     annotation: r.string('NSM_ANNOTATION', CLIENT_ANNOTATION),
     image: r.string('NSM_CONTAINER_IMAGE', ''),
     env: envs,
+    spireSocketDir: r.string('NSM_SPIRE_SOCKET_DIR', '/run/spire/sockets').replace(/^none$/, ''),
     labels: parseLabels(r.string('NSM_LABELS', ''), 'NSM_LABELS', r.errors),
     certFile: r.string('NSM_CERT_FILE_PATH', ''),
     keyFile: r.string('NSM_KEY_FILE_PATH', ''),

@@ -58,6 +58,7 @@ async function main(): Promise<number> {
     image: config.image,
     env: config.env,
     labels: config.labels,
+    spireSocketDir: config.spireSocketDir,
     certPem,
     keyPem,
     host: '0.0.0.0',

@@ -4,8 +4,8 @@
  * annotated `networkservicemesh.io` on the object, its template or (for Pods) its namespace, gets the
  * mesh client. The client comes as an init container that makes the connections before the app starts
  * and a sidecar that keeps them (refresh, heal), both the `nsc` command with `NSM_NETWORK_SERVICES`
- * (the annotation), `NSM_NAME` (the pod's name) and the manager's socket directory from the host; the
- * webhook's own labels are merged into the pod's. The change is answered as a JSON Patch built by fast-json-patch from
+ * (the annotation), `NSM_NAME` (the pod's name) and, from the host, the manager's socket directory and the
+ * SPIRE agent's socket directory for their identity; the webhook's own labels are merged into the pod's. The change is answered as a JSON Patch built by fast-json-patch from
  * the object before and after.
  */
 import fastJsonPatch from 'fast-json-patch';
@@ -27,6 +27,11 @@ export interface MutateOptions {
   env: Record<string, string>;
   /** Labels merged into the pod's (the pod's own win). */
   labels: Record<string, string>;
+  /**
+   * The host directory of the SPIRE agent's socket (agent.sock), mounted into the client containers
+   * with SPIFFE_ENDPOINT_SOCKET pointing at it; '' mounts nothing (identities come by NSM_ENVS then).
+   */
+  spireSocketDir: string;
 }
 
 /** Defaults as the deployment uses them. */
@@ -36,6 +41,7 @@ export const MUTATE_DEFAULTS: Omit<MutateOptions, 'image'> = {
   managerUrl: 'unix:///var/lib/networkservicemesh/nsm.io.sock',
   env: {},
   labels: {},
+  spireSocketDir: '/run/spire/sockets',
 };
 
 /** What to answer. */
@@ -51,6 +57,7 @@ const labelsOf = (meta: unknown): Record<string, string> =>
 
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'];
 const VOLUME = 'nsm-socket';
+const SPIRE_VOLUME = 'nsm-spire-agent-socket';
 const INIT = 'nsm-client-init';
 const SIDECAR = 'nsm-client';
 
@@ -105,14 +112,23 @@ export function mutate(
     { name: 'NSM_NETWORK_SERVICES', value },
     { name: 'NSM_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'NSM_CONNECT_TO', value: options.managerUrl },
+    ...(options.spireSocketDir
+      ? [{ name: 'SPIFFE_ENDPOINT_SOCKET', value: `unix://${options.spireSocketDir}/agent.sock` }]
+      : []),
     ...Object.entries(options.env).map(([name, v]) => ({ name, value: v })),
+  ];
+  const mounts = [
+    { name: VOLUME, mountPath: options.socketDir, readOnly: true },
+    ...(options.spireSocketDir
+      ? [{ name: SPIRE_VOLUME, mountPath: options.spireSocketDir, readOnly: true }]
+      : []),
   ];
   const container = (name: string, args: string[]): Obj => ({
     name,
     image: options.image,
     args,
     env,
-    volumeMounts: [{ name: VOLUME, mountPath: options.socketDir, readOnly: true }],
+    volumeMounts: mounts,
   });
   pod['initContainers'] = [
     ...(Array.isArray(pod['initContainers']) ? (pod['initContainers'] as Obj[]) : []),
@@ -122,6 +138,9 @@ export function mutate(
   pod['volumes'] = [
     ...(Array.isArray(pod['volumes']) ? (pod['volumes'] as Obj[]) : []),
     { name: VOLUME, hostPath: { path: options.socketDir, type: 'Directory' } },
+    ...(options.spireSocketDir
+      ? [{ name: SPIRE_VOLUME, hostPath: { path: options.spireSocketDir, type: 'Directory' } }]
+      : []),
   ];
   if (Object.keys(options.labels).length > 0) {
     const metaPath = kind === 'Pod' ? ['metadata'] : ['spec', 'template', 'metadata'];

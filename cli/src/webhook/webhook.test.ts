@@ -131,6 +131,11 @@ describe('admission webhook', () => {
     expect(env).toMatchObject({
       NSM_NETWORK_SERVICES: 'kernel://4g-network/nsm-0?app=s6a',
       NSM_CONNECT_TO: 'unix:///var/lib/networkservicemesh/nsm.io.sock',
+      SPIFFE_ENDPOINT_SOCKET: 'unix:///run/spire/sockets/agent.sock',
+    });
+    expect(spec.volumes).toContainEqual({
+      name: 'nsm-spire-agent-socket',
+      hostPath: { path: '/run/spire/sockets', type: 'Directory' },
     });
     expect(spec.initContainers[0]!.env).toContainEqual({
       name: 'NSM_NAME',
