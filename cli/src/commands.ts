@@ -9,7 +9,10 @@ import { inspect } from './lab/inspect.js';
 import { Lab, type LabState } from './lab/lab.js';
 import { LabPreconditionError, requireRoot } from './lab/system.js';
 import { up, UpInterruptedError } from './lab/up.js';
-import { checkTable, statusText } from './status-view.js';
+import { checkTable, clusterStatusText, statusText } from './status-view.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { fileIdentity, securityOf } from '@nsm-ts/sdk/security';
+import { clusterStatus } from './cluster/status.js';
 import { formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
 import { issueIdentity } from './lab/issue.js';
 
@@ -126,6 +129,58 @@ export async function statusCommand(opts: { lab: string; json?: boolean }): Prom
   const status = await inspect(lab, runningState(lab));
   out(opts.json ? JSON.stringify(status, null, 2) + '\n' : statusText(status));
   return 0;
+}
+
+/** The flags of `nsm status`. */
+export interface StatusFlags {
+  json?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  namespace: string;
+  managerPort: string;
+  identity?: string;
+}
+
+/** `nsm status --kubeconfig`: a cluster's mesh. */
+export async function clusterStatusCommand(opts: StatusFlags): Promise<number> {
+  const port = Number(opts.managerPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--manager-port ${opts.managerPort}: expected a port from 1 to 65535`);
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromFile(opts.kubeconfig!);
+  } catch (err) {
+    throw new UsageError(`--kubeconfig ${opts.kubeconfig}: ${(err as Error).message}`);
+  }
+  if (opts.context) {
+    if (!kubeConfig.getContextObject(opts.context))
+      throw new UsageError(
+        `--context ${opts.context}: not in ${opts.kubeconfig}; expected one of ${kubeConfig
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
+    kubeConfig.setCurrentContext(opts.context);
+  }
+  const identity = opts.identity ? await fileIdentity({ dir: opts.identity }) : undefined;
+  try {
+    const status = await clusterStatus({
+      kubeConfig,
+      namespace: opts.namespace,
+      managerPort: port,
+      security: securityOf(identity, { name: 'nsm' }),
+    });
+    out(opts.json ? JSON.stringify(status, null, 2) + '\n' : clusterStatusText(status));
+    return 0;
+  } catch (err) {
+    const e = err as { code?: number; body?: unknown; message: string };
+    throw new Error(
+      `cannot read the mesh of ${kubeConfig.getCurrentCluster()?.server ?? 'the cluster'}: ${e.code ? `${e.code} ` : ''}${e.message}`,
+      { cause: err },
+    );
+  } finally {
+    identity?.close();
+  }
 }
 
 /** `nsm check`. Exit code 0 only when every link passes. */

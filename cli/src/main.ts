@@ -10,6 +10,8 @@ import {
   statusCommand,
   upCommand,
   identityCommand,
+  clusterStatusCommand,
+  type StatusFlags,
   type UpFlags,
 } from './commands.js';
 import { LabPreconditionError } from './lab/system.js';
@@ -75,7 +77,26 @@ program
     'components (state, pid, restarts), pods (state, what they wait for), endpoints, services and the links each client holds',
   )
   .option('--json', 'machine-readable output (includes each netns path for nsenter --net=<path>)')
-  .action(run((opts: { json?: boolean }) => statusCommand({ ...opts, lab: lab() })));
+  .option(
+    '--kubeconfig <file>',
+    "a cluster's mesh instead of the lab: its services, endpoints, managers and connections",
+  )
+  .option('--context <name>', 'with --kubeconfig: the context to use (default: the current one)')
+  .option('--namespace <name>', "with --kubeconfig: the mesh's namespace", 'nsm-system')
+  .option('--manager-port <port>', "with --kubeconfig: the managers' TCP port on their nodes", '5001')
+  .option(
+    '--identity <dir>',
+    'with --kubeconfig: an X.509-SVID of the trust domain to read the managers with (an operator identity sees every connection)',
+  )
+  .addHelpText(
+    'after',
+    '\nExamples:\n  nsm status\n  nsm status --kubeconfig ~/.kube/config --identity /etc/nsm/operator',
+  )
+  .action(
+    run((opts: StatusFlags) =>
+      opts.kubeconfig ? clusterStatusCommand(opts) : statusCommand({ ...opts, lab: lab() }),
+    ),
+  );
 
 program
   .command('check')

@@ -2,6 +2,8 @@
 import type { LinkCheck } from './lab/check.js';
 import type { LabStatus } from './lab/inspect.js';
 import { table } from './format.js';
+import type { NetworkService, NetworkServiceEndpoint } from '@nsm-ts/sdk/api';
+import type { ClusterStatus } from './cluster/status.js';
 
 const since = (iso: string | undefined): string => {
   if (!iso) return '';
@@ -11,6 +13,59 @@ const since = (iso: string | undefined): string => {
 
 const exitText = (e: { code: number | null; signal: string | null } | undefined): string =>
   !e ? '' : e.signal ? `killed by ${e.signal}` : `exit ${e.code ?? '?'}`;
+
+/** The NETWORK SERVICE table. */
+function servicesTable(services: readonly NetworkService[]): string {
+  return table(
+    ['NETWORK SERVICE', 'PAYLOAD', 'MATCHES'],
+    services.map((s) => [s.name, s.payload, String(s.matches.length)]),
+  );
+}
+
+/** The ENDPOINT table. */
+function endpointsTable(endpoints: readonly NetworkServiceEndpoint[]): string {
+  return table(
+    ['ENDPOINT', 'SERVICES', 'URL', 'EXPIRES'],
+    endpoints.map((e) => [
+      e.name,
+      e.network_service_names.join(','),
+      e.url,
+      e.expiration_time ? new Date(Number(e.expiration_time.seconds) * 1000).toISOString() : '',
+    ]),
+  );
+}
+
+/** `nsm status --kubeconfig`: a cluster's mesh, with the lab's tables where they apply. */
+export function clusterStatusText(status: ClusterStatus): string {
+  const parts: string[] = [`cluster ${status.cluster}, namespace ${status.namespace}\n`];
+  for (const why of status.unreadable) parts.push(`warning: ${why}\n`);
+  parts.push(
+    table(
+      ['MANAGER', 'NODE', 'PHASE', 'URL', 'CONNECTIONS'],
+      status.managers.map((m) => [
+        m.pod,
+        m.node,
+        m.phase,
+        m.url,
+        m.error ? `not shown: ${m.error}` : 'shown',
+      ]),
+    ),
+    servicesTable(status.services),
+    endpointsTable(status.endpoints),
+    table(
+      ['CLIENT', 'ENDPOINT', 'SERVICE', 'MECH', 'MANAGERS', 'STATE'],
+      status.connections.map((c) => [
+        c.client,
+        c.endpoint,
+        c.service,
+        c.mechanism,
+        c.managers.join('→'),
+        c.state,
+      ]),
+    ),
+  );
+  return parts.join('\n') + '\n';
+}
 
 /** Every table of `nsm status`, as text. */
 export function statusText(status: LabStatus): string {
@@ -59,23 +114,7 @@ export function statusText(status: LabStatus): string {
       ]),
     ),
   );
-  parts.push(
-    table(
-      ['NETWORK SERVICE', 'PAYLOAD', 'MATCHES'],
-      status.services.map((s) => [s.name, s.payload, String(s.matches.length)]),
-    ),
-  );
-  parts.push(
-    table(
-      ['ENDPOINT', 'SERVICES', 'URL', 'EXPIRES'],
-      status.endpoints.map((e) => [
-        e.name,
-        e.network_service_names.join(','),
-        e.url,
-        e.expiration_time ? new Date(Number(e.expiration_time.seconds) * 1000).toISOString() : '',
-      ]),
-    ),
-  );
+  parts.push(servicesTable(status.services), endpointsTable(status.endpoints));
   parts.push(
     table(
       ['CLIENT', 'IF', 'ADDRESS', 'ENDPOINT', 'IF', 'ADDRESS', 'SERVICE', 'LABELS', 'MECH', 'WHERE', 'STATE'],

@@ -176,3 +176,12 @@ export function crdStores(options: CrdStoreOptions): CrdStores {
     },
   };
 }
+
+export {
+  GROUP,
+  NS_RESOURCE,
+  NSE_RESOURCE,
+  VERSION,
+  type CustomResource,
+  type Resource,
+} from './resources.js';
