@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { firstValueFrom, toArray, type Subscription } from 'rxjs';
-import { createContext, silentLogger, type NseHandler } from '@nsm-ts/sdk/core';
+import { Code, NsmError, createContext, silentLogger, type NseHandler } from '@nsm-ts/sdk/core';
 import { createRegistryServer, type RegistryHandlers } from '@nsm-ts/sdk/registry';
 import { toTimestamp, type NetworkServiceEndpoint } from '@nsm-ts/sdk/api';
 import { crdStores, type CrdStores } from '@nsm-ts/registry/k8s';
@@ -276,6 +276,24 @@ spec:
     api.faults.dropWatches();
     await registry.nse.register(ctx(), nse('after', ['svc']));
     await expect.poll(() => find(registry.nse), { timeout: 10_000 }).toEqual(['after', 'retried']);
+  });
+
+  it('refuses what the API finds invalid (422) as INVALID_ARGUMENT, and retries a replace that meets a newer version (409)', async () => {
+    const { registry } = await replica();
+    api.faults.fail(422, 1, { method: 'POST' });
+    const refused = await registry.nse.register(ctx(), nse('invalid', ['svc'])).then(
+      () => undefined,
+      (e: unknown) => NsmError.from(e),
+    );
+    expect(refused?.code).toBe(Code.INVALID_ARGUMENT);
+    expect(refused?.message).toMatch(/cannot create networkserviceendpoints "invalid" .* answered 422/);
+    await registry.nse.register(ctx(), nse('twice', ['svc']));
+    api.faults.fail(409, 1, { method: 'PUT' });
+    await registry.nse.register(ctx(), nse('twice', ['svc', 'other']));
+    expect(api.store.get(NSE.plural, NAMESPACE, 'twice').spec).toMatchObject({
+      network_service_names: ['svc', 'other'],
+    });
+    expect(api.served.filter((r) => r.method === 'PUT').map((r) => r.code)).toEqual([409, 200]);
   });
 
   it('is what the registry daemon serves with NSM_REGISTRY_BACKEND=k8s', async () => {
