@@ -154,8 +154,12 @@ export function crdStores(options: CrdStoreOptions): CrdStores {
       return concat(current.pipe(live), next.find(ctx, query));
     },
     async unregister(ctx, record, next) {
-      const rv = nss.resourceVersion(record.name);
-      if (rv !== undefined) await nsWriter.delete(record.name, rv);
+      // A 409 means this replica's copy was behind: wait for the newer version and delete that.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const rv = nss.resourceVersion(record.name);
+        if (rv === undefined || (await nsWriter.delete(record.name, rv))) break;
+        await nss.caughtUp(record.name, '', 200);
+      }
       await next.unregister(ctx, record);
     },
   };
