@@ -46,3 +46,14 @@ export function audiences(claims: JwtClaims): string[] {
   if (aud === undefined) return [];
   return Array.isArray(aud) ? aud : [aud];
 }
+
+/** The `sub` claim of `token` (unverified), or undefined when it has none or is no JWT. */
+export function tokenSubject(token: string | undefined): string | undefined {
+  if (!token) return undefined;
+  try {
+    const sub = decodeJwt(token).claims.sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -10,7 +10,7 @@
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { Code, NsmError } from '../core/errors.js';
-import { audiences, decodeJwt } from './jwt.js';
+import { audiences, decodeJwt, tokenSubject } from './jwt.js';
 import type { TokenVerifier } from './verify.js';
 import { validity } from './x509.js';
 
@@ -51,15 +51,6 @@ export interface Policy {
 function where(input: PolicyInput, i: number): string {
   const name = input.segments[i]?.name;
   return `path segment ${i}${name ? ` (${name})` : ''}`;
-}
-
-function subOf(token: string): string | undefined {
-  try {
-    const sub = decodeJwt(token).claims.sub;
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every token verifies. */
@@ -117,7 +108,7 @@ function unchainedReason(input: PolicyInput): string | undefined {
     } catch (err) {
       return `the token of ${where(input, i)} is unreadable: ${(err as Error).message}`;
     }
-    const next = subOf(input.segments[i + 1]!.token);
+    const next = tokenSubject(input.segments[i + 1]!.token);
     if (next === undefined || !aud.includes(next)) {
       return (
         `the token of ${where(input, i)} is for ${aud.length ? aud.join(', ') : 'no audience'}, ` +
@@ -165,7 +156,7 @@ export const prevTokenSigned: Policy = {
       if (!(await rotatedSigner(input, peer, token)))
         return `the token of ${where(input, input.index - 1)} is not signed by the peer ${peer.id}: ${(err as Error).message}`;
     }
-    const sub = subOf(token);
+    const sub = tokenSubject(token);
     if (sub !== peer.id)
       return `the token of ${where(input, input.index - 1)} names ${sub ?? 'nobody'}, but the peer is ${peer.id}`;
     return undefined;

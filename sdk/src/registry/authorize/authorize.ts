@@ -10,7 +10,7 @@ import { registryElement, type RegistryElement } from '../../core/registry-chain
 import { fromTimestamp } from '../../api/builders.js';
 import type { Timestamp } from '../../api/types.js';
 import { servedCallOf } from '../../grpc/call-metadata.js';
-import { decodeJwt } from '../../security/jwt.js';
+import { tokenSubject } from '../../security/jwt.js';
 import { SERVER_POLICIES, enforce, permissionDenied, type Policy } from '../../security/policies.js';
 import type { TokenVerifier } from '../../security/verify.js';
 import { registryPathOf } from '../path/path.js';
@@ -26,16 +26,6 @@ export interface RegistryAuthorizeOptions {
 
 /** Kept past a registration's expiry, so a late refresh of its owner is still its own. */
 const GRACE_MS = 60_000;
-
-function subOf(token: string | undefined): string | undefined {
-  if (!token) return undefined;
-  try {
-    const sub = decodeJwt(token).claims.sub;
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Usage: `toRegistryHandler([validateNse(), registryUpdatePath(tokens), authorizeRegistry('network service endpoint', { verifier }), ...])`.
@@ -69,7 +59,7 @@ export function authorizeRegistry<T extends { name: string; expiration_time?: Ti
       verifier: options.verifier,
       ...(served.peer ? { peer: served.peer } : {}),
     });
-    const caller = subOf(segments[0]?.token) ?? '';
+    const caller = tokenSubject(segments[0]?.token) ?? '';
     const owner = record.name ? owners.get(record.name) : undefined;
     if (owner && owner.until >= now && owner.id !== caller && !options.operator?.(caller)) {
       throw permissionDenied(

@@ -7,18 +7,11 @@ import type { Context } from '../../core/context.js';
 import { registryElement, type RegistryElement } from '../../core/registry-chain.js';
 import { invalidArgument } from '../../core/errors.js';
 import { TOKEN_METADATA_KEY, kIncomingMetadata, servedCallOf } from '../../grpc/call-metadata.js';
-import { decodeJwt } from '../../security/jwt.js';
+import { tokenSubject } from '../../security/jwt.js';
 import type { TokenGenerator } from '../../security/tokens.js';
 import { incomingRegistryPath, withRegistryPath, type RegistryPath } from './path.js';
 
-function subOf(token: string): string {
-  try {
-    const sub = decodeJwt(token).claims.sub;
-    return typeof sub === 'string' ? sub : '';
-  } catch {
-    return '';
-  }
-}
+const subOf = (token: string): string => tokenSubject(token) ?? '';
 
 function setId(ids: string[], index: number, id: string): string[] {
   const out = [...ids];

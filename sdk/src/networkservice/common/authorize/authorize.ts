@@ -10,7 +10,7 @@ import type { Connection } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
 import type { Context } from '../../../core/context.js';
 import { servedCallOf } from '../../../grpc/call-metadata.js';
-import { decodeJwt } from '../../../security/jwt.js';
+import { tokenSubject } from '../../../security/jwt.js';
 import { SERVER_POLICIES, enforce, permissionDenied, type Policy } from '../../../security/policies.js';
 import type { TokenVerifier } from '../../../security/verify.js';
 
@@ -32,16 +32,7 @@ interface Owner {
 /** Kept past the connection's last expiry, so an owner's late refresh or close is still recognised. */
 const GRACE_MS = 60_000;
 
-function originOf(conn: Connection): string | undefined {
-  const token = conn.path?.path_segments[0]?.token;
-  if (!token) return undefined;
-  try {
-    const sub = decodeJwt(token).claims.sub;
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
-}
+const originOf = (conn: Connection): string | undefined => tokenSubject(conn.path?.path_segments[0]?.token);
 
 function lastExpiry(conn: Connection): number {
   let max = 0;

@@ -8,7 +8,7 @@ import { Observable } from 'rxjs';
 import type { Connection, ConnectionEvent, MonitorScopeSelector } from '../../../api/types.js';
 import type { Context } from '../../../core/context.js';
 import { servedCallOf } from '../../../grpc/call-metadata.js';
-import { decodeJwt } from '../../../security/jwt.js';
+import { tokenSubject } from '../../../security/jwt.js';
 import { permissionDenied } from '../../../security/policies.js';
 
 /** A MonitorConnections source. */
@@ -26,14 +26,7 @@ export interface MonitorScopeOptions {
 /** The identity that requested `conn` from this hop: the `sub` of its previous segment's token. */
 export function requesterOf(conn: Connection): string | undefined {
   const index = conn.path?.index ?? 0;
-  const token = index > 0 ? conn.path?.path_segments[index - 1]?.token : undefined;
-  if (!token) return undefined;
-  try {
-    const sub = decodeJwt(token).claims.sub;
-    return typeof sub === 'string' ? sub : undefined;
-  } catch {
-    return undefined;
-  }
+  return index > 0 ? tokenSubject(conn.path?.path_segments[index - 1]?.token) : undefined;
 }
 
 /** Usage: `server.serveMonitor(scopedMonitor((ctx, s) => monitor.stream(s), { operator }))`. */
