@@ -1,8 +1,7 @@
 /** Registry daemon configuration from the environment (names as upstream NSM users know them). */
-import { readFileSync } from 'node:fs';
 import { parseUrl } from '@nsm-ts/sdk/grpc';
 import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
-import { EnvReader, formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
+import { EnvReader, formatDuration, parseDuration, podNamespace } from '@nsm-ts/sdk/tools';
 
 /** The registry daemon's settings. */
 export interface RegistryConfig {
@@ -147,15 +146,4 @@ export function parseRegistryConfig(env: Readonly<Record<string, string | undefi
     backend: backend ?? 'memory',
     namespace,
   };
-}
-
-/** The namespace of the pod this runs in, from its service account, when in a cluster. */
-function podNamespace(): string | undefined {
-  try {
-    return (
-      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined
-    );
-  } catch {
-    return undefined;
-  }
 }

@@ -1,6 +1,5 @@
 /** The admission webhook's configuration from the environment (upstream's cmd-admission-webhook names). */
-import { readFileSync } from 'node:fs';
-import { EnvReader, parseLabels } from '@nsm-ts/sdk/tools';
+import { EnvReader, parseLabels, podNamespace } from '@nsm-ts/sdk/tools';
 import { CLIENT_ANNOTATION } from '../manifests/client-url.js';
 
 /** The webhook's settings. */
@@ -45,16 +44,6 @@ export const WEBHOOK_USAGE = `Usage: nsm-webhook   (configured by environment va
   NSM_KEY_FILE_PATH      self-signed certificate and registers its MutatingWebhookConfiguration itself
   NSM_LOG_LEVEL          trace, debug, info, warn, error, fatal or silent (default info)
 `;
-
-function podNamespace(): string | undefined {
-  try {
-    return (
-      readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined
-    );
-  } catch {
-    return undefined;
-  }
-}
 
 /** Reads the configuration; `problems` lists every bad setting (empty when it is usable). */
 export function parseWebhookConfig(env: NodeJS.ProcessEnv): { config: WebhookConfig; problems: string[] } {

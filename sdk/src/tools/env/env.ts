@@ -2,6 +2,7 @@
  * Reading daemon configuration from the environment with errors that name the variable, the bad value
  * and what was expected. Daemons collect every problem and print them together with their usage text.
  */
+import { readFileSync } from 'node:fs';
 import { parseDuration } from '../duration.js';
 import { parseUrl } from '../../grpc/url.js';
 
@@ -86,5 +87,17 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: string[]) {
     super(`bad configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/** Where Kubernetes puts the namespace of the pod's service account. */
+const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** The namespace of the pod this process runs in, when in a Kubernetes cluster (else undefined). */
+export function podNamespace(file = SERVICE_ACCOUNT_NAMESPACE): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
   }
 }
