@@ -42,11 +42,15 @@ async function load(dir: string): Promise<{ svid: Svid; bundlePem: string }> {
     key: join(dir, IDENTITY_FILES.key),
     bundle: join(dir, IDENTITY_FILES.bundle),
   };
-  const [chainPem, keyPem, bundlePem] = await Promise.all([
-    readText(paths.svid),
-    readText(paths.key),
-    readText(paths.bundle),
-  ]);
+  const read = await Promise.allSettled([readText(paths.svid), readText(paths.key), readText(paths.bundle)]);
+  // The first problem in file order, whichever read failed first: one message for one directory.
+  const failed = read.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [chainPem, keyPem, bundlePem] = read.map((r) => (r as PromiseFulfilledResult<string>).value) as [
+    string,
+    string,
+    string,
+  ];
   return { svid: svidFromPem(chainPem, keyPem, paths.svid), bundlePem };
 }
 
