@@ -45,7 +45,9 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/restarts'), () => {
   }
 
   async function expectHealed(lab: string, before: Inventory): Promise<void> {
-    await expect.poll(() => problems(lab), { timeout: 30_000, interval: 300 }).toEqual([]);
+    // A restarted passthrough heals in ~8 s alone but took up to 29 s under the full suite's load
+    // (noted on the issue as work to do); the bound is for correctness, the benchmark for speed.
+    await expect.poll(() => problems(lab), { timeout: 50_000, interval: 300 }).toEqual([]);
     const after = inventory(await statusJson(lab));
     expect(leaks(after)).toEqual([]);
     expect(counts(after)).toEqual(counts(before));
@@ -89,7 +91,7 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/restarts'), () => {
       expect((await nsm(ctx.lab, 'start', 'firewall')).code).toBe(0);
       await expectHealed(ctx.lab, ctx.before);
       await ping.stop('firewall stop/start');
-    }, 60_000);
+    }, 80_000);
   });
 
   describe('kernel2ethernet2kernel: the endpoint is killed (kill -9) twice', () => {
