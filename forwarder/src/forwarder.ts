@@ -15,7 +15,7 @@ import { createServer } from '@nsm-ts/sdk/grpc';
 import { cachedNsRegistry, cachedNseRegistry } from '@nsm-ts/sdk/registry';
 import { createRegistryClient } from '@nsm-ts/sdk/registry';
 import { scopedMonitor } from '@nsm-ts/sdk/elements';
-import { setupSecurity, type Security } from '@nsm-ts/sdk/security';
+import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
 import type { ForwarderConfig } from './config.js';
 import { forwarderOffer } from './offer.js';
@@ -42,13 +42,7 @@ export async function startForwarder(
   config: ForwarderConfig,
   deps: { log: Logger; clock?: Clock; dataplane: ForwarderDataplane; security?: Security },
 ): Promise<RunningForwarder> {
-  const security =
-    deps.security ??
-    (await setupSecurity(config.security, {
-      name: config.name,
-      tokenLifetimeMs: config.maxTokenLifetimeMs,
-      log: deps.log,
-    }));
+  const { security, release } = await daemonSecurity(config, deps);
   const identity = security.identity ? { identity: security.identity } : {};
   const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs, tokens: security.tokens, ...identity });
   const manager = pool.get(config.connectTo);
@@ -95,7 +89,7 @@ export async function startForwarder(
     nse.close();
     ns.close();
     pool.close();
-    if (!deps.security) security.close();
+    release();
     throw err;
   }
   deps.log.info({ node: config.nodeName, urls, manager: config.connectTo }, 'forwarder serving');
@@ -112,7 +106,7 @@ export async function startForwarder(
       ns.close();
       closeHubs(pool);
       pool.close();
-      if (!deps.security) security.close();
+      release();
     },
   };
 }

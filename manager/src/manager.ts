@@ -7,7 +7,7 @@ import { closeHubs } from '@nsm-ts/sdk/elements';
 import { createServer } from '@nsm-ts/sdk/grpc';
 import { createManagerRegistry } from '@nsm-ts/sdk/registry';
 import { scopedMonitor } from '@nsm-ts/sdk/elements';
-import { setupSecurity, type Security } from '@nsm-ts/sdk/security';
+import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
 import type { ManagerConfig } from './config.js';
 
@@ -25,13 +25,7 @@ export async function startManager(
   config: ManagerConfig,
   deps: { log: Logger; clock?: Clock; security?: Security },
 ): Promise<RunningManager> {
-  const security =
-    deps.security ??
-    (await setupSecurity(config.security, {
-      name: config.name,
-      tokenLifetimeMs: config.maxTokenLifetimeMs,
-      log: deps.log,
-    }));
+  const { security, release } = await daemonSecurity(config, deps);
   const identity = security.identity ? { identity: security.identity } : {};
   const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs, tokens: security.tokens, ...identity });
   const registry = createManagerRegistry({
@@ -81,7 +75,7 @@ export async function startManager(
       registry.close();
       closeHubs(pool);
       pool.close();
-      if (!deps.security) security.close();
+      release();
     },
   };
 }

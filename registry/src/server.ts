@@ -4,7 +4,7 @@ import type { Clock } from '@nsm-ts/sdk/core';
 import type { Logger } from '@nsm-ts/sdk/core';
 import { createServer } from '@nsm-ts/sdk/grpc';
 import { createRegistryServer, type RegistryHandlers } from '@nsm-ts/sdk/registry';
-import { setupSecurity, type Security } from '@nsm-ts/sdk/security';
+import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { RegistryConfig } from './config.js';
 import { crdStores, type CrdStores } from './k8s/store.js';
 
@@ -48,13 +48,7 @@ export async function startRegistry(
   config: RegistryConfig,
   deps: { log: Logger; clock?: Clock; security?: Security; kubeConfig?: KubeConfig },
 ): Promise<RunningRegistry> {
-  const security =
-    deps.security ??
-    (await setupSecurity(config.security, {
-      name: config.name,
-      tokenLifetimeMs: config.maxTokenLifetimeMs,
-      log: deps.log,
-    }));
+  const { security, release } = await daemonSecurity(config, deps);
   const stores = config.backend === 'k8s' ? await startCrdStores(config, deps) : undefined;
   const registry = createRegistryServer({
     defaultLifetimeMs: config.expirePeriodMs,
@@ -75,7 +69,7 @@ export async function startRegistry(
     } finally {
       registry.close();
       stores?.close();
-      if (!deps.security) security.close();
+      release();
     }
   };
   try {

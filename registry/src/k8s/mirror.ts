@@ -84,7 +84,10 @@ export class CrMirror<T extends { name: string }, Q> {
     return this.known.get(name)?.resourceVersion;
   }
 
-  /** Resolves once the mirror has seen CR `name` at `rv` or later (read your writes), or after `timeoutMs`. */
+  /**
+   * Resolves once the mirror holds CR `name` at `rv`, or has seen any other change to it since (read
+   * your writes: normally that change is the write itself), or after `timeoutMs`.
+   */
   caughtUp(name: string, rv: string, timeoutMs = 5000): Promise<void> {
     if (this.known.get(name)?.resourceVersion === rv) return Promise.resolve();
     return new Promise((resolve) => {

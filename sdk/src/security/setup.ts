@@ -127,3 +127,21 @@ export async function setupSecurity(
   log.info({ id: identity.id, source: config.identityDir || config.workloadApi }, 'identity loaded');
   return securityOf(identity, { ...options, authorize: config.authorize });
 }
+
+/**
+ * A daemon's security: `given` (a caller's, e.g. a test's or an in-process mesh's), or one set up
+ * from the daemon's configuration. `release` closes only what was set up here.
+ * Usage: `const { security, release } = await daemonSecurity(config, deps)`.
+ */
+export async function daemonSecurity(
+  config: { name: string; security: SecurityConfig; maxTokenLifetimeMs: number },
+  deps: { log: Logger; security?: Security | undefined },
+): Promise<{ security: Security; release: () => void }> {
+  if (deps.security) return { security: deps.security, release: () => undefined };
+  const security = await setupSecurity(config.security, {
+    name: config.name,
+    tokenLifetimeMs: config.maxTokenLifetimeMs,
+    log: deps.log,
+  });
+  return { security, release: () => security.close() };
+}
