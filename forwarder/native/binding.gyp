@@ -6,6 +6,24 @@
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "nsm_memif",
+      "sources": [
+        "src/memif/addon.cc",
+        "src/memif/addon_events.cc",
+        "src/memif/client.cc",
+        "src/memif/datapath.cc",
+        "src/memif/engine.cc",
+        "src/memif/napi_util.cc",
+        "src/memif/proto.cc",
+        "src/memif/server.cc",
+        "src/memif/shm.cc",
+        "src/memif/socket.cc"
+      ],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-O2"],
+      "libraries": ["-lpthread"]
     }
   ]
 }

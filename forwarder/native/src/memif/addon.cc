@@ -1,0 +1,239 @@
+// N-API face of the memif engine: open(config, onEvent), send(handle, id, frames),
+// stats(handle, id), isUp(handle, id), close(handle), parseMessage(buffer).
+#include "addon.h"
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "../common.h"
+#include "napi_util.h"
+
+namespace memif {
+
+void Unref(Handle* h) {
+  if (--h->refs > 0) return;
+  delete h->engine;
+  delete h;
+}
+
+namespace {
+
+void Sink(void* ctx, Event* ev) {
+  Handle* h = static_cast<Handle*>(ctx);
+  if (napi_call_threadsafe_function(h->tsfn, ev, napi_tsfn_nonblocking) != napi_ok) {
+    if (ev->batch) h->engine->inflight--;
+    delete ev->batch;
+    delete ev;
+  }
+}
+
+void CloseHandle(Handle* h) {
+  if (h->closed) return;
+  h->closed = true;
+  h->engine->Stop();
+  napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
+}
+
+void FinalizeExternal(napi_env, void* data, void*) {
+  Handle* h = static_cast<Handle*>(data);
+  CloseHandle(h);
+  Unref(h);
+}
+
+void FinalizeTsfn(napi_env, void* data, void*) { Unref(static_cast<Handle*>(data)); }
+
+bool ReadInterfaces(napi_env env, napi_value obj, Config* cfg) {
+  napi_value arr;
+  bool is_array = false;
+  if (napi_get_named_property(env, obj, "interfaces", &arr) != napi_ok ||
+      napi_is_array(env, arr, &is_array) != napi_ok || !is_array) {
+    return ThrowArg(env, "interfaces must be an array", false);
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, arr, &n);
+  if (n == 0 || n > 1024 || (cfg->role == Role::kClient && n != 1)) {
+    return ThrowArg(env, cfg->role == Role::kClient ? "a client has exactly one interface" : "a server has 1..1024 interfaces");
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value it;
+    napi_get_element(env, arr, i, &it);
+    IfaceConfig ic;
+    uint64_t id = 0;
+    if (!OptUint(env, it, "id", 0, 0xffffffffu, &id) || !OptString(env, it, "secret", kSecretSize, &ic.secret) ||
+        !OptString(env, it, "name", kNameSize - 1, &ic.name)) {
+      return false;
+    }
+    ic.id = uint32_t(id);
+    for (const IfaceConfig& o : cfg->ifaces)
+      if (o.id == ic.id) return ThrowArg(env, "interface id " + std::to_string(ic.id) + " given twice");
+    cfg->ifaces.push_back(ic);
+  }
+  return true;
+}
+
+bool ReadConfig(napi_env env, napi_value obj, Config* cfg) {
+  std::string role, socket, err;
+  napi_value v;
+  if (napi_get_named_property(env, obj, "role", &v) != napi_ok || !GetString(env, v, "role", 16, &role)) return false;
+  if (role != "server" && role != "client") return ThrowArg(env, "role must be 'server' or 'client', got '" + role + "'");
+  cfg->role = role == "server" ? Role::kServer : Role::kClient;
+  if (napi_get_named_property(env, obj, "socket", &v) != napi_ok || !GetString(env, v, "socket", 256, &socket)) return false;
+  if (!ParseAddress(socket, &cfg->address, &err)) return ThrowArg(env, err);
+  uint64_t ring = 1u << cfg->log2_ring, bs = cfg->buffer_size, rc = cfg->reconnect_ms, hs = cfg->handshake_ms;
+  uint64_t pend = cfg->max_pending;
+  if (!OptUint(env, obj, "ringSize", 2, 1u << kMaxLog2Ring, &ring) || !OptUint(env, obj, "bufferSize", 64, 65535, &bs) ||
+      !OptUint(env, obj, "reconnectMs", 10, 3600000, &rc) || !OptUint(env, obj, "handshakeMs", 10, 600000, &hs) ||
+      !OptUint(env, obj, "maxPending", 1, 1024, &pend) || !OptBool(env, obj, "polling", &cfg->polling) ||
+      !OptBool(env, obj, "requireSeal", &cfg->require_seal) || !OptString(env, obj, "appName", kNameSize - 1, &cfg->app_name)) {
+    return false;
+  }
+  if (ring & (ring - 1)) return ThrowArg(env, "ringSize must be a power of two, got " + std::to_string(ring));
+  cfg->log2_ring = uint8_t(__builtin_ctzll(ring));
+  cfg->buffer_size = uint32_t(bs);
+  cfg->reconnect_ms = uint32_t(rc);
+  cfg->handshake_ms = uint32_t(hs);
+  cfg->max_pending = size_t(pend);
+  return ReadInterfaces(env, obj, cfg);
+}
+
+Handle* GetHandle(napi_env env, napi_value v) {
+  void* p = nullptr;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    ThrowArg(env, "not a memif handle", false);
+    return nullptr;
+  }
+  Handle* h = static_cast<Handle*>(p);
+  if (h->closed) {
+    ThrowArg(env, "memif handle is closed", false);
+    return nullptr;
+  }
+  return h;
+}
+
+napi_value Open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  napi_valuetype t0, t1;
+  napi_typeof(env, argv[0], &t0);
+  napi_typeof(env, argv[1], &t1);
+  if (argc < 2 || t0 != napi_object || t1 != napi_function) {
+    ThrowArg(env, "open(config: object, onEvent: function)", false);
+    return nullptr;
+  }
+  Config cfg;
+  if (!ReadConfig(env, argv[0], &cfg)) return nullptr;
+  Handle* h = new Handle();
+  napi_value name;
+  napi_create_string_utf8(env, "nsm_memif.events", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, argv[1], nullptr, name, 0, 1, h, FinalizeTsfn, h, CallJs, &h->tsfn) != napi_ok) {
+    delete h;
+    napi_throw_error(env, nullptr, "napi_create_threadsafe_function failed");
+    return nullptr;
+  }
+  int err_no = 0;
+  std::string what;
+  h->engine = Engine::Start(std::move(cfg), Sink, h, &err_no, &what);
+  if (!h->engine) {
+    h->closed = true;
+    h->refs = 1;  // only the thread-safe function's finaliser remains
+    napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
+    napi_throw(env, nsm::MakeError(env, nsm::Failure(err_no, what), "memif open"));
+    return nullptr;
+  }
+  napi_value ext;
+  napi_create_external(env, h, FinalizeExternal, nullptr, &ext);
+  return ext;
+}
+
+napi_value Send(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Handle* h = argc == 3 ? GetHandle(env, argv[0]) : nullptr;
+  if (!h) return argc == 3 ? nullptr : (ThrowArg(env, "send(handle, id, frames)", false), nullptr);
+  uint32_t id, n = 0;
+  bool is_array = false;
+  if (napi_get_value_uint32(env, argv[1], &id) != napi_ok) return ThrowArg(env, "id must be a number", false), nullptr;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array) {
+    return ThrowArg(env, "frames must be an array of Buffers", false), nullptr;
+  }
+  napi_get_array_length(env, argv[2], &n);
+  static thread_local std::vector<Frame> frames;
+  frames.clear();
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value b;
+    bool is_buf = false;
+    void* data;
+    size_t len;
+    napi_get_element(env, argv[2], i, &b);
+    if (napi_is_buffer(env, b, &is_buf) != napi_ok || !is_buf || napi_get_buffer_info(env, b, &data, &len) != napi_ok) {
+      return ThrowArg(env, "frames[" + std::to_string(i) + "] is not a Buffer", false), nullptr;
+    }
+    if (len == 0 || len > kMaxFrame) {
+      return ThrowArg(env, "frames[" + std::to_string(i) + "] is " + std::to_string(len) + " bytes, expected 1.." +
+                               std::to_string(kMaxFrame)),
+             nullptr;
+    }
+    frames.push_back(Frame{static_cast<const uint8_t*>(data), uint32_t(len)});
+  }
+  long sent = h->engine->Send(id, frames.data(), frames.size());
+  if (sent < 0) return ThrowArg(env, "no interface with id " + std::to_string(id)), nullptr;
+  napi_value r;
+  napi_create_uint32(env, uint32_t(sent), &r);
+  return r;
+}
+
+napi_value StatsOf(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  Handle* h = argc == 2 ? GetHandle(env, argv[0]) : nullptr;
+  uint32_t id;
+  if (!h || napi_get_value_uint32(env, argv[1], &id) != napi_ok) return nullptr;
+  const Stats* s = h->engine->StatsOf(id);
+  if (!s) return ThrowArg(env, "no interface with id " + std::to_string(id)), nullptr;
+  napi_value o;
+  napi_create_object(env, &o);
+  SetNumber(env, o, "rxFrames", double(s->rx_frames.load()));
+  SetNumber(env, o, "rxBytes", double(s->rx_bytes.load()));
+  SetNumber(env, o, "rxErrors", double(s->rx_errors.load()));
+  SetNumber(env, o, "txFrames", double(s->tx_frames.load()));
+  SetNumber(env, o, "txBytes", double(s->tx_bytes.load()));
+  SetNumber(env, o, "txNoSpace", double(s->tx_no_space.load()));
+  SetNumber(env, o, "txErrors", double(s->tx_errors.load()));
+  SetNumber(env, o, "connects", double(s->connects.load()));
+  SetNumber(env, o, "disconnects", double(s->disconnects.load()));
+  SetBool(env, o, "up", h->engine->IsUp(id));
+  return o;
+}
+
+napi_value Close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  void* p = nullptr;
+  if (argc == 1 && napi_get_value_external(env, argv[0], &p) == napi_ok && p) CloseHandle(static_cast<Handle*>(p));
+  return nullptr;
+}
+
+}  // namespace
+
+napi_value RegisterAddon(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", nullptr, Open, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"send", nullptr, Send, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"stats", nullptr, StatsOf, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"parseMessage", nullptr, ParseMessage, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+}  // namespace memif
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, memif::RegisterAddon)

@@ -1,0 +1,10 @@
+/** memif (protocol 2.0): shared-memory packet interfaces, server and client, on a native engine. */
+export * from './endpoint.js';
+export * from './interface.js';
+export { loadMemifAddon, type MemifAddon, type MemifStats } from './native.js';
+export {
+  MAX_SOCKET_BYTES,
+  type MemifCommonOptions,
+  type MemifInterfaceOptions,
+  type MemifMode,
+} from './options.js';

@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Path of the built addon relative to this package's root (`forwarder/`). */
+const ADDON = join('native', 'build', 'Release', 'nsm_memif.node');
+
+/** What the native engine is opened with; {@link createMemifServer} and {@link createMemifClient} build it. */
+export interface NativeMemifConfig {
+  role: 'server' | 'client';
+  socket: string;
+  interfaces: { id: number; secret?: string; name?: string }[];
+  appName?: string;
+  ringSize?: number;
+  bufferSize?: number;
+  polling?: boolean;
+  reconnectMs?: number;
+  handshakeMs?: number;
+  requireSeal?: boolean;
+  maxPending?: number;
+}
+
+/** Events from the engine thread, delivered on the JS thread. */
+export type NativeMemifEvent =
+  | { type: 'up'; id: number; peerName: string; peerInterface: string; ringSize: number; bufferSize: number }
+  | { type: 'down' | 'rejected'; id?: number; reason: string; code: number; byPeer: boolean }
+  | { type: 'frames'; id: number; data: Buffer; lengths: Uint32Array };
+
+/** Counters of one interface; `up` is the link state when read. */
+export interface MemifStats {
+  rxFrames: number;
+  rxBytes: number;
+  /** Received descriptors outside the regions, or frames longer than 256 KiB: dropped. */
+  rxErrors: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames `send` did not take: ring full or link down. */
+  txNoSpace: number;
+  /** Transmit stopped at a descriptor the peer posted outside its regions. */
+  txErrors: number;
+  connects: number;
+  disconnects: number;
+  up: boolean;
+}
+
+/** An open engine, opaque to JS. */
+export type NativeMemifHandle = { readonly __memif: unique symbol };
+
+/**
+ * The native memif addon (`forwarder/native/src/memif`). Argument errors are RangeError or
+ * TypeError with code `ERR_MEMIF_ARG`; system errors carry `code` (errno name), `errno`, `syscall`.
+ */
+export interface MemifAddon {
+  open(config: NativeMemifConfig, onEvent: (ev: NativeMemifEvent) => void): NativeMemifHandle;
+  /** Copies frames into the transmit ring without waiting; returns how many it took. */
+  send(handle: NativeMemifHandle, id: number, frames: readonly Buffer[]): number;
+  stats(handle: NativeMemifHandle, id: number): MemifStats;
+  /** Sends DISCONNECT on every channel, releases everything and joins the engine thread. */
+  close(handle: NativeMemifHandle): void;
+  /** Decodes one control message (tests and fuzzing): its fields, or `{ error }`. */
+  parseMessage(buf: Buffer): Record<string, string | number>;
+}
+
+let cached: MemifAddon | undefined;
+
+function findAddon(start: string): string | undefined {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Loads the memif addon once. Throws a clear error when it has not been built.
+ * Usage: `const addon = loadMemifAddon()`.
+ */
+export function loadMemifAddon(): MemifAddon {
+  if (cached) return cached;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const path = findAddon(here);
+  if (!path) throw new Error(`native memif addon ${ADDON} not found above ${here}; run npm run build:native`);
+  const require = createRequire(import.meta.url);
+  cached = require(path) as MemifAddon;
+  return cached;
+}
