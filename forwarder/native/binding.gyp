@@ -12,6 +12,7 @@
       "sources": [
         "src/memif/addon.cc",
         "src/memif/addon_events.cc",
+        "src/memif/channel.cc",
         "src/memif/client.cc",
         "src/memif/datapath.cc",
         "src/memif/engine.cc",

@@ -13,19 +13,11 @@
 namespace memif {
 namespace {
 
-// epoll tags: pointers are 8-aligned, so the low bits say what the event is about.
-constexpr uint64_t kTagWake = 0, kTagListen = 3, kTagConn = 1, kTagRx = 2;
 constexpr size_t kBatchFrames = 256;
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr int kMaxInflight = 32;
 constexpr int kPollMs = 1;
 
-void Watch(int ep, int fd, uint64_t tag) {
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = tag;
-  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
 
 }  // namespace
 
@@ -53,14 +45,14 @@ Engine* Engine::Start(Config cfg, EventSink sink, void* ctx, int* err_no, std::s
     delete e;
     return nullptr;
   }
-  Watch(e->epfd_, e->wakefd_, kTagWake);
+  WatchFd(e->epfd_, e->wakefd_, kTagWake);
   if (e->cfg_.role == Role::kServer) {
     e->listenfd_ = Listen(e->cfg_.address, &e->ino_, err_no, err);
     if (e->listenfd_ < 0) {
       delete e;
       return nullptr;
     }
-    Watch(e->epfd_, e->listenfd_, kTagListen);
+    WatchFd(e->epfd_, e->listenfd_, kTagListen);
   }
   e->thread_ = std::thread([e] { e->Run(); });
   return e;
@@ -205,7 +197,7 @@ void Engine::LinkUp(Conn* c, const std::string& peer_if) {
   }
   Link& l = f->link;
   if (l.client) PostRxBuffers(&l);
-  if (!cfg_.polling) Watch(epfd_, l.rx.efd, reinterpret_cast<uint64_t>(f) | kTagRx);
+  if (!cfg_.polling) WatchFd(epfd_, l.rx.efd, reinterpret_cast<uint64_t>(f) | kTagRx);
   f->stats.connects.fetch_add(1, std::memory_order_relaxed);
   Event* ev = new Event();
   ev->kind = EventKind::kUp;
@@ -247,73 +239,6 @@ void Engine::Drain(Iface* f) {
     if (st == RxStatus::kIdle) return;
   }
   f->rx_pending = true;
-}
-
-void Engine::Accept() {
-  for (;;) {
-    int fd = accept4(listenfd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return;
-    Conn* c = new Conn();
-    c->fd = fd;
-    c->state = Conn::State::kAwaitInit;
-    c->deadline = NowMs() + cfg_.handshake_ms;
-    conns_.push_back(c);
-    Watch(epfd_, fd, reinterpret_cast<uint64_t>(c) | kTagConn);
-    size_t pending = 0;
-    for (Conn* o : conns_) pending += o->state == Conn::State::kAwaitInit;
-    if (pending > cfg_.max_pending) {
-      Fail(c, "too many handshakes in progress", kCodeRefused);
-      continue;
-    }
-    Msg m;
-    m.type = MsgType::Hello;
-    m.hello.name = cfg_.app_name;
-    m.hello.min_version = m.hello.max_version = kVersion;
-    m.hello.max_region = 3;
-    m.hello.max_c2s_ring = m.hello.max_s2c_ring = 0;  // one queue pair
-    m.hello.max_log2_ring_size = kMaxLog2Ring;
-    SendMsg(c, m);
-  }
-}
-
-void Engine::TryConnect() {
-  reconnect_at_ = 0;
-  int fd = Connect(cfg_.address);
-  if (fd < 0) {
-    reconnect_at_ = NowMs() + cfg_.reconnect_ms;
-    return;
-  }
-  Conn* c = new Conn();
-  c->fd = fd;
-  c->state = Conn::State::kAwaitHello;
-  c->iface = ifaces_[0];
-  c->iface->conn = c;
-  c->deadline = NowMs() + cfg_.handshake_ms;
-  conns_.push_back(c);
-  Watch(epfd_, fd, reinterpret_cast<uint64_t>(c) | kTagConn);
-}
-
-void Engine::OnReadable(Conn* c) {
-  for (int i = 0; i < 64 && !c->dead; i++) {
-    Msg m;
-    std::vector<int> fds;
-    std::string err;
-    Recv r = Receive(c->fd, &m, &fds, &err);
-    if (r == Recv::kAgain) return;
-    if (r == Recv::kClosed) return Lost(c, err, kCodeClosed, true, false);
-    if (r == Recv::kBad) return Fail(c, err, kCodeProtocol);
-    if (m.type == MsgType::Disconnect) {
-      CloseAll(&fds);
-      std::string why = m.disconnect.reason.empty() ? "(no reason given)" : m.disconnect.reason;
-      return Lost(c, why, m.disconnect.code, true, false);
-    }
-    if (cfg_.role == Role::kServer) {
-      HandleServer(c, m, &fds);
-    } else {
-      HandleClient(c, m, &fds);
-    }
-    CloseAll(&fds);  // whatever the handler did not take
-  }
 }
 
 int Engine::Timeout() {

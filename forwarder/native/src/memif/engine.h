@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/epoll.h>
+
 #include "datapath.h"
 #include "proto.h"
 #include "socket.h"
@@ -135,5 +137,15 @@ class Engine {
 };
 
 int64_t NowMs();
+
+// epoll tags: pointers are 8-aligned, so the low bits say what an event is about.
+constexpr uint64_t kTagWake = 0, kTagConn = 1, kTagRx = 2, kTagListen = 3;
+
+inline void WatchFd(int ep, int fd, uint64_t tag) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag;
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
 
 }  // namespace memif
