@@ -29,6 +29,9 @@ namespace {
 // Client side of C2S: our own buffers, the slot decides the offset.
 size_t TransmitClient(Link* l, const Frame* frames, size_t n, Stats* st) {
   Queue& q = l->tx;
+  // The producer cursor is read back from the ring: a peer may reset head and tail to 0 while
+  // the link comes up (DPDK does when CONNECTED arrives), and then ours must follow.
+  q.next = __atomic_load_n(q.ring.head(), __ATOMIC_RELAXED);
   uint16_t used = uint16_t(q.next - q.ring.LoadTail());
   size_t free = used > q.ring.size() ? 0 : q.ring.size() - used;
   uint32_t bs = l->buffer_size;
@@ -60,6 +63,7 @@ size_t TransmitClient(Link* l, const Frame* frames, size_t n, Stats* st) {
 // Server side of S2C: the client's posted buffers, each descriptor's length is its capacity.
 size_t TransmitServer(Link* l, const Frame* frames, size_t n, Stats* st) {
   Queue& q = l->tx;
+  q.next = __atomic_load_n(q.ring.tail(), __ATOMIC_RELAXED);  // as above: the peer may reset it
   uint16_t avail = uint16_t(q.ring.LoadHead() - q.next);
   if (avail > q.ring.size()) avail = 0;
   size_t sent = 0;

@@ -1,0 +1,50 @@
+import type { MemifInterface } from '../interface.js';
+
+const DST = Buffer.from('020000000002', 'hex');
+const SRC = Buffer.from('020000000001', 'hex');
+
+/** An Ethernet frame (02:..:02 ← 02:..:01, ethertype 0x88b5) of `len` bytes carrying `seq`. */
+export function ethFrame(len: number, seq: number): Buffer {
+  const b = Buffer.alloc(len, 0xa5);
+  DST.copy(b, 0);
+  SRC.copy(b, 6);
+  b.writeUInt16BE(0x88b5, 12);
+  b.writeUInt32BE(seq >>> 0, 14);
+  return b;
+}
+
+/** Whether `f` is `ethFrame(len, seq)` with its MAC addresses swapped (as testpmd macswap does). */
+export function isSwapped(f: Buffer): boolean {
+  return f.subarray(0, 6).equals(SRC) && f.subarray(6, 12).equals(DST) && f.readUInt16BE(12) === 0x88b5;
+}
+
+/**
+ * Sends `total` frames of `len` bytes through `iface` in windows of `window`, waiting for each
+ * window to come back from a reflecting peer; resolves with the frames received.
+ */
+export async function exchange(
+  iface: MemifInterface,
+  total: number,
+  len: number,
+  window = 128,
+): Promise<Buffer[]> {
+  const got: Buffer[] = [];
+  const onFrames = (f: Buffer[]): void => void got.push(...f);
+  iface.on('frames', onFrames);
+  try {
+    let sent = 0;
+    const deadline = Date.now() + 20_000;
+    while (got.length < total) {
+      if (Date.now() > deadline)
+        throw new Error(`exchange: ${got.length} of ${total} frames back after 20 s (sent ${sent})`);
+      if (sent - got.length < window && sent < total) {
+        const n = Math.min(window, total - sent);
+        sent += iface.send(Array.from({ length: n }, (_, i) => ethFrame(len, sent + i)));
+      }
+      await new Promise((r) => setTimeout(r, sent - got.length >= window || sent === total ? 1 : 0));
+    }
+    return got;
+  } finally {
+    iface.off('frames', onFrames);
+  }
+}

@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { createMemifClient, createMemifServer } from './index.js';
+import { abstractName, Closer, tempDir } from './testing/names.js';
+import { Testpmd, TESTPMD } from './testing/testpmd.js';
+import { exchange, isSwapped } from './testing/traffic.js';
+
+const closer = new Closer();
+const pmds: Testpmd[] = [];
+const dirs: { remove(): void }[] = [];
+let n = 0;
+const prefix = (): string => `nsm-memif-${process.pid}-${++n}`;
+
+afterEach(async () => {
+  try {
+    await Promise.all(pmds.splice(0).map((p) => p.stop()));
+  } finally {
+    try {
+      closer.closeAll();
+    } finally {
+      for (const d of dirs.splice(0)) d.remove();
+    }
+  }
+});
+
+/** testpmd flushes its receive queues when forwarding starts: send only after that. */
+async function forwarding(pmd: Testpmd): Promise<void> {
+  await expect.poll(() => pmd.started, { timeout: 30_000 }).toBe(true);
+}
+
+function socketPath(): string {
+  const d = tempDir();
+  dirs.push(d);
+  return d.path('memif.sock');
+}
+
+describe.skipIf(!TESTPMD)('memif interop with DPDK dpdk-testpmd (net_memif)', () => {
+  test('testpmd as client connects to our server; frames pass both ways and both sides count them', async () => {
+    const socket = socketPath();
+    const srv = closer.add(createMemifServer({ socket, interfaces: [{ id: 0, name: 'nsm0' }] }));
+    const s = srv.interface(0);
+    const pmd = new Testpmd({ role: 'client', socket, forwardMode: 'macswap', prefix: prefix() });
+    pmds.push(pmd);
+    const up = await s.waitUp(AbortSignal.timeout(30_000));
+    expect(up.peerName).toMatch(/DPDK/);
+    expect(up.peerInterface).toBe('net_memif0');
+    await forwarding(pmd);
+    const back = await exchange(s, 20_000, 64);
+    expect(back.every(isSwapped)).toBe(true);
+    const ours = s.stats();
+    const theirs = await pmds.pop()!.stop();
+    expect(theirs.rxPackets).toBe(ours.txFrames);
+    expect(theirs.txPackets).toBe(ours.rxFrames);
+    expect(ours.rxFrames).toBe(20_000);
+    await expect.poll(() => s.up).toBe(false);
+  }, 60_000);
+
+  test('our client connects to testpmd as server; frames pass both ways, also chained ones', async () => {
+    const socket = socketPath();
+    const pmd = new Testpmd({ role: 'server', socket, forwardMode: 'macswap', prefix: prefix() });
+    pmds.push(pmd);
+    await expect.poll(() => existsSync(socket), { timeout: 30_000 }).toBe(true);
+    const c = closer.add(createMemifClient({ socket, name: 'nsm0', reconnectMs: 100 }));
+    const up = await c.waitUp(AbortSignal.timeout(30_000));
+    expect(up.peerName).toMatch(/DPDK/);
+    await forwarding(pmd);
+    const back = await exchange(c, 10_000, 64);
+    expect(back.every(isSwapped)).toBe(true);
+    // 3000 bytes: two of our 2048-byte buffers, two mbufs in testpmd, chained both ways.
+    const big = await exchange(c, 200, 3000, 32);
+    expect(big.every((f) => f.length === 3000 && isSwapped(f))).toBe(true);
+    const ours = c.stats();
+    const theirs = await pmds.pop()!.stop();
+    expect(theirs.rxPackets).toBe(ours.txFrames);
+    expect(theirs.txPackets).toBe(ours.rxFrames);
+    // testpmd leaving: our client sees the link go down and keeps trying to reconnect.
+    await expect.poll(() => c.up).toBe(false);
+  }, 60_000);
+
+  test('abstract socket: testpmd (socket-abstract=yes) reaches our @name server', async () => {
+    const socket = abstractName('dpdk');
+    const srv = closer.add(createMemifServer({ socket, mode: 'polling' }));
+    const s = srv.interface(0);
+    const pmd = new Testpmd({ role: 'client', socket, forwardMode: 'macswap', prefix: prefix() });
+    pmds.push(pmd);
+    await s.waitUp(AbortSignal.timeout(30_000));
+    await forwarding(pmd);
+    const back = await exchange(s, 5000, 1500);
+    expect(back.every((f) => f.length === 1500 && isSwapped(f))).toBe(true);
+  }, 60_000);
+});
