@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { createMemifClient, createMemifServer, type MemifRejected, type MemifServer } from './index.js';
@@ -103,6 +105,8 @@ describe.skipIf(!hasPython())('memif bad peers (python3 raw SOCK_SEQPACKET peer)
 
   test('fuzz: thousands of random and mutated messages never crash or wedge the server', async () => {
     const srv = closer.add(createMemifServer({ socket: abstractName('fuzz'), handshakeTimeoutMs: 1000 }));
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
     const result = await fuzzServer(srv.socket, 3000, 11);
     console.log(
       `memif fuzz: ${result.iterations} connections, ${Object.keys(result.replies).length} distinct outcomes`,
@@ -111,6 +115,8 @@ describe.skipIf(!hasPython())('memif bad peers (python3 raw SOCK_SEQPACKET peer)
     // Most end in a DISCONNECT with a reason; none may crash us (we would not be here).
     const reasons = Object.keys(result.replies);
     expect(reasons.length).toBeGreaterThan(5);
+    // Every descriptor the fuzzer passed (memfds, eventfds, pipes) was closed again.
+    await expect.poll(fds).toBe(before);
     await healthy(srv);
   }, 120_000);
 
@@ -120,6 +126,7 @@ describe.skipIf(!hasPython())('memif bad peers (python3 raw SOCK_SEQPACKET peer)
     ['not_hello', /^expected HELLO, got ACK$/, false],
     ['ack_connect', /^unexpected ACK$/, false],
     ['disconnect', /^go away$/, true],
+    ['vanish', /^peer closed the control channel$/, true],
   ];
   test.each(clientCases)('client answers a server that sends %s', async (scenario, reason, byPeer) => {
     const address = abstractName(`srv-${scenario}`);

@@ -122,6 +122,10 @@ def server_scenario(address, name):
             w.send(s, w.hello(min_v=0x0100, max_v=0x0100))
         elif name == 'hello_trunc':
             w.send(s, w.hello()[:50])
+        elif name == 'vanish':
+            w.send(s, w.hello())
+            w.recv(s)
+            return {'type': 'VANISHED'}
         elif name == 'not_hello':
             w.send(s, w.simple(w.ACK))
         elif name == 'disconnect':
