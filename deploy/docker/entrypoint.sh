@@ -10,11 +10,12 @@ case "$component" in
   nsmgr) exec node "$root"/manager/dist/main.js "$@" ;;
   forwarder) exec node "$root"/forwarder/dist/main.js "$@" ;;
   webhook) exec node "$root"/cli/dist/webhook/main.js "$@" ;;
+  issuer) exec node "$root"/cli/dist/issuer/main.js "$@" ;;
   nsc) exec node "$root"/cli/dist/roles/nsc.js "$@" ;;
   nse) exec node "$root"/cli/dist/roles/nse.js "$@" ;;
   nsm) exec node "$root"/cli/dist/main.js "$@" ;;
   *)
-    echo "nsm-entrypoint: unknown component \"$component\": expected registry, nsmgr, forwarder, webhook, nsc, nse or nsm" >&2
+    echo "nsm-entrypoint: unknown component \"$component\": expected registry, nsmgr, forwarder, webhook, issuer, nsc, nse or nsm" >&2
     exit 2
     ;;
 esac

@@ -3,7 +3,12 @@ import { ConfigError, parseRegistryConfig, usage } from './config.js';
 
 /** Identity variables are checked separately below; the rest of the tests run with a directory set. */
 const withId = (env: Record<string, string>): Record<string, string> => ({ NSM_IDENTITY_DIR: '/id', ...env });
-const security = { identityDir: '/id', workloadApi: '', insecure: false, authorize: true };
+const issuer = {
+  url: '',
+  tokenFile: '/var/run/secrets/nsm-issuer/token',
+  caFile: '/var/run/nsm-trust/bundle.pem',
+};
+const security = { identityDir: '/id', workloadApi: '', issuer, insecure: false, authorize: true };
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
@@ -74,6 +79,7 @@ describe('parseRegistryConfig', () => {
       security: {
         identityDir: '',
         workloadApi: 'unix:///run/spire/agent.sock',
+        issuer,
         insecure: false,
         authorize: false,
       },
@@ -117,7 +123,7 @@ describe('parseRegistryConfig', () => {
 
   it('needs an identity unless told to run insecure, and reads booleans strictly', () => {
     expect(() => parseRegistryConfig({})).toThrow(
-      /no identity for mTLS: set NSM_IDENTITY_DIR .* or SPIFFE_ENDPOINT_SOCKET .*, or NSM_INSECURE=true/,
+      /no identity for mTLS: set NSM_IDENTITY_DIR .*, SPIFFE_ENDPOINT_SOCKET .* or NSM_ISSUER_URL .*, or NSM_INSECURE=true/,
     );
     expect(parseRegistryConfig({ NSM_INSECURE: 'true' }).security.insecure).toBe(true);
     expect(problemsOf({ NSM_INSECURE: 'maybe' })[0]).toBe('NSM_INSECURE="maybe": expected true or false');

@@ -16,7 +16,7 @@ import { crProblems } from '../harness/crd-schema.js';
 const root = join(import.meta.dirname, '..', '..');
 const k8s = join(root, 'deploy', 'k8s');
 const entrypoint = join(root, 'deploy', 'docker', 'entrypoint.sh');
-const COMPONENTS = ['registry', 'nsmgr', 'forwarder', 'webhook', 'nsc', 'nse', 'nsm'];
+const COMPONENTS = ['registry', 'nsmgr', 'forwarder', 'webhook', 'issuer', 'nsc', 'nse', 'nsm'];
 
 interface Obj {
   apiVersion: string;
@@ -100,11 +100,64 @@ describe('deploy/k8s', () => {
         'DaemonSet/nsmgr',
         'Deployment/nsm-webhook',
         'Service/nsm-webhook-svc',
+        'Deployment/nsm-issuer',
+        'Service/nsm-issuer',
         'MutatingWebhookConfiguration/nsm-webhook',
       ]),
     );
     const registry = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'registry')!;
     expect((registry['spec'] as { replicas: number }).replicas).toBe(2);
+  });
+
+  it('gives every mesh container an identity from the issuer in the base, and from SPIRE in overlays/spire', () => {
+    type Spec = {
+      containers: {
+        name: string;
+        args: string[];
+        env?: { name: string; value?: string }[];
+        volumeMounts?: { mountPath: string }[];
+      }[];
+      volumes?: { name: string; projected?: unknown; configMap?: { name: string } }[];
+    };
+    const meshPods = (objects: Obj[]) =>
+      objects
+        .filter(
+          (o) =>
+            ['registry', 'nsmgr'].includes(o.metadata.name) && ['Deployment', 'DaemonSet'].includes(o.kind),
+        )
+        .map((o) => podSpecs(o)[0] as unknown as Spec);
+    for (const spec of meshPods(render(join(k8s, 'base')))) {
+      expect(spec.volumes).toContainEqual({
+        name: 'nsm-issuer-token',
+        projected: {
+          sources: [
+            { serviceAccountToken: { audience: 'nsm-issuer', expirationSeconds: 3600, path: 'token' } },
+          ],
+        },
+      });
+      expect(spec.volumes).toContainEqual({
+        name: 'nsm-trust-bundle',
+        configMap: { name: 'nsm-trust-bundle' },
+      });
+      for (const c of spec.containers) {
+        expect(c.env, c.name).toContainEqual({
+          name: 'NSM_ISSUER_URL',
+          value: 'https://nsm-issuer.nsm-system.svc:443',
+        });
+        expect(
+          c.volumeMounts?.map((m) => m.mountPath),
+          c.name,
+        ).toEqual(expect.arrayContaining(['/var/run/secrets/nsm-issuer', '/var/run/nsm-trust']));
+      }
+    }
+    const spire = render(join(k8s, 'overlays', 'spire'));
+    expect(JSON.stringify(spire)).not.toMatch(/nsm-issuer|nsm-trust/);
+    for (const spec of meshPods(spire))
+      for (const c of spec.containers)
+        expect(c.env, c.name).toContainEqual({
+          name: 'SPIFFE_ENDPOINT_SOCKET',
+          value: 'unix:///run/spire/sockets/agent.sock',
+        });
   });
 
   it('injects, through the webhook, client containers that run a component of the image the base names', () => {
@@ -173,6 +226,6 @@ describe('deploy/k8s', () => {
       encoding: 'utf8',
     });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('expected registry, nsmgr, forwarder, webhook, nsc, nse or nsm');
+    expect(run.stderr).toContain('expected registry, nsmgr, forwarder, webhook, issuer, nsc, nse or nsm');
   });
 });

@@ -143,7 +143,13 @@ export async function createMesh(options: MeshOptions = {}) {
     let forwarder: RunningForwarder | undefined;
     const managerSecurity = await securityFor(`nsmgr-${name}`, ['nsmgr', name]);
     const forwarderSecurity = await securityFor(`forwarder-${name}`, ['forwarder', name]);
-    const insecure = { identityDir: '', workloadApi: '', insecure: true, authorize: false };
+    const insecure = {
+      identityDir: '',
+      workloadApi: '',
+      issuer: { url: '', tokenFile: '', caFile: '' },
+      insecure: true,
+      authorize: false,
+    };
     const managerR = restartable(async () => {
       manager = await startManager(
         {

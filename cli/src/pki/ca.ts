@@ -4,7 +4,14 @@
  * WebCrypto (its default provider, `globalThis.crypto`); nothing here encodes ASN.1 by hand.
  */
 import 'reflect-metadata';
-import { KeyObject, X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import {
+  KeyObject,
+  X509Certificate,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  webcrypto,
+} from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { invalidArgument } from '@nsm-ts/sdk/core';
 import { parseSpiffeId, spiffeIdOfCertificate } from '@nsm-ts/sdk/security';
@@ -104,14 +111,49 @@ export function caFromPem(certPem: string, keyPem: string, what = 'the mesh CA')
   return { trustDomain, certPem, keyPem, certificate };
 }
 
+/** An issued certificate for a key the workload keeps (it sent only its public key). */
+export interface IssuedCertificate {
+  readonly id: string;
+  /** The leaf certificate (the CA is the trust bundle, not part of the chain). */
+  readonly chainPem: string;
+  readonly notAfter: number;
+}
+
 /**
- * Issues an X.509-SVID for `id` (a SPIFFE ID of the CA's trust domain), valid for `lifetimeMs`.
- * Usage: `await issueSvid(ca, { id: 'spiffe://nsm.local/nsmgr/node-1', lifetimeMs: 86_400_000 })`.
+ * The public key of an SPKI PEM ("-----BEGIN PUBLIC KEY-----"), which must be EC P-256 (tokens are
+ * ES256). INVALID_ARGUMENT names `what` and the problem. Usage: `await publicKeyFromPem(pem, 'the request')`.
  */
-export async function issueSvid(
+export async function publicKeyFromPem(pem: string, what: string): Promise<webcrypto.CryptoKey> {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (err) {
+    throw invalidArgument(`${what}: the public key is not a PEM public key: ${(err as Error).message}`);
+  }
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw invalidArgument(
+      `${what}: the public key is ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.namedCurve ? ` (${key.asymmetricKeyDetails.namedCurve})` : ''}: expected an EC P-256 key`,
+    );
+  return webcrypto.subtle.importKey('spki', key.export({ type: 'spki', format: 'der' }), algorithm, true, [
+    'verify',
+  ]);
+}
+
+/**
+ * Issues an X.509-SVID certificate for `id` (a SPIFFE ID of the CA's trust domain) and `publicKey`, valid
+ * for `lifetimeMs` (never past the CA). Usage: `await issueCertificate(ca, { id, lifetimeMs, publicKey })`.
+ */
+export async function issueCertificate(
   ca: MeshCa,
-  options: { id: string; lifetimeMs: number; now?: number },
-): Promise<IssuedSvid> {
+  options: {
+    id: string;
+    lifetimeMs: number;
+    publicKey: webcrypto.CryptoKey;
+    /** DNS names besides the SPIFFE ID (a server that clients without SPIFFE reach by name). */
+    dnsNames?: string[];
+    now?: number;
+  },
+): Promise<IssuedCertificate> {
   const id = parseSpiffeId(options.id);
   if (id.trustDomain !== ca.trustDomain)
     throw invalidArgument(`cannot issue ${id.id}: the CA is for trust domain ${ca.trustDomain}`);
@@ -122,7 +164,6 @@ export async function issueSvid(
     );
   const now = options.now ?? Date.now();
   const notAfter = Math.min(now + options.lifetimeMs, Date.parse(ca.certificate.validTo));
-  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
   const issuer = new x509.X509Certificate(ca.certPem);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
@@ -131,7 +172,7 @@ export async function issueSvid(
     notBefore: new Date(now - BACKDATE_MS),
     notAfter: new Date(notAfter),
     signingKey: await signingKey(ca.keyPem),
-    publicKey: keys.publicKey,
+    publicKey: options.publicKey,
     signingAlgorithm: algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -143,9 +184,28 @@ export async function issueSvid(
         x509.ExtendedKeyUsage.serverAuth,
         x509.ExtendedKeyUsage.clientAuth,
       ]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: id.id }], false),
+      new x509.SubjectAlternativeNameExtension(
+        [
+          { type: 'url', value: id.id },
+          ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+        ],
+        false,
+      ),
       await x509.AuthorityKeyIdentifierExtension.create(issuer),
     ],
   });
-  return { id: id.id, chainPem: cert.toString('pem'), keyPem: pkcs8Pem(keys.privateKey), notAfter };
+  return { id: id.id, chainPem: cert.toString('pem'), notAfter };
+}
+
+/**
+ * Issues an X.509-SVID for `id` with a new key, valid for `lifetimeMs`.
+ * Usage: `await issueSvid(ca, { id: 'spiffe://nsm.local/nsmgr/node-1', lifetimeMs: 86_400_000 })`.
+ */
+export async function issueSvid(
+  ca: MeshCa,
+  options: { id: string; lifetimeMs: number; dnsNames?: string[]; now?: number },
+): Promise<IssuedSvid> {
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const cert = await issueCertificate(ca, { ...options, publicKey: keys.publicKey });
+  return { ...cert, keyPem: pkcs8Pem(keys.privateKey) };
 }

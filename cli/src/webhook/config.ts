@@ -19,6 +19,10 @@ export interface WebhookConfig {
   env: Record<string, string>;
   /** `NSM_SPIRE_SOCKET_DIR`: the host directory of the SPIRE agent socket to mount ('' for none). */
   spireSocketDir: string;
+  /** `NSM_ISSUER_URL`: the mesh issuer the injected clients get their identity from ('' for none). */
+  issuerUrl: string;
+  /** `NSM_BUNDLE_CONFIGMAP`: the trust bundle ConfigMap the issuer keeps in every namespace. */
+  bundleConfigMap: string;
   /** `NSM_LABELS`: labels merged into the pods it injects (`k:v,k2:v2`). */
   labels: Record<string, string>;
   /** `NSM_CERT_FILE_PATH`, `NSM_KEY_FILE_PATH`: the serving certificate; both empty: self-signed and self-registered. */
@@ -40,6 +44,9 @@ export const WEBHOOK_USAGE = `Usage: nsm-webhook   (configured by environment va
   NSM_LABELS             labels added to the pods it injects: k:v,k2:v2
   NSM_SPIRE_SOCKET_DIR   host directory of the SPIRE agent's agent.sock, mounted for the clients'
                          identity (default /run/spire/sockets; "none" mounts nothing)
+  NSM_ISSUER_URL         the mesh issuer (nsm-issuer) for the clients' identity instead: they get a
+                         projected service-account token for it and the trust bundle ConfigMap
+  NSM_BUNDLE_CONFIGMAP   that ConfigMap's name                            (default nsm-trust-bundle)
   NSM_CERT_FILE_PATH     serving certificate and key (PEM); when both are unset the webhook makes a
   NSM_KEY_FILE_PATH      self-signed certificate and registers its MutatingWebhookConfiguration itself
   NSM_LOG_LEVEL          trace, debug, info, warn, error, fatal or silent (default info)
@@ -66,6 +73,8 @@ export function parseWebhookConfig(env: NodeJS.ProcessEnv): { config: WebhookCon
     image: r.string('NSM_CONTAINER_IMAGE', ''),
     env: envs,
     spireSocketDir: r.string('NSM_SPIRE_SOCKET_DIR', '/run/spire/sockets').replace(/^none$/, ''),
+    issuerUrl: r.string('NSM_ISSUER_URL', ''),
+    bundleConfigMap: r.string('NSM_BUNDLE_CONFIGMAP', 'nsm-trust-bundle'),
     labels: parseLabels(r.string('NSM_LABELS', ''), 'NSM_LABELS', r.errors),
     certFile: r.string('NSM_CERT_FILE_PATH', ''),
     keyFile: r.string('NSM_KEY_FILE_PATH', ''),
@@ -73,6 +82,8 @@ export function parseWebhookConfig(env: NodeJS.ProcessEnv): { config: WebhookCon
   };
   if (config.image === '')
     r.errors.push('NSM_CONTAINER_IMAGE is not set: expected the image of the client containers to inject');
+  if (config.issuerUrl && !/^https:\/\/[^/]+/.test(config.issuerUrl))
+    r.errors.push(`NSM_ISSUER_URL="${config.issuerUrl}": expected https://<host>[:<port>]`);
   if ((config.certFile === '') !== (config.keyFile === ''))
     r.errors.push(
       'NSM_CERT_FILE_PATH and NSM_KEY_FILE_PATH go together: set both, or neither for a self-signed certificate',

@@ -45,6 +45,8 @@ await runDaemon(
       env: config.env,
       labels: config.labels,
       spireSocketDir: config.spireSocketDir,
+      issuerUrl: config.issuerUrl,
+      bundleConfigMap: config.bundleConfigMap,
       certPem,
       keyPem,
       host: '0.0.0.0',

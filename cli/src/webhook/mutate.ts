@@ -4,11 +4,14 @@
  * annotated `networkservicemesh.io` on the object, its template or (for Pods) its namespace, gets the
  * mesh client. The client comes as an init container that makes the connections before the app starts
  * and a sidecar that keeps them (refresh, heal), both the `nsc` command with `NSM_NETWORK_SERVICES`
- * (the annotation), `NSM_NAME` (the pod's name) and, from the host, the manager's socket directory and the
- * SPIRE agent's socket directory for their identity; the webhook's own labels are merged into the pod's. The change is answered as a JSON Patch built by fast-json-patch from
+ * (the annotation), `NSM_NAME` (the pod's name), the manager's socket directory from the host, and their
+ * identity: from the mesh issuer (a projected service-account token and the trust bundle ConfigMap) or
+ * from the host's SPIRE agent socket; the webhook's own labels are merged into the pod's. The change is answered as a JSON Patch built by fast-json-patch from
  * the object before and after.
  */
+import { basename, dirname } from 'node:path';
 import fastJsonPatch from 'fast-json-patch';
+import { ISSUER_AUDIENCE, ISSUER_DEFAULTS } from '@nsm-ts/sdk/security';
 import { CLIENT_ANNOTATION, parseClientAnnotation } from '../manifests/client-url.js';
 
 const { compare } = fastJsonPatch;
@@ -32,6 +35,13 @@ export interface MutateOptions {
    * with SPIFFE_ENDPOINT_SOCKET pointing at it; '' mounts nothing (identities come by NSM_ENVS then).
    */
   spireSocketDir: string;
+  /**
+   * The mesh issuer's URL ('' for none): the client containers get NSM_ISSUER_URL, a projected
+   * service-account token for it and the trust bundle ConfigMap of the pod's namespace.
+   */
+  issuerUrl: string;
+  /** The ConfigMap with the trust bundle that the issuer keeps in every namespace. */
+  bundleConfigMap: string;
 }
 
 /** Defaults as the deployment uses them. */
@@ -42,6 +52,8 @@ export const MUTATE_DEFAULTS: Omit<MutateOptions, 'image'> = {
   env: {},
   labels: {},
   spireSocketDir: '/run/spire/sockets',
+  issuerUrl: '',
+  bundleConfigMap: 'nsm-trust-bundle',
 };
 
 /** What to answer. */
@@ -58,8 +70,37 @@ const labelsOf = (meta: unknown): Record<string, string> =>
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'];
 const VOLUME = 'nsm-socket';
 const SPIRE_VOLUME = 'nsm-spire-agent-socket';
+const TOKEN_VOLUME = 'nsm-issuer-token';
+const BUNDLE_VOLUME = 'nsm-trust-bundle';
 const INIT = 'nsm-client-init';
 const SIDECAR = 'nsm-client';
+
+/** The volumes of an identity from the issuer: a projected token for it, and the trust bundle. */
+function issuerVolumes(bundleConfigMap: string): Obj[] {
+  return [
+    {
+      name: TOKEN_VOLUME,
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: ISSUER_AUDIENCE,
+              expirationSeconds: 3600,
+              path: basename(ISSUER_DEFAULTS.tokenFile),
+            },
+          },
+        ],
+      },
+    },
+    {
+      name: BUNDLE_VOLUME,
+      configMap: {
+        name: bundleConfigMap,
+        items: [{ key: 'bundle.pem', path: basename(ISSUER_DEFAULTS.caFile) }],
+      },
+    },
+  ];
+}
 
 /**
  * Decides on `object` of `kind` (namespace annotations given for Pods). Throws an Error naming what is
@@ -115,12 +156,19 @@ export function mutate(
     ...(options.spireSocketDir
       ? [{ name: 'SPIFFE_ENDPOINT_SOCKET', value: `unix://${options.spireSocketDir}/agent.sock` }]
       : []),
+    ...(options.issuerUrl ? [{ name: 'NSM_ISSUER_URL', value: options.issuerUrl }] : []),
     ...Object.entries(options.env).map(([name, v]) => ({ name, value: v })),
   ];
   const mounts = [
     { name: VOLUME, mountPath: options.socketDir, readOnly: true },
     ...(options.spireSocketDir
       ? [{ name: SPIRE_VOLUME, mountPath: options.spireSocketDir, readOnly: true }]
+      : []),
+    ...(options.issuerUrl
+      ? [
+          { name: TOKEN_VOLUME, mountPath: dirname(ISSUER_DEFAULTS.tokenFile), readOnly: true },
+          { name: BUNDLE_VOLUME, mountPath: dirname(ISSUER_DEFAULTS.caFile), readOnly: true },
+        ]
       : []),
   ];
   const container = (name: string, args: string[]): Obj => ({
@@ -141,6 +189,7 @@ export function mutate(
     ...(options.spireSocketDir
       ? [{ name: SPIRE_VOLUME, hostPath: { path: options.spireSocketDir, type: 'Directory' } }]
       : []),
+    ...(options.issuerUrl ? issuerVolumes(options.bundleConfigMap) : []),
   ];
   if (Object.keys(options.labels).length > 0) {
     const metaPath = kind === 'Pod' ? ['metadata'] : ['spec', 'template', 'metadata'];

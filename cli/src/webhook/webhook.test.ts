@@ -11,7 +11,7 @@ import { Pod } from 'kubernetes-models/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@nsm-ts/sdk/core';
 import { selfSignedServerCert, type ServerCert } from '../pki/server-cert.js';
-import { MUTATE_DEFAULTS } from './mutate.js';
+import { MUTATE_DEFAULTS, mutate } from './mutate.js';
 import { startWebhook, type RunningWebhook } from './server.js';
 
 let cert: ServerCert;
@@ -149,6 +149,62 @@ describe('admission webhook', () => {
     });
     // The app's own container is untouched.
     expect(spec.containers[0]).toEqual(app);
+  });
+
+  it('gives the clients an identity from the mesh issuer when told: a projected token and the trust bundle', () => {
+    const object = deployment(annotation);
+    const decision = mutate(
+      'Deployment',
+      object,
+      {},
+      {
+        ...MUTATE_DEFAULTS,
+        image: 'ghcr.io/nsm-ts/nsm:0.1.0',
+        spireSocketDir: '',
+        issuerUrl: 'https://nsm-issuer.nsm-system.svc',
+      },
+    );
+    expect(decision.allowed).toBe(true);
+    const after = patched(object, {
+      response: {
+        uid: '',
+        allowed: true,
+        patchType: 'JSONPatch',
+        patch: Buffer.from(JSON.stringify(decision.allowed ? decision.patch : [])).toString('base64'),
+      },
+    });
+    const spec = after.spec.template.spec as unknown as {
+      initContainers: {
+        env: { name: string; value?: string }[];
+        volumeMounts: { name: string; mountPath: string }[];
+      }[];
+      volumes: Record<string, unknown>[];
+    };
+    expect(() =>
+      new Pod({ metadata: after.spec.template.metadata, spec: spec as never }).validate(),
+    ).not.toThrow();
+    const init = spec.initContainers[0]!;
+    expect(init.env).toContainEqual({ name: 'NSM_ISSUER_URL', value: 'https://nsm-issuer.nsm-system.svc' });
+    expect(init.env.map((e) => e.name)).not.toContain('SPIFFE_ENDPOINT_SOCKET');
+    // The mounts put the files where the SDK looks by default (NSM_ISSUER_TOKEN_FILE, NSM_ISSUER_CA_FILE).
+    expect(init.volumeMounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'nsm-issuer-token', mountPath: '/var/run/secrets/nsm-issuer' }),
+        expect.objectContaining({ name: 'nsm-trust-bundle', mountPath: '/var/run/nsm-trust' }),
+      ]),
+    );
+    expect(spec.volumes).toContainEqual({
+      name: 'nsm-issuer-token',
+      projected: {
+        sources: [
+          { serviceAccountToken: { audience: 'nsm-issuer', expirationSeconds: 3600, path: 'token' } },
+        ],
+      },
+    });
+    expect(spec.volumes).toContainEqual({
+      name: 'nsm-trust-bundle',
+      configMap: { name: 'nsm-trust-bundle', items: [{ key: 'bundle.pem', path: 'bundle.pem' }] },
+    });
   });
 
   it.each(['StatefulSet', 'DaemonSet'])(

@@ -8,3 +8,4 @@ export * from './tokens.js';
 export * from './verify.js';
 export * from './x509.js';
 export * from './setup.js';
+export * from './issuer.js';

@@ -8,6 +8,7 @@ import type { AuthorizeOptions } from '../networkservice/common/authorize/author
 import { silentLogger, type Logger } from '../core/log.js';
 import type { EnvReader } from '../tools/env/env.js';
 import { fileIdentity } from './files.js';
+import { issuerIdentity } from './issuer.js';
 import type { Identity } from './identity.js';
 import { parseSpiffeId } from './spiffe.js';
 import { identityTokenGenerator, jwtTokenGenerator, type TokenGenerator } from './tokens.js';
@@ -19,11 +20,19 @@ export interface SecurityConfig {
   identityDir: string;
   /** The SPIFFE Workload API (SPIFFE_ENDPOINT_SOCKET), used when no identity directory is given. */
   workloadApi: string;
+  /** The mesh's issuer in Kubernetes (NSM_ISSUER_URL), used when neither of the above is given. */
+  issuer: { url: string; tokenFile: string; caFile: string };
   /** No mTLS, no token verification (NSM_INSECURE): for debugging only. */
   insecure: boolean;
   /** Enforce the policies on served calls (NSM_AUTHORIZE, default true). */
   authorize: boolean;
 }
+
+/** Where the injected pod volumes put the issuer's token and the mesh CA. */
+export const ISSUER_DEFAULTS = {
+  tokenFile: '/var/run/secrets/nsm-issuer/token',
+  caFile: '/var/run/nsm-trust/bundle.pem',
+} as const;
 
 /** The variables `readSecurityEnv` reads, for a daemon's usage text. */
 export const SECURITY_USAGE = `  NSM_IDENTITY_DIR                     directory with this process's X.509-SVID: svid.pem (certificate
@@ -31,6 +40,12 @@ export const SECURITY_USAGE = `  NSM_IDENTITY_DIR                     directory 
                                        \`nsm identity\`
   SPIFFE_ENDPOINT_SOCKET               SPIFFE Workload API (a SPIRE agent), used without NSM_IDENTITY_DIR:
                                        unix:///path.sock or tcp://ip:port
+  NSM_ISSUER_URL                       the mesh's issuer in Kubernetes (https://nsm-issuer.nsm-system.svc),
+                                       used without the two above: it certifies the pod's service account
+  NSM_ISSUER_TOKEN_FILE                projected service-account token for it (audience nsm-issuer)
+                                       (default ${ISSUER_DEFAULTS.tokenFile})
+  NSM_ISSUER_CA_FILE                   the mesh CA that the issuer's certificate chains to
+                                       (default ${ISSUER_DEFAULTS.caFile})
   NSM_AUTHORIZE                        enforce the token policies on served calls (default true)
   NSM_INSECURE                         true: no mTLS and no token verification, for debugging only
 `;
@@ -40,13 +55,19 @@ export function readSecurityEnv(r: EnvReader): SecurityConfig {
   const config: SecurityConfig = {
     identityDir: r.string('NSM_IDENTITY_DIR', ''),
     workloadApi: r.string('SPIFFE_ENDPOINT_SOCKET', ''),
+    issuer: {
+      url: r.string('NSM_ISSUER_URL', ''),
+      tokenFile: r.string('NSM_ISSUER_TOKEN_FILE', ISSUER_DEFAULTS.tokenFile),
+      caFile: r.string('NSM_ISSUER_CA_FILE', ISSUER_DEFAULTS.caFile),
+    },
     insecure: r.boolean('NSM_INSECURE', false),
     authorize: r.boolean('NSM_AUTHORIZE', true),
   };
-  if (!config.insecure && !config.identityDir && !config.workloadApi) {
+  if (!config.insecure && !config.identityDir && !config.workloadApi && !config.issuer.url) {
     r.errors.push(
-      'no identity for mTLS: set NSM_IDENTITY_DIR (svid.pem, svid_key.pem, svid_bundle.pem; `nsm identity` makes one) ' +
-        'or SPIFFE_ENDPOINT_SOCKET (a SPIRE agent), or NSM_INSECURE=true to run without mTLS and authorization',
+      'no identity for mTLS: set NSM_IDENTITY_DIR (svid.pem, svid_key.pem, svid_bundle.pem; `nsm identity` makes one), ' +
+        'SPIFFE_ENDPOINT_SOCKET (a SPIRE agent) or NSM_ISSUER_URL (the mesh issuer in Kubernetes), ' +
+        'or NSM_INSECURE=true to run without mTLS and authorization',
     );
   }
   return config;
@@ -118,13 +139,18 @@ export async function setupSecurity(
   }
   const identity = config.identityDir
     ? await fileIdentity({ dir: config.identityDir, log })
-    : await workloadApiIdentity({ address: config.workloadApi, log });
+    : config.workloadApi
+      ? await workloadApiIdentity({ address: config.workloadApi, log })
+      : await issuerIdentity({ ...config.issuer, log });
   if (!config.authorize)
     log.warn(
       'NSM_AUTHORIZE=false: the token policies are off; callers with a certificate of the trust domain may request, ' +
         'refresh and close any connection. For debugging only',
     );
-  log.info({ id: identity.id, source: config.identityDir || config.workloadApi }, 'identity loaded');
+  log.info(
+    { id: identity.id, source: config.identityDir || config.workloadApi || config.issuer.url },
+    'identity loaded',
+  );
   return securityOf(identity, { ...options, authorize: config.authorize });
 }
 

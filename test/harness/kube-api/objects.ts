@@ -5,6 +5,7 @@
  * conventions (https://kubernetes.io/docs/reference/using-api/api-concepts/); it holds no product logic.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 
 /** An object as the API stores it. */
 export interface KubeObject {
@@ -249,5 +250,29 @@ export class ObjectStore {
       ...current,
       metadata: { ...current.metadata, resourceVersion: String(this.revision) },
     });
+  }
+}
+
+/** RFC 7386 JSON merge patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+export async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError(400, 'BadRequest', `the request body is not JSON: ${(err as Error).message}`);
   }
 }

@@ -16,6 +16,8 @@ import { crdStores, type CrdStores } from '@nsm-ts/registry/k8s';
 import {
   ApiError,
   ObjectStore,
+  mergePatch,
+  readJson,
   fieldMatcher,
   labelMatcher,
   apiVersionOf,
@@ -24,6 +26,7 @@ import {
   type ResourceDef,
 } from './objects.js';
 import { serveWatch, type WatchStream } from './watch.js';
+import { ServiceAccountTokens, TOKEN_REVIEW_PATH } from './tokens.js';
 
 export type { ResourceDef } from './objects.js';
 
@@ -79,6 +82,8 @@ export interface KubeApi {
   readonly served: Served[];
   /** Open watch streams. */
   readonly watches: number;
+  /** Service-account tokens it issued, checked by its TokenReview API. */
+  readonly tokens: ServiceAccountTokens;
   /** A client-node KubeConfig for this server, with its bearer token. */
   kubeConfig(): KubeConfig;
   close(): Promise<void>;
@@ -98,30 +103,6 @@ const REASONS: Record<number, string> = {
   503: 'ServiceUnavailable',
 };
 
-/** RFC 7386 JSON merge patch. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> =
-    target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ApiError(400, 'BadRequest', `the request body is not JSON: ${(err as Error).message}`);
-  }
-}
-
 /** Starts the server on loopback. `bookmarkMs`: how often watches that allow bookmarks get one. */
 export async function startKubeApi(options: {
   resources: ResourceDef[];
@@ -133,6 +114,7 @@ export async function startKubeApi(options: {
   const served: Served[] = [];
   const failures: { code: number; left: number; method?: string; watch?: boolean }[] = [];
   const watchStreams = new Set<WatchStream>();
+  const tokens = new ServiceAccountTokens();
   const byPath = new Map(options.resources.map((r) => [`${r.group}/${r.version}/${r.plural}`, r]));
 
   /** The resource, namespace ('' for cluster-scoped ones, undefined: all) and name a path addresses. */
@@ -180,6 +162,15 @@ export async function startKubeApi(options: {
       return fail(
         new ApiError(injected.code, REASONS[injected.code] ?? 'Unknown', `injected failure ${injected.code}`),
       );
+    }
+    if (url.pathname === TOKEN_REVIEW_PATH && req.method === 'POST') {
+      try {
+        send(res, 201, tokens.review(await readJson(req)));
+        return 201;
+      } catch (err) {
+        if (err instanceof ApiError) return fail(err);
+        throw err;
+      }
     }
     const route = routeOf(url.pathname);
     if (!route)
@@ -300,6 +291,7 @@ export async function startKubeApi(options: {
     store,
     faults,
     served,
+    tokens,
     get watches() {
       return watchStreams.size;
     },
