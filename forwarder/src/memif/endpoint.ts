@@ -15,6 +15,7 @@ import {
   checkInterface,
   checkInt,
   checkMode,
+  checkNetns,
   checkRingSize,
   checkSocket,
   checkTimeout,
@@ -58,25 +59,29 @@ function common(o: MemifCommonOptions, role: 'server' | 'client'): NativeMemifCo
   const cfg: NativeMemifConfig = { role, socket: checkSocket(o.socket), interfaces: [] };
   if (o.appName !== undefined) cfg.appName = checkAppName(o.appName);
   if (o.mode !== undefined) cfg.polling = checkMode(o.mode) === 'polling';
+  if (o.netns !== undefined) cfg.netns = checkNetns(o.netns);
   if (o.handshakeTimeoutMs !== undefined)
     cfg.handshakeMs = checkTimeout('handshakeTimeoutMs', o.handshakeTimeoutMs, 600_000);
   return cfg;
 }
+
+/** gRPC codes for the errno names the engine reports when it opens. */
+const OPEN_ERRORS: Record<string, Code> = {
+  ERR_MEMIF_ARG: Code.INVALID_ARGUMENT,
+  EADDRINUSE: Code.ALREADY_EXISTS,
+  EACCES: Code.PERMISSION_DENIED,
+  EPERM: Code.PERMISSION_DENIED,
+  ENOENT: Code.NOT_FOUND,
+  EINVAL: Code.INVALID_ARGUMENT,
+};
 
 function open(cfg: NativeMemifConfig, onEvent: (ev: NativeMemifEvent) => void): NativeMemifHandle {
   try {
     return loadMemifAddon().open(cfg, onEvent);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    const grpc =
-      code === 'EADDRINUSE'
-        ? Code.ALREADY_EXISTS
-        : code === 'EACCES'
-          ? Code.PERMISSION_DENIED
-          : Code.INTERNAL;
-    throw new NsmError(code === 'ERR_MEMIF_ARG' ? Code.INVALID_ARGUMENT : grpc, (err as Error).message, {
-      cause: err,
-    });
+    const grpc = (typeof code === 'string' ? OPEN_ERRORS[code] : undefined) ?? Code.INTERNAL;
+    throw new NsmError(grpc, (err as Error).message, { cause: err });
   }
 }
 

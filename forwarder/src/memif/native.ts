@@ -19,6 +19,7 @@ export interface NativeMemifConfig {
   handshakeMs?: number;
   requireSeal?: boolean;
   maxPending?: number;
+  netns?: string;
 }
 
 /** Events from the engine thread, delivered on the JS thread. */

@@ -17,6 +17,12 @@ export interface MemifCommonOptions {
   mode?: MemifMode;
   /** A handshake that has not finished after this is refused (default 5000 ms). */
   handshakeTimeoutMs?: number;
+  /**
+   * Network namespace to listen or connect in (`/proc/<pid>/ns/net`, `/run/netns/<name>`): the
+   * engine thread enters it before it opens any socket, so an abstract socket lives in that
+   * namespace (a pod's). Needs CAP_SYS_ADMIN. Default: the process's own.
+   */
+  netns?: string;
 }
 
 /** One interface a server offers, or the one a client asks for. */
@@ -92,6 +98,12 @@ export function checkInterface(o: MemifInterfaceOptions): { id: number; secret?:
   if (o.secret !== undefined) out.secret = checkText('secret', o.secret, 24);
   if (o.name !== undefined) out.name = checkText('interface name', o.name, 31);
   return out;
+}
+
+export function checkNetns(v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0)
+    throw invalidArgument(`memif netns must be a namespace file path, got ${String(v)}`);
+  return v;
 }
 
 export function checkAppName(v: unknown): string {

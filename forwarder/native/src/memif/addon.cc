@@ -6,6 +6,9 @@
 #include <cstring>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "../common.h"
 #include "napi_util.h"
 
@@ -88,6 +91,7 @@ bool ReadConfig(napi_env env, napi_value obj, Config* cfg) {
       !OptBool(env, obj, "requireSeal", &cfg->require_seal) || !OptString(env, obj, "appName", kNameSize - 1, &cfg->app_name)) {
     return false;
   }
+  if (!OptString(env, obj, "netns", 4096, &cfg->netns)) return false;
   if (ring & (ring - 1)) return ThrowArg(env, "ringSize must be a power of two, got " + std::to_string(ring));
   cfg->log2_ring = uint8_t(__builtin_ctzll(ring));
   cfg->buffer_size = uint32_t(bs);
@@ -126,11 +130,19 @@ napi_value Open(napi_env env, napi_callback_info info) {
   }
   Config cfg;
   if (!ReadConfig(env, argv[0], &cfg)) return nullptr;
+  if (!cfg.netns.empty()) {
+    cfg.netns_fd = open(cfg.netns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (cfg.netns_fd < 0) {
+      napi_throw(env, nsm::MakeError(env, nsm::Failure(errno, "open(" + cfg.netns + ")"), "memif open"));
+      return nullptr;
+    }
+  }
   Handle* h = new Handle();
   napi_value name;
   napi_create_string_utf8(env, "nsm_memif.events", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[1], nullptr, name, 0, 1, h, FinalizeTsfn, h, CallJs, &h->tsfn) != napi_ok) {
     delete h;
+    if (cfg.netns_fd >= 0) close(cfg.netns_fd);
     napi_throw_error(env, nullptr, "napi_create_threadsafe_function failed");
     return nullptr;
   }

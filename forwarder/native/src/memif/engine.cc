@@ -6,6 +6,8 @@
 #include <cstring>
 #include <ctime>
 
+#include <sched.h>
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -25,71 +27,6 @@ int64_t NowMs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-Engine* Engine::Start(Config cfg, EventSink sink, void* ctx, int* err_no, std::string* err) {
-  Engine* e = new Engine();
-  e->cfg_ = std::move(cfg);
-  e->sink_ = sink;
-  e->ctx_ = ctx;
-  for (const IfaceConfig& ic : e->cfg_.ifaces) {
-    Iface* f = new Iface();
-    f->cfg = ic;
-    e->ifaces_.push_back(f);
-  }
-  e->epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  e->wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (e->epfd_ < 0 || e->wakefd_ < 0) {
-    *err_no = errno;
-    *err = "epoll_create1/eventfd";
-    delete e;
-    return nullptr;
-  }
-  WatchFd(e->epfd_, e->wakefd_, kTagWake);
-  if (e->cfg_.role == Role::kServer) {
-    e->listenfd_ = Listen(e->cfg_.address, &e->ino_, err_no, err);
-    if (e->listenfd_ < 0) {
-      delete e;
-      return nullptr;
-    }
-    WatchFd(e->epfd_, e->listenfd_, kTagListen);
-  }
-  e->thread_ = std::thread([e] { e->Run(); });
-  return e;
-}
-
-Engine::~Engine() {
-  Release();
-  for (Iface* f : ifaces_) delete f;
-}
-
-// Everything the engine holds goes back to the system; runs once the thread is gone.
-void Engine::Release() {
-  for (Conn* c : std::vector<Conn*>(conns_)) CloseConn(c);
-  for (Conn* c : dead_) delete c;
-  dead_.clear();
-  for (Iface* f : ifaces_) {
-    f->link.Release();
-    f->up = false;
-  }
-  if (listenfd_ >= 0) {
-    close(listenfd_);
-    Unlink(cfg_.address, ino_);
-    listenfd_ = -1;
-  }
-  if (wakefd_ >= 0) close(wakefd_);
-  if (epfd_ >= 0) close(epfd_);
-  wakefd_ = epfd_ = -1;
-}
-
-void Engine::Stop() {
-  if (!thread_.joinable()) return;
-  stop_ = true;
-  uint64_t one = 1;
-  ssize_t n = write(wakefd_, &one, sizeof one);
-  (void)n;
-  thread_.join();
-  Release();
 }
 
 Iface* Engine::Find(uint32_t id) {

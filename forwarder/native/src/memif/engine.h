@@ -40,6 +40,8 @@ struct Config {
   uint32_t handshake_ms = 5000;
   bool require_seal = true;
   size_t max_pending = 16;  // server: handshakes not yet bound to an interface
+  std::string netns;        // network namespace to bind or connect in ("": ours)
+  int netns_fd = -1;        // its descriptor, owned by the engine until it has entered it
 };
 
 enum class EventKind { kUp, kDown, kRejected, kFrames };
@@ -111,6 +113,7 @@ class Engine {
  private:
   Engine() = default;
   void Run();
+  bool Enter(int* err_no, std::string* err);
   void Release();
   int Timeout();
   void Timers();
