@@ -12,6 +12,7 @@ import { up, UpInterruptedError } from './lab/up.js';
 import { checkTable, clusterStatusText, statusText } from './status-view.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { fileIdentity, securityOf } from '@nsm-ts/sdk/security';
+import { issueFromCluster } from './cluster/identity.js';
 import { clusterStatus } from './cluster/status.js';
 import { formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
 import { issueIdentity } from './lab/issue.js';
@@ -141,27 +142,33 @@ export interface StatusFlags {
   identity?: string;
 }
 
+/** The kubeconfig of `--kubeconfig` at `--context`; UsageError names what is wrong. */
+function loadKubeConfig(file: string, context: string | undefined): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromFile(file);
+  } catch (err) {
+    throw new UsageError(`--kubeconfig ${file}: ${(err as Error).message}`);
+  }
+  if (context) {
+    if (!kubeConfig.getContextObject(context))
+      throw new UsageError(
+        `--context ${context}: not in ${file}; expected one of ${kubeConfig
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ')}`,
+      );
+    kubeConfig.setCurrentContext(context);
+  }
+  return kubeConfig;
+}
+
 /** `nsm status --kubeconfig`: a cluster's mesh. */
 export async function clusterStatusCommand(opts: StatusFlags): Promise<number> {
   const port = Number(opts.managerPort);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new UsageError(`--manager-port ${opts.managerPort}: expected a port from 1 to 65535`);
-  const kubeConfig = new KubeConfig();
-  try {
-    kubeConfig.loadFromFile(opts.kubeconfig!);
-  } catch (err) {
-    throw new UsageError(`--kubeconfig ${opts.kubeconfig}: ${(err as Error).message}`);
-  }
-  if (opts.context) {
-    if (!kubeConfig.getContextObject(opts.context))
-      throw new UsageError(
-        `--context ${opts.context}: not in ${opts.kubeconfig}; expected one of ${kubeConfig
-          .getContexts()
-          .map((c) => c.name)
-          .join(', ')}`,
-      );
-    kubeConfig.setCurrentContext(opts.context);
-  }
+  const kubeConfig = loadKubeConfig(opts.kubeconfig!, opts.context);
   const identity = opts.identity ? await fileIdentity({ dir: opts.identity }) : undefined;
   try {
     const status = await clusterStatus({
@@ -257,12 +264,40 @@ export async function deleteCommand(name: string, opts: { lab: string }): Promis
 /** `nsm identity <id> --out <dir>`: an identity from the lab's CA for a workload the lab did not start. */
 export async function identityCommand(
   id: string,
-  opts: { lab: string; out: string; lifetime: string },
+  opts: {
+    lab: string;
+    out: string;
+    lifetime: string;
+    kubeconfig?: string;
+    context?: string;
+    caSecret: string;
+  },
 ): Promise<number> {
+  const lifetimeMs = duration('--lifetime', opts.lifetime, 30_000);
+  if (opts.kubeconfig) {
+    let issued;
+    try {
+      issued = await issueFromCluster(loadKubeConfig(opts.kubeconfig, opts.context), {
+        secret: opts.caSecret,
+        text: id,
+        dir: opts.out,
+        lifetimeMs,
+      });
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError((err as Error).message);
+    }
+    err(
+      `nsm identity: issued ${issued.id} from the cluster's CA (Secret ${opts.caSecret}), valid until ${new Date(issued.notAfter).toISOString()}\n` +
+        `  ${issued.dir}/svid.pem, svid_key.pem, svid_bundle.pem (mode 0600)\n` +
+        `  use it: nsm status --kubeconfig ${opts.kubeconfig} --identity ${issued.dir}, or NSM_IDENTITY_DIR=${issued.dir}\n`,
+    );
+    return 0;
+  }
   requireRoot('nsm identity', "it signs with the lab's CA key under /run/nsm-lab");
   const lab = new Lab(opts.lab);
   runningState(lab);
-  const issued = await issueIdentity(lab, id, opts.out, duration('--lifetime', opts.lifetime, 30_000));
+  const issued = await issueIdentity(lab, id, opts.out, lifetimeMs);
   err(
     `nsm identity: issued ${issued.id}, valid until ${new Date(issued.notAfter).toISOString()}\n` +
       `  ${issued.dir}/svid.pem, svid_key.pem, svid_bundle.pem (mode 0600)\n` +

@@ -142,19 +142,26 @@ program
 program
   .command('identity')
   .description(
-    "issue an X.509-SVID from the lab's CA for a workload the lab did not start (your own NSC or NSE, any language)",
+    "issue an X.509-SVID from the lab's CA for a workload the lab did not start (your own NSC or NSE, any language), or with --kubeconfig from a cluster's CA",
   )
   .argument('<id>', 'its SPIFFE ID, or the path of one: ns/<namespace>/pod/<name>')
   .requiredOption('-o, --out <dir>', 'directory for svid.pem, svid_key.pem and svid_bundle.pem')
   .option('--lifetime <duration>', 'how long the certificate is valid', '24h')
+  .option('--kubeconfig <file>', "from a cluster's mesh CA (the issuer's Secret) instead of the lab's")
+  .option('--context <name>', 'with --kubeconfig: the context to use (default: the current one)')
+  .option('--ca-secret <namespace/name>', 'with --kubeconfig: the Secret holding the CA', 'nsm-system/nsm-ca')
   .addHelpText(
     'after',
-    '\nExample:\n  nsm identity ns/default/pod/my-nsc --out /tmp/my-nsc\n' +
-      '  NSM_IDENTITY_DIR=/tmp/my-nsc NSM_CONNECT_TO=unix:///run/nsm-lab/default/sockets/nsmgr-node-1.sock my-nsc',
+    '\nExamples:\n  nsm identity ns/default/pod/my-nsc --out /tmp/my-nsc\n' +
+      '  NSM_IDENTITY_DIR=/tmp/my-nsc NSM_CONNECT_TO=unix:///run/nsm-lab/default/sockets/nsmgr-node-1.sock my-nsc\n' +
+      '  nsm identity operator/alice --kubeconfig ~/.kube/config --out ~/.nsm/operator --lifetime 8h',
   )
   .action(
-    run((id: string, opts: { out: string; lifetime: string }) =>
-      identityCommand(id, { ...opts, lab: lab() }),
+    run(
+      (
+        id: string,
+        opts: { out: string; lifetime: string; kubeconfig?: string; context?: string; caSecret: string },
+      ) => identityCommand(id, { ...opts, lab: lab() }),
     ),
   );
 

@@ -15,7 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@nsm-ts/sdk/core';
-import { ISSUER_PATH, issuerIdentity, verifySvidChain, type Identity } from '@nsm-ts/sdk/security';
+import {
+  ISSUER_PATH,
+  fileIdentity,
+  issuerIdentity,
+  verifySvidChain,
+  type Identity,
+} from '@nsm-ts/sdk/security';
 import {
   BUNDLE_KEY,
   loadOrCreateCa,
@@ -400,8 +406,12 @@ describe('the daemons on identities from the issuer', () => {
     }
   });
 
-  function run(script: string, env: Record<string, string>): { exit: Promise<number>; output: () => string } {
-    const child = spawn(process.execPath, [join(root, script)], {
+  function run(
+    script: string,
+    env: Record<string, string>,
+    args: string[] = [],
+  ): { exit: Promise<number>; output: () => string } {
+    const child = spawn(process.execPath, [join(root, script), ...args], {
       env: { PATH: process.env['PATH'] ?? '', NSM_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -467,6 +477,51 @@ describe('the daemons on identities from the issuer', () => {
       socket.on('error', reject);
     });
     expect(peer.subjectAltName).toBe('URI:spiffe://nsm.local/ns/nsm-system/sa/registry');
+  });
+
+  it("nsm identity --kubeconfig issues an operator identity from the cluster's CA Secret, and says when it cannot", async () => {
+    const ca = await caOf();
+    writeFileSync(join(dir, 'kubeconfig'), api.kubeConfig().exportConfig());
+    const out = join(dir, 'operator');
+    const ok = run('cli/dist/main.js', {}, [
+      'identity',
+      'operator/alice',
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      '--out',
+      out,
+    ]);
+    expect(await ok.exit, ok.output()).toBe(0);
+    expect(ok.output()).toContain(
+      "issued spiffe://nsm.local/operator/alice from the cluster's CA (Secret nsm-system/nsm-ca)",
+    );
+    const identity = await fileIdentity({ dir: out });
+    cleanups.push(() => identity.close());
+    expect(identity.id).toBe('spiffe://nsm.local/operator/alice');
+    expect(identity.bundlePem()).toBe(ca.certPem);
+    expect(verifySvidChain(identity.svid().chain, identity.bundle(), Date.now()).id).toBe(identity.id);
+    const refused = async (args: string[], message: string) => {
+      const bad = run('cli/dist/main.js', {}, [
+        'identity',
+        ...args,
+        '--kubeconfig',
+        join(dir, 'kubeconfig'),
+        '--out',
+        out,
+      ]);
+      expect(await bad.exit).toBe(2);
+      expect(bad.output()).toContain(message);
+    };
+    await refused(['nsm-issuer'], "that is the issuer's own identity");
+    await refused(
+      ['spiffe://example.org/operator/x'],
+      "the cluster's trust domain is nsm.local, not example.org",
+    );
+    await refused(
+      ['operator/x', '--ca-secret', 'nsm-system/nope'],
+      'cannot read the mesh CA Secret nsm-system/nope: the Kubernetes API answered 404 (is the issuer deployed?',
+    );
+    await refused(['operator/x', '--ca-secret', 'nsm-ca'], '--ca-secret nsm-ca: expected <namespace>/<name>');
   });
 
   it('nsm-issuer refuses a bad configuration with exit 2, naming each setting', async () => {
