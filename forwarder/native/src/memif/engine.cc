@@ -6,7 +6,6 @@
 #include <cstring>
 #include <ctime>
 
-#include <sched.h>
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
