@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 
 import { createMemifClient, createMemifServer, type MemifRejected, type MemifServer } from './index.js';
-import { badClient, badServer, fuzzServer, hasPython } from './testing/bad-peer.js';
+import { badClient, badServer, floodServer, fuzzServer, hasPython } from './testing/bad-peer.js';
 import { abstractName, Closer } from './testing/names.js';
 
 const closer = new Closer();
@@ -86,6 +86,16 @@ describe.skipIf(!hasPython())('memif bad peers (python3 raw SOCK_SEQPACKET peer)
     await expect(badClient(srv.socket, 'silent')).resolves.toMatchObject({
       reason: 'handshake timed out',
       code: 3,
+    });
+    await healthy(srv);
+  });
+
+  test('handshakes beyond maxPendingHandshakes are refused, and the server recovers', async () => {
+    const srv = closer.add(createMemifServer({ socket: abstractName('flood'), maxPendingHandshakes: 3 }));
+    await expect(floodServer(srv.socket, 3)).resolves.toMatchObject({
+      type: 'DISCONNECT',
+      reason: 'too many handshakes in progress',
+      code: 2,
     });
     await healthy(srv);
   });

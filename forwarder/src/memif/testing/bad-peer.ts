@@ -29,6 +29,12 @@ export async function badClient(address: string, scenario: string): Promise<Peer
   return (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { reply: PeerReply | null }).reply;
 }
 
+/** Holds `count` handshakes open at our server, then opens one more; resolves with what that one got. */
+export async function floodServer(address: string, count: number): Promise<PeerReply | null> {
+  const { stdout } = await run('python3', [SCRIPT, 'flood', address, String(count)], { timeout: 15_000 });
+  return (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { reply: PeerReply | null }).reply;
+}
+
 /** Fuzzes our server at `address` with `count` connections of random and mutated messages. */
 export async function fuzzServer(
   address: string,

@@ -3,6 +3,7 @@
   bad_peer.py client <address> <scenario>   connect to a server and misbehave
   bad_peer.py server <address> <scenario>   listen, let a client connect, and misbehave
   bad_peer.py fuzz <address> <count> <seed> random and mutated messages, one connection each
+  bad_peer.py flood <address> <count>        hold <count> handshakes open, then try one more
 
 Prints one JSON object: what the other side sent back (its DISCONNECT reason, if any).
 """
@@ -193,7 +194,16 @@ def fuzz(address, count, seed):
 
 def main():
     mode, address, arg = sys.argv[1], sys.argv[2], sys.argv[3]
-    if mode == 'client':
+    if mode == 'flood':
+        # `arg` handshakes that never go past HELLO, then one more: what does it get?
+        held = [w.connect_to(address) for _ in range(int(arg))]
+        for h in held:
+            w.recv(h)
+        extra = w.connect_to(address)
+        out = w.recv(extra)
+        for h in held + [extra]:
+            h.close()
+    elif mode == 'client':
         s = w.connect_to(address)
         try:
             out = client_scenario(s, arg)
