@@ -6,7 +6,6 @@
 #include <cstring>
 #include <ctime>
 
-
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -18,7 +17,6 @@ constexpr size_t kBatchFrames = 256;
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr int kMaxInflight = 32;
 constexpr int kPollMs = 1;
-
 
 }  // namespace
 
@@ -70,8 +68,7 @@ void Engine::CloseConn(Conn* c) {
   epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
   close(c->fd);
   c->link.Release();
-  for (std::pair<Msg, int>& m : c->outq) (void)m;  // descriptors belong to c->link
-  c->outq.clear();
+  c->outq.clear();  // its descriptors belong to c->link, released above
   if (c->iface && c->iface->conn == c) c->iface->conn = nullptr;
   for (size_t i = 0; i < conns_.size(); i++) {
     if (conns_[i] == c) {
