@@ -19,6 +19,8 @@ export interface ForwarderConfig {
   vxlanPort: number;
   maxTokenLifetimeMs: number;
   dialTimeoutMs: number;
+  /** How long a request that no endpoint matches waits for one to register. */
+  discoverWaitMs: number;
   logLevel: string;
   /** Identity (mTLS, tokens) and policies. */
   security: SecurityConfig;
@@ -37,6 +39,8 @@ export const usage = `Usage: forwarder (configured by environment variables)
   NSM_VXLAN_PORT                       VXLAN UDP port (default 4789)
   NSM_MAX_TOKEN_LIFETIME               token lifetime (default 10m)
   NSM_DIAL_TIMEOUT                     how long a call waits for its next hop to accept (default 1s)
+  NSM_DISCOVER_WAIT                    how long a request that no endpoint matches waits for one to
+                                       register, within its deadline (default 5s; 0 answers at once)
   NSM_LOG_LEVEL                        trace|debug|info|warn|error (default info)
 ${SECURITY_USAGE}`;
 
@@ -57,6 +61,7 @@ export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): Forwa
     vxlanPort: r.integer('NSM_VXLAN_PORT', 4789, 1, 65535),
     maxTokenLifetimeMs: r.duration('NSM_MAX_TOKEN_LIFETIME', '10m'),
     dialTimeoutMs: r.duration('NSM_DIAL_TIMEOUT', '1s'),
+    discoverWaitMs: r.duration('NSM_DISCOVER_WAIT', '5s'),
     logLevel: r.string('NSM_LOG_LEVEL', 'info'),
     security: readSecurityEnv(r),
   };

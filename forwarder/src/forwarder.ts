@@ -58,6 +58,7 @@ export async function startForwarder(
     ...(security.authorization ? { authorization: security.authorization } : {}),
     mechanisms: deps.dataplane.mechanisms,
     nodeName: config.nodeName,
+    discoverWaitMs: config.discoverWaitMs,
     offer: forwarderOffer({
       tunnelIp: config.tunnelIp,
       vxlanPort: config.vxlanPort,

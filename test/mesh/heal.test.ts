@@ -323,6 +323,43 @@ describe('heal', () => {
     ]);
   });
 
+  it('heals the moment a restarted endpoint registers again when discovery waits (NSM_DISCOVER_WAIT), not at the next retry', async () => {
+    const m = await meshWithService(1, { discoverWaitMs: 5000 });
+    const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const events: HealEvent[] = [];
+    // Retries so slow that a healed connection within the test's bounds can only come from the wait.
+    const client = m.client(1, {
+      name: 'nsc',
+      healRetryMs: 20_000,
+      livenessCheck: () => Promise.resolve(false),
+      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+    });
+    await client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    await a.close(); // stopped and unregistered, as a pod being restarted
+    await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 500));
+    const registered = Date.now();
+    const b = await m.endpoint(1, { name: 'echo-a2', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    await expect.poll(() => events.at(-1)?.type, { timeout: 5000 }).toBe('healed');
+    expect(Date.now() - registered).toBeLessThan(5000);
+    expect(b.connections()).toHaveLength(1);
+    // One reselect that waited, no failed one.
+    expect(events.map((e) => (e.type === 'lost' ? e.type : `${e.type} ${e.how}`))).toEqual([
+      'lost',
+      'healed reselect',
+    ]);
+  });
+
+  it('connects a client that asked before its endpoint registered, once it does', async () => {
+    const m = await meshWithService(1, { discoverWaitMs: 5000 });
+    const client = m.client(1, { name: 'early' });
+    const pending = client.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    await new Promise((r) => setTimeout(r, 300));
+    await m.endpoint(1, { name: 'late', serviceNames: ['echo'], cidrPrefix: '10.3.0.0/24' });
+    const conn = await pending;
+    expect(conn.network_service_endpoint_name).toBe('late');
+  });
+
   it('runs one repair per connection: a data-plane break during a same-path repair turns it to reselect', async () => {
     const m = await meshWithService(1);
     const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });

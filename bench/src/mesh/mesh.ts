@@ -88,6 +88,8 @@ export interface MeshOptions {
   authorize?: boolean;
   /** The registry's stores in place of memory (made anew at each registry start), e.g. the CRD store. */
   registryStores?: () => Promise<{ nse: NseElement; ns: NsElement; close(): void }>;
+  /** The forwarders' NSM_DISCOVER_WAIT (default 0 here: NOT_FOUND at once; the daemons wait 5 s). */
+  discoverWaitMs?: number;
 }
 
 /** Usage: `const mesh = await createMesh({ nodes: 2 }); ... await mesh.close()`. */
@@ -182,6 +184,7 @@ export async function createMesh(options: MeshOptions = {}) {
           vxlanPort: 4789,
           maxTokenLifetimeMs: tokenLifetime,
           dialTimeoutMs: 1000,
+          discoverWaitMs: options.discoverWaitMs ?? 0,
           logLevel: 'silent',
           security: insecure,
         },

@@ -38,6 +38,8 @@ export interface ForwarderChainOptions {
   offer: OfferFn;
   /** This forwarder's node: endpoints on it are preferred among equal candidates. */
   nodeName?: string;
+  /** How long a request that no endpoint matches waits for one to register (default 0: not at all). */
+  discoverWaitMs?: number;
 }
 
 /** Usage: `createForwarderChain({ name, nse, ns, pool, tokens, mechanisms: { NOOP: noop() }, offer })`. */
@@ -45,7 +47,10 @@ export function createForwarderChain(options: ForwarderChainOptions): ManagerCha
   const monitor = new ConnectionMonitor();
   const handler = toHandler([
     ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
-    named('discover', discoverCandidates({ nse: options.nse, ns: options.ns })),
+    named(
+      'discover',
+      discoverCandidates({ nse: options.nse, ns: options.ns, waitMs: options.discoverWaitMs ?? 0 }),
+    ),
     named('roundRobin', roundRobin(options.nodeName ? { nodeName: options.nodeName } : {})),
     named('netsvcMonitor', netsvcMonitor({ nse: options.nse, ns: options.ns })),
     named('exposeNextHopMechanism', exposeNextHopMechanism()),

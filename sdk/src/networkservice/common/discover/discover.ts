@@ -11,11 +11,17 @@ import type { NsHandler, NseHandler } from '../../../core/registry-chain.js';
 import { withCandidates, type Candidates } from './candidates.js';
 import { matchEndpoints, noEndpointMessage } from './match.js';
 import { findEndpoints, findNetworkService, isExpired } from './registry-lookup.js';
+import { waitBudget, waitForCandidates } from './wait.js';
 
 /** Registries to discover from. */
 export interface DiscoverOptions {
   nse: NseHandler;
   ns: NsHandler;
+  /**
+   * How long a request that no registered endpoint matches waits for one to register (watching the
+   * registry), within its deadline; 0 (the default) answers NOT_FOUND at once.
+   */
+  waitMs?: number;
 }
 
 /** The endpoint the connection names: sticky, the only candidate. */
@@ -45,12 +51,19 @@ async function matching(ctx: Context, options: DiscoverOptions, conn: Connection
   const all = await findEndpoints(ctx, options.nse, { network_service_names: [service] });
   const now = ctx.clock.now();
   const live = all.filter((e) => !isExpired(e, now));
-  const result = matchEndpoints(ns, live, conn.labels);
+  let result = matchEndpoints(ns, live, conn.labels);
   if (result.candidates.length === 0) {
-    throw new NsmError(
-      Code.NOT_FOUND,
-      noEndpointMessage(ns, live, conn.labels, result, all.length - live.length),
-    );
+    const budget = waitBudget(ctx, options.waitMs ?? 0);
+    const appeared =
+      budget > 0 ? await waitForCandidates(ctx, options.nse, ns, conn.labels, budget) : undefined;
+    if (!appeared)
+      throw new NsmError(
+        Code.NOT_FOUND,
+        noEndpointMessage(ns, live, conn.labels, result, all.length - live.length) +
+          (budget > 0 ? ` (waited ${Math.round(budget)} ms for one to register)` : ''),
+      );
+    ctx.log.debug({ connId: conn.id, service, waitedFor: budget }, 'an endpoint registered while waiting');
+    result = appeared.result;
   }
   ctx.log.debug(
     { connId: conn.id, service, candidates: result.candidates.map((c) => c.nse.name) },
