@@ -6,7 +6,7 @@
  * ends with the request's deadline (less a margin, so the NOT_FOUND reason still reaches the caller)
  * or after `waitMs`, whichever comes first.
  */
-import type { Subscription } from 'rxjs';
+import { Subscription } from 'rxjs';
 import { newEndpoint } from '../../../api/builders.js';
 import type { NetworkService, NetworkServiceEndpoint } from '../../../api/types.js';
 import type { Context } from '../../../core/context.js';
@@ -39,13 +39,14 @@ export function waitForCandidates(
   return new Promise((resolve) => {
     const known = new Map<string, NetworkServiceEndpoint>();
     let done = false;
-    let sub: Subscription | undefined;
+    // Finishing unsubscribes; a finish during subscribe() (a synchronous match) tears the inner one down at once.
+    const sub = new Subscription();
     const finish = (value: { result: MatchResult; live: NetworkServiceEndpoint[] } | undefined): void => {
       if (done) return;
       done = true;
       cancelTimer();
       ctx.signal.removeEventListener('abort', onAbort);
-      sub?.unsubscribe();
+      sub.unsubscribe();
       resolve(value);
     };
     const onAbort = (): void => finish(undefined);
@@ -55,20 +56,21 @@ export function waitForCandidates(
       network_service_endpoint: newEndpoint({ network_service_names: [ns.name] }),
       watch: true,
     };
-    sub = nse.find(ctx, query).subscribe({
-      next(response) {
-        const e = response.network_service_endpoint;
-        if (!e || !e.network_service_names.includes(ns.name)) return;
-        if (response.deleted) known.delete(e.name);
-        else known.set(e.name, e);
-        const now = ctx.clock.now();
-        const live = [...known.values()].filter((x) => !isExpired(x, now));
-        const result = matchEndpoints(ns, live, labels);
-        if (result.candidates.length > 0) finish({ result, live });
-      },
-      error: () => finish(undefined),
-      complete: () => finish(undefined),
-    });
-    if (done) sub.unsubscribe();
+    sub.add(
+      nse.find(ctx, query).subscribe({
+        next(response) {
+          const e = response.network_service_endpoint;
+          if (!e || !e.network_service_names.includes(ns.name)) return;
+          if (response.deleted) known.delete(e.name);
+          else known.set(e.name, e);
+          const now = ctx.clock.now();
+          const live = [...known.values()].filter((x) => !isExpired(x, now));
+          const result = matchEndpoints(ns, live, labels);
+          if (result.candidates.length > 0) finish({ result, live });
+        },
+        error: () => finish(undefined),
+        complete: () => finish(undefined),
+      }),
+    );
   });
 }
