@@ -8,3 +8,5 @@ export {
   type MemifInterfaceOptions,
   type MemifMode,
 } from './options.js';
+export { answerArpAndIcmp, type Responder, type ResponderOptions, type ResponderStats } from './responder.js';
+export { answerFrame, inetChecksum, parseIpv4Cidr, parseMac, type Answer } from './packet.js';
