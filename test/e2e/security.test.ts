@@ -3,10 +3,11 @@
  * 30 s are renewed before they expire and the links, their refreshes and new clients keep working past
  * the first expiry with no refusal logged; the tokens `nsm status --json` shows decode, with a tool of
  * the user's own, to SPIFFE IDs chained hop to hop; `nsc --once` (the init container) joins with an
- * identity from `nsm identity` and leaves its connection up; `nsm identity` refuses what it must not issue, naming why;
+ * identity from `nsm identity` and leaves its connection up, which the sidecar `nsc` takes over without
+ * replacing the interface; `nsm identity` refuses what it must not issue, naming why;
  * `nsm up --insecure` runs without a CA, says so loudly, and still passes `nsm check`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,31 +138,74 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/security'), () => {
       ]);
     });
 
-    it('nsc --once, as an init container: makes the connection in its pod, leaves it up and exits 0', async () => {
+    it('nsc --once, as an init container: makes the connection in its pod, leaves it up and exits 0; the sidecar takes it over', async () => {
       const dir = join(out, 'init');
       expect((await nsm(name, 'identity', 'ns/default/pod/init-probe', '--out', dir)).code).toBe(0);
+      const statusFile = join(out, 'init-status.json');
       const env = {
         PATH: process.env['PATH'] ?? '',
         POD_NAME: 'init-probe',
         NSM_IDENTITY_DIR: dir,
         NSM_CONNECT_TO: lab.readState()!.nodes[0]!.managerUrl,
+        NSM_POD_STATUS: statusFile,
       };
+      const nscArgs = (once: boolean) => [
+        'netns',
+        'exec',
+        lab.netns('nsc-kernel'),
+        process.execPath,
+        nscPath,
+        ...(once ? ['--once'] : []),
+      ];
       const nsc = (extra: Record<string, string>) =>
-        spawnSync('ip', ['netns', 'exec', lab.netns('nsc-kernel'), process.execPath, nscPath, '--once'], {
-          env: { ...env, ...extra },
-          encoding: 'utf8',
-          timeout: 30_000,
-        });
+        spawnSync('ip', nscArgs(true), { env: { ...env, ...extra }, encoding: 'utf8', timeout: 30_000 });
       const ok = nsc({ NSM_NETWORK_SERVICES: 'kernel://kernel2kernel/nsm-9' });
       expect(ok.status, ok.stderr).toBe(0);
       // Left up: the interface is in the pod after the command is gone.
-      const links = execFileSync('ip', ['-n', lab.netns('nsc-kernel'), '-j', 'link'], { encoding: 'utf8' });
-      expect((JSON.parse(links) as { ifname: string }[]).map((l) => l.ifname)).toContain('nsm-9');
+      const link = () =>
+        (
+          JSON.parse(
+            execFileSync('ip', ['-n', lab.netns('nsc-kernel'), '-j', 'link'], { encoding: 'utf8' }),
+          ) as {
+            ifname: string;
+            ifindex: number;
+          }[]
+        ).find((l) => l.ifname === 'nsm-9');
+      const before = link();
+      expect(before).toBeDefined();
+      const held = () =>
+        JSON.parse(readFileSync(statusFile, 'utf8')) as {
+          pid: number;
+          requests: { state: string; connectionId?: string }[];
+        };
+      const initConnection = held().requests[0]!.connectionId;
+      expect(initConnection).toBeTruthy();
+      // The sidecar starts on the same status file: it refreshes the same connection, the interface stays.
+      const sidecar = spawn('ip', nscArgs(false), {
+        env: { ...env, NSM_NETWORK_SERVICES: 'kernel://kernel2kernel/nsm-9' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let log = '';
+      sidecar.stdout.on('data', (c: Buffer) => (log += c.toString()));
+      sidecar.stderr.on('data', (c: Buffer) => (log += c.toString()));
+      const exited = new Promise((r) => sidecar.once('exit', r));
+      try {
+        await expect
+          .poll(() => log, { timeout: 15_000 })
+          .toContain('connection taken over from the previous process of the pod');
+        expect(held().requests[0]).toMatchObject({ state: 'up', connectionId: initConnection });
+        expect(link()?.ifindex).toBe(before!.ifindex);
+      } finally {
+        sidecar.kill('SIGTERM');
+        await exited;
+      }
+      // The sidecar owned it: stopping closes it.
+      await expect.poll(() => link(), { timeout: 10_000 }).toBeUndefined();
       const late = nsc({ NSM_NETWORK_SERVICES: 'kernel://no-such-service/nsm-8', NSM_REQUEST_TIMEOUT: '2s' });
       expect(late.status).toBe(1);
       expect(late.stderr).toContain('nsc --once: not up after 2s');
       expect(late.stderr).toContain('no-such-service/nsm-8');
-    }, 60_000);
+    }, 90_000);
 
     it.each([
       ['nsmgr/node-1', '"nsmgr" identities are the lab\'s own components\''],

@@ -1,8 +1,7 @@
 /** What a lab still waits for: endpoints not registered, requested connections not up, and why. */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
-import type { PodStatus } from '../roles/status-file.js';
+import { readPodStatusFile, type PodStatus } from '../roles/status-file.js';
 
 /** A requested connection (or an endpoint registration) that is not up. */
 export interface PendingConnection {
@@ -14,11 +13,7 @@ export interface PendingConnection {
 
 /** The status file of a pod, if it wrote one. */
 export function readPodStatus(lab: Lab, pod: string): PodStatus | undefined {
-  try {
-    return JSON.parse(readFileSync(join(lab.podDir, `${pod}.json`), 'utf8')) as PodStatus;
-  } catch {
-    return undefined;
-  }
+  return readPodStatusFile(join(lab.podDir, `${pod}.json`));
 }
 
 /** The pods' part a lab waits for, as their status files tell. */

@@ -4,7 +4,9 @@
  * pods run. It requests every connection of NSM_NETWORK_SERVICES through the node's manager, each on
  * its own and retried until up, and keeps them (refresh and heal are the SDK's, with a data-plane ping
  * every 200 ms). With `--once` (the init container) it exits 0 as soon as every connection is up,
- * leaving them in place, or 1 after NSM_REQUEST_TIMEOUT naming what is not up.
+ * leaving them in place, or 1 after NSM_REQUEST_TIMEOUT naming what is not up. Without it, it first
+ * takes over what an earlier process left in NSM_POD_STATUS (the init container's connections, by a
+ * refresh that keeps their interfaces), then requests the rest.
  */
 import { createLivenessCheck, createLivenessMonitor } from '@nsm-ts/forwarder/liveness';
 import type { Connection } from '@nsm-ts/sdk/api';
@@ -12,6 +14,7 @@ import type { Context } from '@nsm-ts/sdk/core';
 import { EnvReader, formatDuration } from '@nsm-ts/sdk/tools';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { runClient } from './run-client.js';
+import { readPodStatusFile } from './status-file.js';
 import { checkArgs, COMMON_USAGE, readCommon, serveUntilStopped, startRuntime } from './runtime.js';
 
 const USAGE = `Usage: nsc [--once]   (configured by environment variables)
@@ -19,6 +22,8 @@ const USAGE = `Usage: nsc [--once]   (configured by environment variables)
   --once                  make the connections, leave them up and exit (an init container)
   NSM_NETWORK_SERVICES    the connections: kernel://<service>/<ifname>[?key=value&...][,more]
   NSM_REQUEST_TIMEOUT     with --once: how long to wait for every connection (default 1m)
+  (NSM_POD_STATUS is shared by the init container and the sidecar: the sidecar takes over the
+   connections the init container left there)
 ${COMMON_USAGE}`;
 
 const env = process.env;
@@ -34,6 +39,8 @@ problems.push(...reader.errors);
 checkArgs('nsc', USAGE, problems);
 
 const once = process.argv.includes('--once');
+// Read before this process writes its own: what the init container (`--once`) left up.
+const previous = once ? undefined : readPodStatusFile(common.statusFile);
 const runtime = await startRuntime(common, 'client');
 // Heal asks the data plane first: a wire that still passes traffic is repaired on the same path,
 // and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself.
@@ -51,6 +58,7 @@ const client = runClient({
       monitor.watch(ctx, conn, () => onFailure()),
   },
   identity: runtime.security.identity,
+  ...(previous ? { resume: previous.requests } : {}),
 });
 
 if (once) {

@@ -19,6 +19,7 @@ function holding(status: RequestStatus, conn: Connection): void {
     endpoint: conn.network_service_endpoint_name,
     srcIps: conn.context?.ip_context?.src_ip_addrs ?? [],
     dstIps: conn.context?.ip_context?.dst_ip_addrs ?? [],
+    connection: conn,
   });
   delete status.error;
 }
@@ -43,6 +44,11 @@ export function runClient(options: {
   dataPlane?: DataPlaneMonitor;
   /** The pod's X.509-SVID (none in an insecure lab). */
   identity?: Identity | undefined;
+  /**
+   * What an earlier process of the pod held (the init container's status): a connection of the same
+   * service and interface is taken over by a refresh, keeping its interface, instead of made anew.
+   */
+  resume?: RequestStatus[];
 }): RunningClient {
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
   options.status.requests = statuses;
@@ -68,7 +74,42 @@ export function runClient(options: {
   });
   let stopped = false;
 
+  /** Takes over the connection an earlier process held for `request`; false when there is none or it is gone. */
+  const takeOver = async (request: ClientRequest, status: RequestStatus): Promise<boolean> => {
+    const held = options.resume?.find(
+      (r) => r.service === request.service && r.ifname === request.ifname && r.state === 'up' && r.connection,
+    );
+    if (!held?.connection) return false;
+    // The mechanism names the earlier process's namespace file, gone with it: the same namespace is ours.
+    const mechanism = held.connection.mechanism;
+    const mine = mechanism
+      ? {
+          ...mechanism,
+          parameters: { ...mechanism.parameters, inodeURL: `file:///proc/${process.pid}/ns/net` },
+        }
+      : mechanism;
+    try {
+      const conn = await client.refresh({ ...held.connection, mechanism: mine });
+      holding(status, client.current(conn.id) ?? conn);
+      options.log.info(
+        { service: request.service, ifname: request.ifname, connId: conn.id, endpoint: status.endpoint },
+        'connection taken over from the previous process of the pod',
+      );
+      return true;
+    } catch (err) {
+      options.log.warn(
+        { service: request.service, ifname: request.ifname, connId: held.connection.id, err: String(err) },
+        'cannot take the connection over; requesting it anew',
+      );
+      return false;
+    }
+  };
+
   const connect = async (request: ClientRequest, status: RequestStatus): Promise<void> => {
+    if (await takeOver(request, status)) {
+      options.save();
+      return;
+    }
     while (!stopped && status.state === 'pending') {
       status.attempts++;
       try {

@@ -1,5 +1,10 @@
-/** A pod's own report of its requests, written for `nsm up` progress and `nsm status`. */
-import { renameSync, writeFileSync } from 'node:fs';
+/**
+ * A pod's own report of its requests, written for `nsm up` progress and `nsm status`. It also carries
+ * each connection as held, so that the next client process of the pod (the sidecar after the init
+ * container) takes the connections over instead of making new ones.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Connection } from '@nsm-ts/sdk/api';
 
 /** The state of one requested connection. */
 export interface RequestStatus {
@@ -14,6 +19,8 @@ export interface RequestStatus {
   dstIps?: string[];
   error?: string;
   attempts: number;
+  /** The connection as last held (path, mechanism, context), for a process that takes it over. */
+  connection?: Connection;
 }
 
 /** The pod's status file. */
@@ -31,4 +38,15 @@ export function writePodStatus(file: string | undefined, status: PodStatus): voi
   if (!file) return;
   writeFileSync(`${file}.tmp`, JSON.stringify({ ...status, updatedAt: new Date().toISOString() }, null, 2));
   renameSync(`${file}.tmp`, file);
+}
+
+/** The status a previous process of the pod left in `file`, or undefined (none, or unreadable). */
+export function readPodStatusFile(file: string | undefined): PodStatus | undefined {
+  if (!file) return undefined;
+  try {
+    const status = JSON.parse(readFileSync(file, 'utf8')) as PodStatus;
+    return Array.isArray(status.requests) ? status : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,7 +6,8 @@
  * and a sidecar that keeps them (refresh, heal), both the `nsc` command with `NSM_NETWORK_SERVICES`
  * (the annotation), `NSM_NAME` (the pod's name), the manager's socket directory from the host, and their
  * identity: from the mesh issuer (a projected service-account token and the trust bundle ConfigMap) or
- * from the host's SPIRE agent socket; the webhook's own labels are merged into the pod's. The change is answered as a JSON Patch built by fast-json-patch from
+ * from the host's SPIRE agent socket. The two share an emptyDir with the status file (NSM_POD_STATUS)
+ * through which the sidecar takes over the init container's connections, interfaces untouched; the webhook's own labels are merged into the pod's. The change is answered as a JSON Patch built by fast-json-patch from
  * the object before and after.
  */
 import { basename, dirname } from 'node:path';
@@ -71,6 +72,9 @@ const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'];
 const VOLUME = 'nsm-socket';
 const SPIRE_VOLUME = 'nsm-spire-agent-socket';
 const TOKEN_VOLUME = 'nsm-issuer-token';
+/** Shared by the init container and the sidecar: the connections the first hands to the second. */
+const STATE_VOLUME = 'nsm-client-state';
+const STATE_DIR = '/var/run/nsm-client';
 const BUNDLE_VOLUME = 'nsm-trust-bundle';
 const INIT = 'nsm-client-init';
 const SIDECAR = 'nsm-client';
@@ -153,6 +157,7 @@ export function mutate(
     { name: 'NSM_NETWORK_SERVICES', value },
     { name: 'NSM_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'NSM_CONNECT_TO', value: options.managerUrl },
+    { name: 'NSM_POD_STATUS', value: `${STATE_DIR}/status.json` },
     ...(options.spireSocketDir
       ? [{ name: 'SPIFFE_ENDPOINT_SOCKET', value: `unix://${options.spireSocketDir}/agent.sock` }]
       : []),
@@ -161,6 +166,7 @@ export function mutate(
   ];
   const mounts = [
     { name: VOLUME, mountPath: options.socketDir, readOnly: true },
+    { name: STATE_VOLUME, mountPath: STATE_DIR },
     ...(options.spireSocketDir
       ? [{ name: SPIRE_VOLUME, mountPath: options.spireSocketDir, readOnly: true }]
       : []),
@@ -186,6 +192,7 @@ export function mutate(
   pod['volumes'] = [
     ...(Array.isArray(pod['volumes']) ? (pod['volumes'] as Obj[]) : []),
     { name: VOLUME, hostPath: { path: options.socketDir, type: 'Directory' } },
+    { name: STATE_VOLUME, emptyDir: {} },
     ...(options.spireSocketDir
       ? [{ name: SPIRE_VOLUME, hostPath: { path: options.spireSocketDir, type: 'Directory' } }]
       : []),

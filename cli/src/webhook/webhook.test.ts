@@ -132,7 +132,14 @@ describe('admission webhook', () => {
       NSM_NETWORK_SERVICES: 'kernel://4g-network/nsm-0?app=s6a',
       NSM_CONNECT_TO: 'unix:///var/lib/networkservicemesh/nsm.io.sock',
       SPIFFE_ENDPOINT_SOCKET: 'unix:///run/spire/sockets/agent.sock',
+      NSM_POD_STATUS: '/var/run/nsm-client/status.json',
     });
+    // The init container hands its connections to the sidecar through a shared status file.
+    expect(spec.volumes).toContainEqual({ name: 'nsm-client-state', emptyDir: {} });
+    for (const c of [spec.initContainers[0]!, spec.containers[1]!] as unknown as {
+      volumeMounts: { name: string; mountPath: string }[];
+    }[])
+      expect(c.volumeMounts).toContainEqual({ name: 'nsm-client-state', mountPath: '/var/run/nsm-client' });
     expect(spec.volumes).toContainEqual({
       name: 'nsm-spire-agent-socket',
       hostPath: { path: '/run/spire/sockets', type: 'Directory' },
