@@ -12,6 +12,9 @@
       "sources": [
         "src/memif/addon.cc",
         "src/memif/addon_events.cc",
+        "src/memif/blast.cc",
+        "src/memif/bridge.cc",
+        "src/memif/bridge_addon.cc",
         "src/memif/channel.cc",
         "src/memif/client.cc",
         "src/memif/datapath.cc",

@@ -73,9 +73,14 @@ const OPEN_ERRORS: Record<string, Code> = {
   EPERM: Code.PERMISSION_DENIED,
   ENOENT: Code.NOT_FOUND,
   EINVAL: Code.INVALID_ARGUMENT,
+  ENODEV: Code.NOT_FOUND,
 };
 
-function open(cfg: NativeMemifConfig, onEvent: (ev: NativeMemifEvent) => void): NativeMemifHandle {
+/** @internal Opens the native engine; its errors become NsmErrors with a gRPC code. */
+export function openNative(
+  cfg: NativeMemifConfig,
+  onEvent: (ev: NativeMemifEvent) => void,
+): NativeMemifHandle {
   try {
     return loadMemifAddon().open(cfg, onEvent);
   } catch (err) {
@@ -109,7 +114,7 @@ export class MemifServer extends EventEmitter<MemifServerEvents> {
         }),
       );
     }
-    this.#handle = open(cfg, (ev) => this.#dispatch(ev));
+    this.#handle = openNative(cfg, (ev) => this.#dispatch(ev));
   }
 
   /** The interface with this id; throws for an id this server does not serve. */
@@ -166,7 +171,7 @@ export class MemifClient extends MemifInterface {
       stats: () => addon.stats(this.#open(), id),
     });
     this.socket = cfg.socket;
-    this.#handle = open(cfg, (ev) => {
+    this.#handle = openNative(cfg, (ev) => {
       if (this.#handle) this.dispatch(ev);
     });
   }
@@ -186,8 +191,8 @@ export class MemifClient extends MemifInterface {
   }
 }
 
-/** Opens a memif server socket. Throws INVALID_ARGUMENT for bad options, ALREADY_EXISTS when the socket is in use. */
-export function createMemifServer(options: MemifServerOptions): MemifServer {
+/** @internal The checked native configuration of a server. */
+export function serverConfig(options: MemifServerOptions): NativeMemifConfig {
   const cfg = common(options, 'server');
   const list = options.interfaces ?? [{ id: 0 }];
   if (!Array.isArray(list) || list.length === 0) {
@@ -200,11 +205,16 @@ export function createMemifServer(options: MemifServerOptions): MemifServer {
   if (options.requireSeal !== undefined) cfg.requireSeal = options.requireSeal;
   if (options.maxPendingHandshakes !== undefined)
     cfg.maxPending = checkInt('maxPendingHandshakes', options.maxPendingHandshakes, 1, 1024);
-  return new MemifServer(cfg);
+  return cfg;
 }
 
-/** Opens a memif client; it connects (and reconnects) on its own thread. Throws INVALID_ARGUMENT for bad options. */
-export function createMemifClient(options: MemifClientOptions): MemifClient {
+/** Opens a memif server socket. Throws INVALID_ARGUMENT for bad options, ALREADY_EXISTS when the socket is in use. */
+export function createMemifServer(options: MemifServerOptions): MemifServer {
+  return new MemifServer(serverConfig(options));
+}
+
+/** @internal The checked native configuration of a client. */
+export function clientConfig(options: MemifClientOptions): NativeMemifConfig {
   const cfg = common(options, 'client');
   const iface = checkInterface(options);
   cfg.interfaces = [iface];
@@ -212,5 +222,11 @@ export function createMemifClient(options: MemifClientOptions): MemifClient {
   if (options.bufferSize !== undefined) cfg.bufferSize = checkBufferSize(options.bufferSize);
   if (options.reconnectMs !== undefined)
     cfg.reconnectMs = checkTimeout('reconnectMs', options.reconnectMs, 3_600_000);
-  return new MemifClient(cfg, iface.id);
+  return cfg;
+}
+
+/** Opens a memif client; it connects (and reconnects) on its own thread. Throws INVALID_ARGUMENT for bad options. */
+export function createMemifClient(options: MemifClientOptions): MemifClient {
+  const cfg = clientConfig(options);
+  return new MemifClient(cfg, cfg.interfaces[0]!.id);
 }

@@ -10,3 +10,13 @@ export {
 } from './options.js';
 export { answerArpAndIcmp, type Responder, type ResponderOptions, type ResponderStats } from './responder.js';
 export { answerFrame, inetChecksum, parseIpv4Cidr, parseMac, type Answer } from './packet.js';
+export {
+  createMemifBridge,
+  MemifBridge,
+  type MemifBridgeEvents,
+  type MemifBridgeKernel,
+  type MemifBridgeMemifOptions,
+  type MemifBridgeOptions,
+  type MemifBridgeStats,
+} from './bridge.js';
+export type { MemifBridgeDirection } from './native.js';

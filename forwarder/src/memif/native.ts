@@ -20,6 +20,24 @@ export interface NativeMemifConfig {
   requireSeal?: boolean;
   maxPending?: number;
   netns?: string;
+  /** A bridge: frames go to this kernel interface instead of JS. */
+  kernel?: { ifname: string; netns?: string };
+  batch?: number;
+}
+
+/** Frames one way through a bridge. */
+export interface MemifBridgeDirection {
+  frames: number;
+  bytes: number;
+  /** Frames lost on the way: link down, ring or socket full, too large. */
+  drops: number;
+}
+
+/** What the native bridge counts. */
+export interface NativeBridgeStats {
+  toKernel: MemifBridgeDirection;
+  toMemif: MemifBridgeDirection;
+  up: boolean;
 }
 
 /** Events from the engine thread, delivered on the JS thread. */
@@ -59,6 +77,18 @@ export interface MemifAddon {
   stats(handle: NativeMemifHandle, id: number): MemifStats;
   /** Sends DISCONNECT on every channel, releases everything and joins the engine thread. */
   close(handle: NativeMemifHandle): void;
+  /** A bridge's counters (a handle opened with `kernel`). */
+  bridgeStats(handle: NativeMemifHandle): NativeBridgeStats;
+  /**
+   * Tests and benchmarks: copies of one frame sent on a kernel interface as fast as sendmmsg
+   * takes them for `ms`, from a thread of its own (the baseline of the bridge's rate).
+   */
+  packetBlast(options: {
+    kernel: { ifname: string; netns?: string };
+    size?: number;
+    ms?: number;
+    batch?: number;
+  }): Promise<{ frames: number; failedCalls: number; ms: number }>;
   /** Decodes one control message (tests and fuzzing): its fields, or `{ error }`. */
   parseMessage(buf: Buffer): Record<string, string | number>;
 }

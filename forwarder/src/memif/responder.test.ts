@@ -11,7 +11,7 @@ const MY_MAC = macForIp(ME);
 const PEER = Buffer.from([10, 60, 0, 1]);
 const PEER_MAC = Buffer.from('0a0000000001', 'hex');
 
-function arpRequest(target = ME, dst = Buffer.alloc(6, 0xff)): Buffer {
+function arpRequest(target: Buffer = ME, dst: Buffer = Buffer.alloc(6, 0xff)): Buffer {
   const f = Buffer.alloc(42);
   dst.copy(f, 0);
   PEER_MAC.copy(f, 6);

@@ -14,6 +14,22 @@
 
 namespace memif {
 
+Handle* GetHandle(napi_env env, napi_value v) {
+  void* p = nullptr;
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || !p) {
+    ThrowArg(env, "not a memif handle", false);
+    return nullptr;
+  }
+  Handle* h = static_cast<Handle*>(p);
+  if (h->closed) {
+    ThrowArg(env, "memif handle is closed", false);
+    return nullptr;
+  }
+  return h;
+}
+
 void Unref(Handle* h) {
   if (--h->refs > 0) return;
   delete h->engine;
@@ -101,22 +117,6 @@ bool ReadConfig(napi_env env, napi_value obj, Config* cfg) {
   return ReadInterfaces(env, obj, cfg);
 }
 
-Handle* GetHandle(napi_env env, napi_value v) {
-  void* p = nullptr;
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || !p) {
-    ThrowArg(env, "not a memif handle", false);
-    return nullptr;
-  }
-  Handle* h = static_cast<Handle*>(p);
-  if (h->closed) {
-    ThrowArg(env, "memif handle is closed", false);
-    return nullptr;
-  }
-  return h;
-}
-
 napi_value Open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -129,11 +129,15 @@ napi_value Open(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   Config cfg;
-  if (!ReadConfig(env, argv[0], &cfg)) return nullptr;
-  if (!cfg.netns.empty()) {
-    cfg.netns_fd = open(cfg.netns.c_str(), O_RDONLY | O_CLOEXEC);
-    if (cfg.netns_fd < 0) {
-      napi_throw(env, nsm::MakeError(env, nsm::Failure(errno, "open(" + cfg.netns + ")"), "memif open"));
+  if (!ReadConfig(env, argv[0], &cfg) || !ReadKernel(env, argv[0], &cfg)) return nullptr;
+  const char* what = cfg.kernel.ifname.empty() ? "memif open" : "memif bridge open";
+  for (auto [path, fd] : {std::make_pair(&cfg.netns, &cfg.netns_fd), std::make_pair(&cfg.kernel.netns, &cfg.kernel.netns_fd)}) {
+    if (path->empty()) continue;
+    *fd = open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
+      int e = errno;
+      if (cfg.netns_fd >= 0) close(cfg.netns_fd);
+      napi_throw(env, nsm::MakeError(env, nsm::Failure(e, "open(" + *path + ")"), what));
       return nullptr;
     }
   }
@@ -143,17 +147,18 @@ napi_value Open(napi_env env, napi_callback_info info) {
   if (napi_create_threadsafe_function(env, argv[1], nullptr, name, 0, 1, h, FinalizeTsfn, h, CallJs, &h->tsfn) != napi_ok) {
     delete h;
     if (cfg.netns_fd >= 0) close(cfg.netns_fd);
+    if (cfg.kernel.netns_fd >= 0) close(cfg.kernel.netns_fd);
     napi_throw_error(env, nullptr, "napi_create_threadsafe_function failed");
     return nullptr;
   }
   int err_no = 0;
-  std::string what;
-  h->engine = Engine::Start(std::move(cfg), Sink, h, &err_no, &what);
+  std::string failed;
+  h->engine = Engine::Start(std::move(cfg), Sink, h, &err_no, &failed);
   if (!h->engine) {
     h->closed = true;
     h->refs = 1;  // only the thread-safe function's finaliser remains
     napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
-    napi_throw(env, nsm::MakeError(env, nsm::Failure(err_no, what), "memif open"));
+    napi_throw(env, nsm::MakeError(env, nsm::Failure(err_no, failed), what));
     return nullptr;
   }
   napi_value ext;
@@ -241,6 +246,8 @@ napi_value RegisterAddon(napi_env env, napi_value exports) {
       {"stats", nullptr, StatsOf, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parseMessage", nullptr, ParseMessage, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bridgeStats", nullptr, BridgeStats, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"packetBlast", nullptr, PacketBlast, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -18,6 +18,18 @@ struct Handle {
 
 void Unref(Handle* h);
 
+// The handle behind a JS external; throws (and returns nullptr) when it is not one or is closed.
+Handle* GetHandle(napi_env env, napi_value v);
+
+// Reads a bridge's `kernel: { ifname, netns? }` and `batch` into cfg.kernel (bridge_addon.cc).
+bool ReadKernel(napi_env env, napi_value obj, Config* cfg);
+
+// bridgeStats(handle): the bridge's counters per direction and the link state.
+napi_value BridgeStats(napi_env env, napi_callback_info info);
+
+// packetBlast(options): a promise of how many frames sendmmsg took in a while (blast.cc).
+napi_value PacketBlast(napi_env env, napi_callback_info info);
+
 // Turns an engine event into a JS object and calls the callback (addon_events.cc).
 void CallJs(napi_env env, napi_value cb, void* ctx, void* data);
 

@@ -2,6 +2,8 @@
 // channels and receive interrupts; timers for handshakes, reconnection and polling.
 #include "engine.h"
 
+#include "bridge.h"
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -146,6 +148,7 @@ void Engine::LinkUp(Conn* c, const std::string& peer_if) {
 // Moves received frames to JS in batches; stops while JS has too many batches to work through,
 // which leaves the rest in the ring and lets the peer feel the backpressure.
 void Engine::Drain(Iface* f) {
+  if (tap_) return DrainTap(f);
   f->rx_pending = false;
   for (int round = 0; round < 8 && f->up; round++) {
     if (inflight.load() >= kMaxInflight) {
@@ -207,7 +210,9 @@ void Engine::Run() {
     for (int i = 0; i < n && !stop_; i++) {
       uint64_t tag = evs[i].data.u64;
       if (tag == kTagWake) continue;
-      if (tag == kTagListen) {
+      if (tag == kTagTap) {
+        tap_->FromKernel(this, ifaces_[0]->cfg.id);
+      } else if (tag == kTagListen) {
         Accept();
       } else if ((tag & 3) == kTagConn) {
         Conn* c = reinterpret_cast<Conn*>(tag & ~uint64_t(3));

@@ -28,6 +28,14 @@ struct IfaceConfig {
   std::string name;    // our interface name, sent in CONNECT / CONNECTED
 };
 
+// The kernel side of a bridge: an AF_PACKET socket on `ifname` inside `netns` (bridge.cc).
+struct KernelConfig {
+  std::string ifname;  // empty: no bridge, frames go to JS
+  std::string netns;
+  int netns_fd = -1;   // owned by the engine until it has opened the socket
+  uint32_t batch = 64;
+};
+
 struct Config {
   Role role = Role::kServer;
   Address address;
@@ -42,6 +50,7 @@ struct Config {
   size_t max_pending = 16;  // server: handshakes not yet bound to an interface
   std::string netns;        // network namespace to bind or connect in ("": ours)
   int netns_fd = -1;        // its descriptor, owned by the engine until it has entered it
+  KernelConfig kernel;      // a bridge: received frames go to a kernel interface, not to JS
 };
 
 enum class EventKind { kUp, kDown, kRejected, kFrames };
@@ -61,6 +70,7 @@ struct Event {
 using EventSink = void (*)(void* ctx, Event* ev);
 
 struct Iface;
+class Tap;
 
 // A control channel, from accept/connect to close.
 struct Conn {
@@ -109,6 +119,7 @@ class Engine {
   void HandleServer(Conn* c, const Msg& m, std::vector<int>* fds);
   void HandleClient(Conn* c, const Msg& m, std::vector<int>* fds);
   const Config& cfg() const { return cfg_; }
+  const Tap* tap() const { return tap_; }
 
  private:
   Engine() = default;
@@ -123,12 +134,14 @@ class Engine {
   void Lost(Conn* c, const std::string& reason, uint32_t code, bool by_peer, bool send);
   void CloseConn(Conn* c);
   void Drain(Iface* f);
+  void DrainTap(Iface* f);
   void Emit(Event* ev) { sink_(ctx_, ev); }
   Iface* Find(uint32_t id);
 
   Config cfg_;
   EventSink sink_ = nullptr;
   void* ctx_ = nullptr;
+  Tap* tap_ = nullptr;  // a bridge's kernel side, owned
   int epfd_ = -1, wakefd_ = -1, listenfd_ = -1;
   ino_t ino_ = 0;
   std::vector<Iface*> ifaces_;
@@ -142,7 +155,7 @@ class Engine {
 int64_t NowMs();
 
 // epoll tags: pointers are 8-aligned, so the low bits say what an event is about.
-constexpr uint64_t kTagWake = 0, kTagConn = 1, kTagRx = 2, kTagListen = 3;
+constexpr uint64_t kTagWake = 0, kTagConn = 1, kTagRx = 2, kTagListen = 3, kTagTap = 4;
 
 inline void WatchFd(int ep, int fd, uint64_t tag) {
   epoll_event ev{};

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "bridge.h"
 #include "engine.h"
 
 namespace memif {
@@ -59,6 +60,14 @@ Engine* Engine::Start(Config cfg, EventSink sink, void* ctx, int* err_no, std::s
 }
 
 bool Engine::Enter(int* err_no, std::string* err) {
+  if (!cfg_.kernel.ifname.empty()) {
+    // The kernel side first: its namespace is entered and left again before our own.
+    tap_ = Tap::Open(cfg_.kernel, err_no, err);
+    if (cfg_.kernel.netns_fd >= 0) close(cfg_.kernel.netns_fd);
+    cfg_.kernel.netns_fd = -1;
+    if (!tap_) return false;
+    WatchFd(epfd_, tap_->fd(), kTagTap);
+  }
   if (cfg_.netns_fd >= 0) {
     int rc = setns(cfg_.netns_fd, CLONE_NEWNET);
     *err_no = errno;
@@ -78,6 +87,7 @@ bool Engine::Enter(int* err_no, std::string* err) {
 
 Engine::~Engine() {
   if (cfg_.netns_fd >= 0) close(cfg_.netns_fd);
+  if (cfg_.kernel.netns_fd >= 0) close(cfg_.kernel.netns_fd);
   Release();
   for (Iface* f : ifaces_) delete f;
 }
@@ -96,6 +106,8 @@ void Engine::Release() {
     Unlink(cfg_.address, ino_);
     listenfd_ = -1;
   }
+  delete tap_;
+  tap_ = nullptr;
   if (wakefd_ >= 0) close(wakefd_);
   if (epfd_ >= 0) close(epfd_);
   wakefd_ = epfd_ = -1;

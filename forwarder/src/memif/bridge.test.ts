@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, test } from 'vitest';
+
+import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
+
+import { ipIn, NamespaceFixture } from '../kernel/testing/netns-fixture.js';
+import { answerArpAndIcmp, createMemifBridge, createMemifClient, createMemifServer } from './index.js';
+import { abstractName, Closer } from './testing/names.js';
+import { linkStats, pingFrom, vethPair } from './testing/wires.js';
+
+const fx = new NamespaceFixture();
+const closer = new Closer();
+afterEach(() => {
+  try {
+    closer.closeAll();
+  } finally {
+    fx.cleanup();
+  }
+});
+
+describe.skipIf(!isRoot)(rootTitle('memif bridge to a kernel interface'), () => {
+  test('ping from a namespace reaches a JS responder on a memif client through a bridge (server role)', async () => {
+    const w = vethPair(fx, 'br');
+    ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', w.ifB);
+    const socket = abstractName('bridge');
+    const bridge = closer.add(
+      createMemifBridge({
+        memif: { role: 'server', socket, netns: w.a.path, name: 'bridge0' },
+        kernel: { ifname: w.ifA, netns: w.a.path },
+      }),
+    );
+    const client = closer.add(createMemifClient({ socket, netns: w.a.path, reconnectMs: 50 }));
+    const responder = answerArpAndIcmp(client, { ip: '10.60.0.2/24' });
+    await Promise.all([client.waitUp(AbortSignal.timeout(5000)), bridge.waitUp(AbortSignal.timeout(5000))]);
+    const before = linkStats(w.b.name, w.ifB);
+    const ping = await pingFrom(w.b.name, '10.60.0.2', 5);
+    expect(ping.received, ping.out).toBe(5);
+    expect(responder.stats()).toMatchObject({ arp: 1, icmp: 5, bad: 0, dropped: 0 });
+    // Every frame is counted once on each side: what ns B sent reached the client, what the
+    // client answered reached ns B, and nothing we sent to the kernel came back to memif.
+    const after = linkStats(w.b.name, w.ifB);
+    const s = bridge.stats();
+    const c = client.stats();
+    expect(s.up).toBe(true);
+    expect(s.toMemif.frames).toBe(after.tx - before.tx);
+    expect(s.toMemif.frames).toBe(c.rxFrames);
+    expect(s.toKernel.frames).toBe(c.txFrames);
+    expect(s.toKernel.frames).toBe(after.rx - before.rx);
+    expect(s.toKernel.frames).toBe(6); // one ARP reply, five echo replies
+    expect(s.toMemif.drops + s.toKernel.drops).toBe(0);
+    responder.stop();
+  });
+
+  test('bridge as memif client of a JS server; frames from the kernel while memif is down are dropped and counted', async () => {
+    const w = vethPair(fx, 'bc');
+    ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', w.ifB);
+    const socket = abstractName('bridge-client');
+    const server = closer.add(createMemifServer({ socket }));
+    const bridge = closer.add(
+      createMemifBridge({
+        memif: { role: 'client', socket, reconnectMs: 50 },
+        kernel: { ifname: w.ifA, netns: w.a.path },
+        batch: 16,
+      }),
+    );
+    const responder = answerArpAndIcmp(server.interface(0), { ip: '10.60.0.2/24' });
+    await bridge.waitUp(AbortSignal.timeout(5000));
+    expect((await pingFrom(w.b.name, '10.60.0.2', 3)).received).toBe(3);
+    expect(responder.stats().icmp).toBe(3);
+    // The server goes away: the bridge's link goes down and what the kernel sends is dropped.
+    server.close();
+    await expect.poll(() => bridge.up).toBe(false);
+    const dropsBefore = bridge.stats().toMemif.drops;
+    expect((await pingFrom(w.b.name, '10.60.0.2', 2)).received).toBe(0);
+    await expect.poll(() => bridge.stats().toMemif.drops).toBeGreaterThan(dropsBefore);
+    // A new server at the same address: the bridge reconnects and traffic passes again.
+    const again = closer.add(createMemifServer({ socket }));
+    answerArpAndIcmp(again.interface(0), { ip: '10.60.0.2/24' });
+    await bridge.waitUp(AbortSignal.timeout(5000));
+    expect((await pingFrom(w.b.name, '10.60.0.2', 3)).received).toBe(3);
+  });
+
+  test('a VXLAN device as the kernel side: ping over the tunnel reaches the memif responder', async () => {
+    const w = vethPair(fx, 'bx');
+    ipIn(w.a.name, 'addr', 'add', '10.61.0.1/24', 'dev', w.ifA);
+    ipIn(w.b.name, 'addr', 'add', '10.61.0.2/24', 'dev', w.ifB);
+    const vx = `vx${process.pid % 100000}`;
+    for (const [ns, local, remote] of [
+      [w.a.name, '10.61.0.1', '10.61.0.2'],
+      [w.b.name, '10.61.0.2', '10.61.0.1'],
+    ] as const) {
+      ipIn(
+        ns,
+        'link',
+        'add',
+        vx,
+        'type',
+        'vxlan',
+        'id',
+        '42',
+        'local',
+        local,
+        'remote',
+        remote,
+        'dstport',
+        '4789',
+      );
+      ipIn(ns, 'link', 'set', vx, 'up');
+    }
+    ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', vx);
+    const socket = abstractName('bridge-vxlan');
+    const bridge = closer.add(
+      createMemifBridge({ memif: { role: 'server', socket }, kernel: { ifname: vx, netns: w.a.path } }),
+    );
+    const client = closer.add(createMemifClient({ socket, reconnectMs: 50 }));
+    const responder = answerArpAndIcmp(client, { ip: '10.60.0.2/24' });
+    await bridge.waitUp(AbortSignal.timeout(5000));
+    const ping = await pingFrom(w.b.name, '10.60.0.2', 5);
+    expect(ping.received, ping.out).toBe(5);
+    expect(responder.stats().icmp).toBe(5);
+    expect(bridge.stats().toKernel.frames).toBe(client.stats().txFrames);
+  });
+
+  test('a missing interface or namespace is refused with NOT_FOUND naming it', () => {
+    const ns = fx.add('bm');
+    const socket = abstractName('bridge-missing');
+    expect(() =>
+      createMemifBridge({
+        memif: { role: 'server', socket },
+        kernel: { ifname: 'nsm-none0', netns: ns.path },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 5,
+        message: expect.stringContaining(`kernel interface nsm-none0 in ${ns.path}`) as unknown,
+      }),
+    );
+    expect(() =>
+      createMemifBridge({
+        memif: { role: 'server', socket },
+        kernel: { ifname: 'lo', netns: '/run/netns/nsm-no-such-ns' },
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 5,
+        message: expect.stringContaining('/run/netns/nsm-no-such-ns') as unknown,
+      }),
+    );
+    expect(() => createMemifBridge({ memif: { role: 'server', socket }, kernel: { ifname: 'a/b' } })).toThrow(
+      expect.objectContaining({ code: 3, message: expect.stringContaining('kernel.ifname') as unknown }),
+    );
+    // Nothing was left bound: the same socket opens now.
+    closer.add(createMemifServer({ socket }));
+  });
+});
