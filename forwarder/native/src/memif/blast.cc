@@ -52,8 +52,9 @@ void Run(Job* j) {
     j->elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     delete t;
   }
-  napi_call_threadsafe_function(j->tsfn, j, napi_tsfn_blocking);
-  napi_release_threadsafe_function(j->tsfn, napi_tsfn_release);
+  napi_threadsafe_function tsfn = j->tsfn;  // Settle may free j as soon as it is queued
+  napi_call_threadsafe_function(tsfn, j, napi_tsfn_blocking);
+  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
 }
 
 void Settle(napi_env env, napi_value, void*, void* data) {

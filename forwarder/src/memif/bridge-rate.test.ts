@@ -1,0 +1,107 @@
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
+
+import { isRoot } from '@nsm-ts/sdk/testing';
+
+import { NamespaceFixture } from '../kernel/testing/netns-fixture.js';
+import { createMemifBridge, createMemifClient, loadMemifAddon, type MemifInterface } from './index.js';
+import { abstractName, Closer } from './testing/names.js';
+import { ethFrame } from './testing/traffic.js';
+import { linkStats, vethPair, type VethPair } from './testing/wires.js';
+
+// Frame rates through the bridge beside the same veth fed by sendmmsg alone, printed side by
+// side from one run (2 shared vCPUs: only the ratios mean much). On request: NSM_MEMIF_RATE=1.
+const RATE = process.env['NSM_MEMIF_RATE'] === '1';
+const MS = 2000;
+const LEN = 64;
+const fx = new NamespaceFixture();
+const closer = new Closer();
+const figures: string[] = [];
+afterEach(() => {
+  try {
+    closer.closeAll();
+  } finally {
+    fx.cleanup();
+  }
+});
+afterAll(() => {
+  if (figures.length)
+    console.log(`memif bridge figures (${LEN}-byte frames, ${MS} ms each):\n  ${figures.join('\n  ')}`);
+});
+
+const mpps = (frames: number, ms: number): string => `${(frames / ms / 1000).toFixed(2)} Mpps`;
+
+/** Sends from JS as fast as the ring takes frames for MS; yields when it is full. */
+async function blast(iface: MemifInterface): Promise<number> {
+  const batch = Array.from({ length: 256 }, (_, i) => ethFrame(LEN, i));
+  let sent = 0;
+  const end = performance.now() + MS;
+  for (let i = 0; performance.now() < end; i++) {
+    const k = iface.send(batch);
+    sent += k;
+    if (k < batch.length || i % 8 === 7) await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
+async function bridged(w: VethPair, batch: number): Promise<ReturnType<typeof createMemifClient>> {
+  const socket = abstractName('rate');
+  const bridge = closer.add(
+    createMemifBridge({
+      memif: { role: 'server', socket },
+      kernel: { ifname: w.ifA, netns: w.a.path },
+      batch,
+    }),
+  );
+  const client = closer.add(createMemifClient({ socket, reconnectMs: 20 }));
+  await Promise.all([bridge.waitUp(AbortSignal.timeout(5000)), client.waitUp(AbortSignal.timeout(5000))]);
+  return client;
+}
+
+describe.skipIf(!RATE || !isRoot)('memif bridge packet rate (NSM_MEMIF_RATE=1, root)', () => {
+  test('memif -> kernel through the bridge, beside sendmmsg alone on the same veth', async () => {
+    const w = vethPair(fx, 'rt');
+    let before = linkStats(w.b.name, w.ifB).rx;
+    const base = await loadMemifAddon().packetBlast({
+      kernel: { ifname: w.ifA, netns: w.a.path },
+      size: LEN,
+      ms: MS,
+      batch: 64,
+    });
+    const baseRx = linkStats(w.b.name, w.ifB).rx - before;
+    figures.push(
+      `veth alone (sendmmsg, batch 64):       sent ${mpps(base.frames, base.ms)}, arrived ${mpps(baseRx, base.ms)}`,
+    );
+    for (const batch of [64, 256]) {
+      const client = await bridged(w, batch);
+      before = linkStats(w.b.name, w.ifB).rx;
+      const t0 = performance.now();
+      const sent = await blast(client);
+      const ms = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 100));
+      const rx = linkStats(w.b.name, w.ifB).rx - before;
+      figures.push(
+        `JS memif client -> bridge (batch ${batch}) -> veth: sent ${mpps(sent, ms)}, arrived ${mpps(rx, ms)}`,
+      );
+      expect(rx).toBeGreaterThan(0);
+      closer.closeAll();
+    }
+  }, 60_000);
+
+  test('kernel -> memif through the bridge', async () => {
+    const w = vethPair(fx, 'rk');
+    const client = await bridged(w, 64);
+    let got = 0;
+    client.on('frames', (f) => (got += f.length));
+    const r = await loadMemifAddon().packetBlast({
+      kernel: { ifname: w.ifB, netns: w.b.path },
+      size: LEN,
+      ms: MS,
+      batch: 64,
+    });
+    await new Promise((res) => setTimeout(res, 200));
+    figures.push(
+      `veth (sendmmsg ${mpps(r.frames, r.ms)}) -> bridge -> JS memif client: ${mpps(got, r.ms)} delivered`,
+    );
+    expect(got).toBeGreaterThan(0);
+  }, 60_000);
+});
