@@ -22,6 +22,9 @@
         "src/memif/lifecycle.cc",
         "src/memif/napi_util.cc",
         "src/memif/proto.cc",
+        "src/memif/proxy.cc",
+        "src/memif/proxy_addon.cc",
+        "src/memif/proxy_relay.cc",
         "src/memif/server.cc",
         "src/memif/shm.cc",
         "src/memif/socket.cc"

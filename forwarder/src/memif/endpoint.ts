@@ -76,6 +76,13 @@ const OPEN_ERRORS: Record<string, Code> = {
   ENODEV: Code.NOT_FOUND,
 };
 
+/** @internal A native open error as an NsmError with a gRPC code (ENOENT -> NOT_FOUND ...). */
+export function openError(err: unknown): NsmError {
+  const code = (err as { code?: unknown }).code;
+  const grpc = (typeof code === 'string' ? OPEN_ERRORS[code] : undefined) ?? Code.INTERNAL;
+  return new NsmError(grpc, (err as Error).message, { cause: err });
+}
+
 /** @internal Opens the native engine; its errors become NsmErrors with a gRPC code. */
 export function openNative(
   cfg: NativeMemifConfig,
@@ -84,9 +91,7 @@ export function openNative(
   try {
     return loadMemifAddon().open(cfg, onEvent);
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    const grpc = (typeof code === 'string' ? OPEN_ERRORS[code] : undefined) ?? Code.INTERNAL;
-    throw new NsmError(grpc, (err as Error).message, { cause: err });
+    throw openError(err);
   }
 }
 

@@ -20,3 +20,13 @@ export {
   type MemifBridgeStats,
 } from './bridge.js';
 export type { MemifBridgeDirection } from './native.js';
+export {
+  createMemifProxy,
+  MemifProxy,
+  type MemifProxyDown,
+  type MemifProxyEnd,
+  type MemifProxyEvents,
+  type MemifProxyOptions,
+  type MemifProxyStats,
+  type MemifProxyUp,
+} from './proxy.js';

@@ -40,6 +40,25 @@ export interface NativeBridgeStats {
   up: boolean;
 }
 
+/** What the native proxy is opened with; {@link createMemifProxy} builds it. */
+export interface NativeProxyConfig {
+  listen: string;
+  connect: string;
+  listenNetns?: string;
+  connectNetns?: string;
+  handshakeMs?: number;
+}
+
+/** What the native proxy counts. */
+export interface NativeProxyStats {
+  sessions: number;
+  messages: number;
+  descriptors: number;
+  refused: number;
+  bad: number;
+  active: boolean;
+}
+
 /** Events from the engine thread, delivered on the JS thread. */
 export type NativeMemifEvent =
   | { type: 'up'; id: number; peerName: string; peerInterface: string; ringSize: number; bufferSize: number }
@@ -77,6 +96,9 @@ export interface MemifAddon {
   stats(handle: NativeMemifHandle, id: number): MemifStats;
   /** Sends DISCONNECT on every channel, releases everything and joins the engine thread. */
   close(handle: NativeMemifHandle): void;
+  /** Opens a control-channel relay (memif proxy); events: up, down, rejected (no frames). */
+  openProxy(config: NativeProxyConfig, onEvent: (ev: NativeMemifEvent) => void): NativeMemifHandle;
+  proxyStats(handle: NativeMemifHandle): NativeProxyStats;
   /** A bridge's counters (a handle opened with `kernel`). */
   bridgeStats(handle: NativeMemifHandle): NativeBridgeStats;
   /**

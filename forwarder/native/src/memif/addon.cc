@@ -33,10 +33,9 @@ Handle* GetHandle(napi_env env, napi_value v) {
 void Unref(Handle* h) {
   if (--h->refs > 0) return;
   delete h->engine;
+  delete h->proxy;
   delete h;
 }
-
-namespace {
 
 void Sink(void* ctx, Event* ev) {
   Handle* h = static_cast<Handle*>(ctx);
@@ -50,7 +49,8 @@ void Sink(void* ctx, Event* ev) {
 void CloseHandle(Handle* h) {
   if (h->closed) return;
   h->closed = true;
-  h->engine->Stop();
+  if (h->engine) h->engine->Stop();
+  if (h->proxy) h->proxy->Stop();
   napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
 }
 
@@ -61,6 +61,8 @@ void FinalizeExternal(napi_env, void* data, void*) {
 }
 
 void FinalizeTsfn(napi_env, void* data, void*) { Unref(static_cast<Handle*>(data)); }
+
+namespace {
 
 bool ReadInterfaces(napi_env env, napi_value obj, Config* cfg) {
   napi_value arr;
@@ -171,6 +173,7 @@ napi_value Send(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   Handle* h = argc == 3 ? GetHandle(env, argv[0]) : nullptr;
+  if (h && !h->engine) return ThrowArg(env, "not a memif interface handle", false), nullptr;
   if (!h) return argc == 3 ? nullptr : (ThrowArg(env, "send(handle, id, frames)", false), nullptr);
   uint32_t id, n = 0;
   bool is_array = false;
@@ -210,6 +213,7 @@ napi_value StatsOf(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   Handle* h = argc == 2 ? GetHandle(env, argv[0]) : nullptr;
   uint32_t id;
+  if (h && !h->engine) return ThrowArg(env, "not a memif interface handle", false), nullptr;
   if (!h || napi_get_value_uint32(env, argv[1], &id) != napi_ok) return nullptr;
   const Stats* s = h->engine->StatsOf(id);
   if (!s) return ThrowArg(env, "no interface with id " + std::to_string(id)), nullptr;
@@ -248,6 +252,8 @@ napi_value RegisterAddon(napi_env env, napi_value exports) {
       {"parseMessage", nullptr, ParseMessage, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bridgeStats", nullptr, BridgeStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"packetBlast", nullptr, PacketBlast, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"openProxy", nullptr, OpenProxy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"proxyStats", nullptr, ProxyStatsOf, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -4,19 +4,31 @@
 #include <node_api.h>
 
 #include "engine.h"
+#include "proxy.h"
 
 namespace memif {
 
 // What JS holds for one engine. Deleted when both the JS external and the thread-safe function
 // are gone, so late events never see freed memory.
 struct Handle {
-  Engine* engine = nullptr;
+  Engine* engine = nullptr;  // an interface engine (server, client or bridge), or
+  Proxy* proxy = nullptr;    // a control-channel proxy
   napi_threadsafe_function tsfn = nullptr;
   bool closed = false;
   int refs = 2;
 };
 
 void Unref(Handle* h);
+
+// Shared by every kind of handle (addon.cc): events to the thread-safe function, finalisers.
+void Sink(void* ctx, Event* ev);
+void CloseHandle(Handle* h);
+void FinalizeExternal(napi_env env, void* data, void* hint);
+void FinalizeTsfn(napi_env env, void* data, void* hint);
+
+// openProxy(config, onEvent) and proxyStats(handle) (proxy_addon.cc).
+napi_value OpenProxy(napi_env env, napi_callback_info info);
+napi_value ProxyStatsOf(napi_env env, napi_callback_info info);
 
 // The handle behind a JS external; throws (and returns nullptr) when it is not one or is closed.
 Handle* GetHandle(napi_env env, napi_value v);
