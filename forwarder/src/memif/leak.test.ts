@@ -1,39 +1,10 @@
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 
 import { describe, expect, test } from 'vitest';
 
 import { createMemifClient, createMemifServer } from './index.js';
 import { abstractName, frame, tempDir } from './testing/names.js';
-
-/** What this process holds, by kind, as the kernel sees it. */
-function resources(): Record<string, number> {
-  const out: Record<string, number> = {
-    fds: 0,
-    eventfds: 0,
-    memfds: 0,
-    sockets: 0,
-    memifMaps: 0,
-    maps: 0,
-    threads: 0,
-  };
-  for (const fd of readdirSync('/proc/self/fd')) {
-    let target: string;
-    try {
-      target = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      continue; // the directory's own descriptor, gone already
-    }
-    out['fds']!++;
-    if (target === 'anon_inode:[eventfd]') out['eventfds']!++;
-    if (target.startsWith('/memfd:')) out['memfds']!++;
-    if (target.startsWith('socket:')) out['sockets']!++;
-  }
-  const maps = readFileSync('/proc/self/maps', 'utf8').trim().split('\n');
-  out['maps'] = maps.length;
-  out['memifMaps'] = maps.filter((l) => l.includes('memif region')).length;
-  out['threads'] = Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
-  return out;
-}
+import { resources } from './testing/resources.js';
 
 async function cycle(socket: string, i: number): Promise<void> {
   const srv = createMemifServer({ socket, interfaces: [{ id: 0 }, { id: 1 }] });
