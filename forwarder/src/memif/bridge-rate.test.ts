@@ -5,6 +5,7 @@ import { isRoot } from '@nsm-ts/sdk/testing';
 import { NamespaceFixture } from '../kernel/testing/netns-fixture.js';
 import { createMemifBridge, createMemifClient, loadMemifAddon, type MemifInterface } from './index.js';
 import { abstractName, Closer } from './testing/names.js';
+import { Testpmd, TESTPMD } from './testing/testpmd.js';
 import { ethFrame } from './testing/traffic.js';
 import { linkStats, vethPair, type VethPair } from './testing/wires.js';
 
@@ -16,11 +17,16 @@ const LEN = 64;
 const fx = new NamespaceFixture();
 const closer = new Closer();
 const figures: string[] = [];
-afterEach(() => {
+const pmds: Testpmd[] = [];
+afterEach(async () => {
   try {
-    closer.closeAll();
+    await Promise.all(pmds.splice(0).map((p) => p.stop()));
   } finally {
-    fx.cleanup();
+    try {
+      closer.closeAll();
+    } finally {
+      fx.cleanup();
+    }
   }
 });
 afterAll(() => {
@@ -60,17 +66,17 @@ async function bridged(w: VethPair, batch: number): Promise<ReturnType<typeof cr
 describe.skipIf(!RATE || !isRoot)('memif bridge packet rate (NSM_MEMIF_RATE=1, root)', () => {
   test('memif -> kernel through the bridge, beside sendmmsg alone on the same veth', async () => {
     const w = vethPair(fx, 'rt');
-    let before = linkStats(w.b.name, w.ifB).rx;
-    const base = await loadMemifAddon().packetBlast({
-      kernel: { ifname: w.ifA, netns: w.a.path },
-      size: LEN,
-      ms: MS,
-      batch: 64,
-    });
-    const baseRx = linkStats(w.b.name, w.ifB).rx - before;
-    figures.push(
-      `veth alone (sendmmsg, batch 64):       sent ${mpps(base.frames, base.ms)}, arrived ${mpps(baseRx, base.ms)}`,
-    );
+    let before = 0;
+    for (const ring of [false, true]) {
+      before = linkStats(w.b.name, w.ifB).rx;
+      const kernel = { ifname: w.ifA, netns: w.a.path };
+      const base = await loadMemifAddon().packetBlast({ kernel, size: LEN, ms: MS, batch: 64, ring });
+      const baseRx = linkStats(w.b.name, w.ifB).rx - before;
+      const how = ring ? 'PACKET_MMAP TX ring' : 'sendmmsg, batch 64';
+      figures.push(
+        `veth alone (${how}): sent ${mpps(base.frames, base.ms)}, arrived ${mpps(baseRx, base.ms)}`,
+      );
+    }
     for (const batch of [64, 256]) {
       const client = await bridged(w, batch);
       before = linkStats(w.b.name, w.ifB).rx;
@@ -104,4 +110,39 @@ describe.skipIf(!RATE || !isRoot)('memif bridge packet rate (NSM_MEMIF_RATE=1, r
     );
     expect(got).toBeGreaterThan(0);
   }, 60_000);
+
+  test.skipIf(!TESTPMD)(
+    'testpmd txonly (a native memif producer) -> bridge -> kernel',
+    async () => {
+      const w = vethPair(fx, 'rp');
+      const socket = abstractName('rate-pmd');
+      const bridge = closer.add(
+        createMemifBridge({
+          memif: { role: 'server', socket },
+          kernel: { ifname: w.ifA, netns: w.a.path },
+          batch: 64,
+        }),
+      );
+      const pmd = new Testpmd({
+        role: 'client',
+        socket,
+        forwardMode: 'txonly',
+        prefix: `nsm-memif-brate-${process.pid}`,
+      });
+      pmds.push(pmd);
+      await bridge.waitUp(AbortSignal.timeout(30_000));
+      await expect.poll(() => pmd.started, { timeout: 30_000 }).toBe(true);
+      const before = linkStats(w.b.name, w.ifB).rx;
+      const k0 = bridge.stats().toKernel.frames;
+      await new Promise((r) => setTimeout(r, MS));
+      const rx = linkStats(w.b.name, w.ifB).rx - before;
+      const k = bridge.stats().toKernel.frames - k0;
+      const theirs = await pmds.pop()!.stop();
+      figures.push(
+        `testpmd txonly (offered peak ${(theirs.txPps / 1e6).toFixed(2)} Mpps) -> bridge -> veth: ${mpps(k, MS)} sent, ${mpps(rx, MS)} arrived`,
+      );
+      expect(rx).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 });

@@ -110,6 +110,8 @@ export interface MemifAddon {
     size?: number;
     ms?: number;
     batch?: number;
+    /** PACKET_MMAP (a TPACKET_V2 TX ring kicked by send) instead of sendmmsg. */
+    ring?: boolean;
   }): Promise<{ frames: number; failedCalls: number; ms: number }>;
   /** Decodes one control message (tests and fuzzing): its fields, or `{ error }`. */
   parseMessage(buf: Buffer): Record<string, string | number>;

@@ -3,6 +3,8 @@
 #include <condition_variable>
 #include <mutex>
 
+#include <pthread.h>
+
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -38,6 +40,8 @@ Engine* Engine::Start(Config cfg, EventSink sink, void* ctx, int* err_no, std::s
   std::condition_variable cv;
   bool ready = false, ok = false;
   e->thread_ = std::thread([&, e] {
+    // Named so that a thread listing (top -H, /proc/<pid>/task) says what each one is.
+    pthread_setname_np(pthread_self(), e->cfg_.kernel.ifname.empty() ? "memif-engine" : "memif-bridge");
     bool good = e->Enter(err_no, err);
     {
       std::lock_guard<std::mutex> lock(mu);
