@@ -18,6 +18,7 @@ import { Lab } from '@nsm-ts/cli/lab';
 import { readPodStatus } from '@nsm-ts/cli/lab';
 import { listComponents } from '@nsm-ts/cli/lab';
 import { up } from '@nsm-ts/cli/lab';
+import { controlComponent } from '@nsm-ts/cli/lab';
 import { onInterrupt } from './ns/lab-client.js';
 import { peerOf, startPinger } from './ns/pinger.js';
 import { percentile, saveResult, toMarkdown, type BenchResult, type BenchRow } from './result.js';
@@ -129,6 +130,51 @@ async function restarts(lab: Lab): Promise<BenchRow[]> {
   return rows;
 }
 
+/**
+ * A passthrough stopped for 1 s and started again (secure-intranet: client → firewall → VPN gateway):
+ * from the start of the firewall until traffic passes again. Run with the forwarders' discovery
+ * waiting for endpoints (the default, NSM_DISCOVER_WAIT=5s) and, as the baseline in the same run,
+ * without (NSM_DISCOVER_WAIT=0: a reselect that finds no endpoint fails and heal retries on backoff).
+ */
+async function passthroughRestart(lab: Lab, discoverWait: string): Promise<number[]> {
+  const previous = process.env['NSM_DISCOVER_WAIT'];
+  // The lab's daemons inherit the environment of `up`.
+  process.env['NSM_DISCOVER_WAIT'] = discoverWait;
+  try {
+    await up({
+      paths: ['deploy/examples/secure-intranet'],
+      nodes: 2,
+      lab: lab.name,
+      progress: (l) => log(l),
+    });
+  } finally {
+    if (previous === undefined) delete process.env['NSM_DISCOVER_WAIT'];
+    else process.env['NSM_DISCOVER_WAIT'] = previous;
+  }
+  const client = { pod: 'intranet-client', ifname: 'nsm-1' };
+  const samples: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const pinger = startPinger(
+      `/run/netns/${lab.netns(client.pod)}`,
+      peerOf(lab.name, client.pod, client.ifname),
+    );
+    await sleep(500);
+    await controlComponent(lab, 'pod/firewall', 'stop');
+    await sleep(1000);
+    const started = performance.now();
+    await controlComponent(lab, 'pod/firewall', 'start');
+    await pinger.recovered(30_000);
+    samples.push(performance.now() - started);
+    await pinger.stop();
+    await sleep(500);
+  }
+  log(
+    `passthrough restart (NSM_DISCOVER_WAIT=${discoverWait}): ${JSON.stringify(samples.map(Math.round))} ms`,
+  );
+  await down(lab);
+  return samples;
+}
+
 /** Three endpoints on three nodes and a client on node-3: its endpoint is deleted each round. */
 function spreadManifests(dir: string, rounds: number): void {
   const endpoint = (n: number): string =>
@@ -167,7 +213,7 @@ async function deletions(lab: Lab, dir: string): Promise<BenchRow[]> {
 /** Runs benchmarks 8 and 10. */
 export async function healBench(): Promise<BenchResult> {
   const tag = randomBytes(3).toString('hex');
-  const labs = [new Lab(`bh8-${tag}`), new Lab(`bh10-${tag}`)];
+  const labs = [new Lab(`bh8-${tag}`), new Lab(`bh10-${tag}`), new Lab(`bhp-${tag}`)];
   const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-heal-'));
   const cleanup = async (): Promise<void> => {
     for (const lab of labs) await down(lab);
@@ -178,10 +224,33 @@ export async function healBench(): Promise<BenchResult> {
     const eight = await restarts(labs[0]!);
     await down(labs[0]!);
     const ten = await deletions(labs[1]!, dir);
+    await down(labs[1]!);
+    const waiting = await passthroughRestart(labs[2]!, '5s');
+    const baseline = await passthroughRestart(labs[2]!, '0');
+    const medianWaiting = percentile(waiting, 50);
+    const medianBaseline = percentile(baseline, 50);
+    const passthrough: BenchRow[] = [
+      {
+        metric: 'passthrough started again → traffic passes, median (discovery waits)',
+        value: medianWaiting,
+        unit: 'ms',
+      },
+      {
+        metric: 'the same without waiting (NSM_DISCOVER_WAIT=0, baseline), median',
+        value: medianBaseline,
+        unit: 'ms',
+      },
+      {
+        metric: 'passthrough restart: waiting / baseline',
+        value: Number((medianWaiting / medianBaseline).toFixed(2)),
+        unit: 'ratio',
+      },
+    ];
     return {
       name: 'Heal: time until traffic passes again (benchmarks 8 and 10)',
-      rows: [...eight, ...ten],
+      rows: [...eight, ...ten, ...passthrough],
       notes: [
+        `Passthrough restart: secure-intranet (client → firewall → VPN gateway, two nodes); the firewall is stopped for 1 s (nsm stop) and started again; timed from its start until the pinger's traffic passes, ${ROUNDS} rounds with the forwarders' discovery waiting for endpoints (default) and ${ROUNDS} without (NSM_DISCOVER_WAIT=0), in the same run.`,
         `${ROUNDS} rounds each on the lab runtime (daemons and pods are processes); a pinger sends an echo every 10 ms from the client pod to its peer. Restarts are kill -9, the lab's supervisor starts the component again at once. The outage runs from the first lost reply to the first reply after the last loss; 0 means no reply was lost.`,
       ],
     };

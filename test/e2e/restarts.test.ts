@@ -120,7 +120,7 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/restarts'), () => {
   describe('kernel2kernel: the client is killed (kill -9)', () => {
     const ctx = labOf('deploy/examples/kernel2kernel', 'rs-nsc');
 
-    it('never reports a link the dead client does not hold, and the restarted client owns nsm-1 again', async () => {
+    it('never reports a link the dead client does not hold, and the restarted client takes its connection over again', async () => {
       const status = await statusJson(ctx.lab);
       const old = status.links[0]!.id;
       process.kill(pidOf(status, 'nsc-kernel'), 'SIGKILL');
@@ -138,7 +138,9 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/restarts'), () => {
       await expectHealed(ctx.lab, ctx.before);
       const healed = await statusJson(ctx.lab);
       expect(healed.links).toHaveLength(1);
-      expect(healed.links[0]!.id).not.toBe(old);
+      // The restarted process reads what it held from its status file and refreshes that connection
+      // (as the sidecar does after the init container), so the pod keeps its interface.
+      expect(healed.links[0]!.id).toBe(old);
       expect(healed.links[0]).toMatchObject({ clientInterface: 'nsm-1', state: 'UP' });
     }, 60_000);
 

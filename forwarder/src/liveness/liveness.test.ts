@@ -75,6 +75,33 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/liveness/liveness'), () => {
       expect(clock.pending).toBe(0);
     });
 
+    it('does not count misses before the first answer until the grace period ends', async () => {
+      const clock = new FakeClock();
+      const failures: number[] = [];
+      // Never answers: misses count from 1 s on, so the third one is at 1.4 s.
+      const never = probe([]);
+      createLivenessMonitor({ everyMs: 200, misses: 3, graceMs: 1000, check: never.check }).watch(
+        createContext({ clock }),
+        newConnection({ id: 'g' }),
+        (_c, n) => failures.push(n),
+      );
+      await clock.advance(1200);
+      expect(failures).toEqual([]);
+      await clock.advance(400);
+      expect(failures).toEqual([3]);
+      // Answers late (a bridge joined after 0.8 s), then fails: counted at once after the first answer.
+      const late = probe([false, false, false, true, false, false, false]);
+      const lateFailures: number[] = [];
+      createLivenessMonitor({ everyMs: 200, misses: 3, graceMs: 5000, check: late.check }).watch(
+        createContext({ clock }),
+        newConnection({ id: 'h' }),
+        (_c, n) => lateFailures.push(n),
+      );
+      await clock.advance(200 * 7);
+      expect(lateFailures).toEqual([3]);
+      expect(clock.pending).toBe(0);
+    });
+
     it('stops when asked', async () => {
       const clock = new FakeClock();
       const p = probe([]);

@@ -62,6 +62,12 @@ export interface LivenessMonitorOptions {
   readonly misses?: number;
   /** The probe (default: {@link createLivenessCheck} with `timeoutMs`). */
   readonly check?: LivenessCheck;
+  /**
+   * Misses do not count until the first answer or until this long after watching began (default
+   * 3 s): a wire just built or rebuilt may take a moment (ARP, a passthrough bridging it) before it
+   * answers, and a heal that gave up on it at once would only rebuild it again.
+   */
+  readonly graceMs?: number;
 }
 
 /** Watches connections' data planes. */
@@ -81,15 +87,20 @@ export function createLivenessMonitor(options: LivenessMonitorOptions = {}): Liv
   const everyMs = options.everyMs ?? 200;
   const limit = options.misses ?? 3;
   const check = options.check ?? createLivenessCheck({ timeoutMs: options.timeoutMs ?? 100 });
+  const graceMs = options.graceMs ?? 3000;
   return {
     watch(ctx, conn, onFailure) {
       let stopped = false;
       let cancel = (): void => {};
       let missed = 0;
+      let answered = false;
+      const since = ctx.clock.now();
       const tick = async (): Promise<void> => {
         const alive = await check(ctx, conn).catch(() => false);
         if (stopped) return;
-        missed = alive ? 0 : missed + 1;
+        answered ||= alive;
+        const counting = answered || ctx.clock.now() - since >= graceMs;
+        missed = alive || !counting ? 0 : missed + 1;
         if (missed >= limit) {
           stopped = true;
           onFailure(conn, missed);
