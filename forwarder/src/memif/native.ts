@@ -47,6 +47,7 @@ export interface NativeProxyConfig {
   listenNetns?: string;
   connectNetns?: string;
   handshakeMs?: number;
+  requireSeal?: boolean;
 }
 
 /** What the native proxy counts. */

@@ -59,7 +59,7 @@ function proxyTicks(): number {
 }
 
 /** A server behind a proxy; `plain`: interface 0 without a secret, as the python peer asks. */
-function setup(o: { listenNs?: string; connectNs?: string; plain?: boolean } = {}) {
+function setup(o: { listenNs?: string; connectNs?: string; plain?: boolean; handshakeMs?: number } = {}) {
   const iface = o.plain ? { id: 0 } : { id: 3, secret: 's3' };
   const ep = abstractName('endpoint');
   const cl = abstractName('proxied');
@@ -74,6 +74,7 @@ function setup(o: { listenNs?: string; connectNs?: string; plain?: boolean } = {
     createMemifProxy({
       listen: { socket: cl, ...(o.listenNs ? { netns: o.listenNs } : {}) },
       connect: { socket: ep, ...(o.connectNs ? { netns: o.connectNs } : {}) },
+      ...(o.handshakeMs ? { handshakeTimeoutMs: o.handshakeMs } : {}),
     }),
   );
   const client = (): ReturnType<typeof createMemifClient> =>
@@ -189,7 +190,7 @@ describe('memif proxy (control messages relayed, one shared region)', () => {
     const down = new Promise<{ reason: string; byPeer: boolean }>((resolve) => s.once('down', resolve));
     c.close();
     expect(await down).toMatchObject({ reason: 'interface closed', byPeer: true });
-    expect(seen[0]).toMatchObject({ reason: 'interface closed', byPeer: true, id: 3 });
+    await expect.poll(() => seen[0]).toMatchObject({ reason: 'interface closed', byPeer: true, id: 3 });
     const next = client();
     await Promise.all([next.waitUp(AbortSignal.timeout(5000)), s.waitUp(AbortSignal.timeout(5000))]);
     const got = collect(next);
@@ -252,17 +253,43 @@ describe.skipIf(!hasPython())('memif proxy and bad peers (python3)', () => {
     ['region_no_fd', 'memif proxy: ADD_REGION with 0 descriptors from the client, expected 1'],
     ['ring_no_fd', 'memif proxy: ADD_RING with 0 descriptors from the client, expected 1'],
     ['hello_from_client', 'memif proxy: HELLO from the client, which never sends it'],
-  ])('a client sending %s is disconnected with the reason, so is the endpoint', async (scenario, reason) => {
-    const { srv, s, cl, proxy, client } = setup({ plain: true });
-    const told: string[] = [];
-    srv.on('rejected', (d) => told.push(d.reason));
-    const reply = await badClient(cl, scenario);
-    expect(reply).toMatchObject({ type: 'DISCONNECT', reason: reason.slice(0, 95) });
-    // The endpoint heard the same reason (the DISCONNECT string holds 95 characters).
-    await expect.poll(() => told).toEqual([reason.slice(0, 95)]);
-    expect(proxy.stats().bad).toBe(1);
-    const good = client();
-    await Promise.all([good.waitUp(AbortSignal.timeout(5000)), s.waitUp(AbortSignal.timeout(5000))]);
+    ['region_not_memfd', 'memif proxy: region descriptor is not a memory file from the client'],
+    ['region_unsealed', 'memif proxy: region file not sealed against shrinking from the client'],
+    ['region_too_big', /^memif proxy: region size \d+ exceeds its file \(\d+\) from the client$/],
+    ['ring_not_eventfd', 'memif proxy: ring interrupt is not an eventfd from the client'],
+  ] as [string, string | RegExp][])(
+    'a client sending %s is disconnected with the reason, so is the endpoint',
+    async (scenario, reason) => {
+      const { srv, s, cl, proxy, client } = setup({ plain: true });
+      const told: string[] = [];
+      srv.on('rejected', (d) => told.push(d.reason));
+      const reply = await badClient(cl, scenario);
+      // The DISCONNECT string holds 95 characters.
+      const want: unknown = typeof reason === 'string' ? reason.slice(0, 95) : expect.stringMatching(reason);
+      expect(reply).toMatchObject({ type: 'DISCONNECT', reason: want });
+      // The endpoint heard the same reason.
+      await expect.poll(() => told).toEqual([want]);
+      expect(proxy.stats().bad).toBe(1);
+      const good = client();
+      await Promise.all([good.waitUp(AbortSignal.timeout(5000)), s.waitUp(AbortSignal.timeout(5000))]);
+    },
+  );
+
+  test('requireSeal: false passes an unsealed region on, and the endpoint decides', async () => {
+    const srv = closer.add(createMemifServer({ socket: abstractName('unsealed-ep') }));
+    const cl = abstractName('unsealed');
+    closer.add(
+      createMemifProxy({ listen: { socket: cl }, connect: { socket: srv.socket }, requireSeal: false }),
+    );
+    const reply = await badClient(cl, 'region_unsealed');
+    expect(reply).toMatchObject({ type: 'DISCONNECT', reason: 'region file not sealed against shrinking' });
+  });
+
+  test('a client that stays silent is ended when the handshake time is up', async () => {
+    const { cl, proxy } = setup({ plain: true, handshakeMs: 300 });
+    const reply = await badClient(cl, 'silent');
+    expect(reply).toMatchObject({ type: 'DISCONNECT', reason: 'memif proxy: handshake timed out', code: 3 });
+    expect(proxy.stats().active).toBe(false);
   });
 
   test('a client that vanishes: the endpoint hears that it closed the control channel', async () => {

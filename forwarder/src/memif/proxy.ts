@@ -27,6 +27,11 @@ export interface MemifProxyOptions {
   connect: MemifProxyEnd;
   /** A session that has not reached CONNECTED after this is ended (default 5000 ms). */
   handshakeTimeoutMs?: number;
+  /**
+   * Pass on only region files sealed against shrinking (default true): an endpoint mapping an
+   * unsealed file can be crashed by a client that shrinks it. DPDK's `zero-copy=yes` needs false.
+   */
+  requireSeal?: boolean;
 }
 
 /** A session that came up: the client's and the endpoint's names (from INIT and HELLO) and the id. */
@@ -159,6 +164,12 @@ export function createMemifProxy(options: MemifProxyOptions): MemifProxy {
   const cfg: NativeProxyConfig = { listen: listen.socket, connect: connect.socket };
   if (listen.netns !== undefined) cfg.listenNetns = listen.netns;
   if (connect.netns !== undefined) cfg.connectNetns = connect.netns;
+  if (options.requireSeal !== undefined) {
+    if (typeof options.requireSeal !== 'boolean') {
+      throw invalidArgument(`memif proxy requireSeal must be a boolean, got ${typeof options.requireSeal}`);
+    }
+    cfg.requireSeal = options.requireSeal;
+  }
   if (options.handshakeTimeoutMs !== undefined) {
     cfg.handshakeMs = checkTimeout('handshakeTimeoutMs', options.handshakeTimeoutMs, 600_000);
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "shm.h"
 #include "socket.h"
 
 namespace memif {
@@ -20,6 +21,7 @@ struct ProxyConfig {
   std::string listen_ns, connect_ns;       // namespace files ("": ours)
   int listen_ns_fd = -1, connect_ns_fd = -1;  // owned until the thread has used them
   uint32_t handshake_ms = 5000;
+  bool require_seal = true;  // region files must be sealed against shrinking (or a peer may crash)
 };
 
 struct ProxyStats {
@@ -46,7 +48,8 @@ class Proxy {
   void Release();
   void Accept();
   void Relay(Side from);
-  bool Check(Side from, const uint8_t* buf, ssize_t n, size_t nfds, bool ctrunc, Msg* m, std::string* why);
+  bool Check(Side from, const uint8_t* buf, ssize_t n, const std::vector<int>& fds, bool ctrunc, Msg* m,
+             std::string* why);
   bool Forward(Side to, const uint8_t* buf, const std::vector<int>& fds);
   void End(const std::string& reason, uint32_t code, bool by_peer, int skip_side);
   void Refuse(int fd, const std::string& reason, uint32_t code);

@@ -25,7 +25,8 @@ bool ReadProxyConfig(napi_env env, napi_value obj, ProxyConfig* cfg) {
   return ReadAddress(env, obj, "listen", &cfg->listen) && ReadAddress(env, obj, "connect", &cfg->connect) &&
          OptString(env, obj, "listenNetns", 4096, &cfg->listen_ns) &&
          OptString(env, obj, "connectNetns", 4096, &cfg->connect_ns) &&
-         OptUint(env, obj, "handshakeMs", 10, 600000, &hs) && (cfg->handshake_ms = uint32_t(hs), true);
+         OptUint(env, obj, "handshakeMs", 10, 600000, &hs) && OptBool(env, obj, "requireSeal", &cfg->require_seal) &&
+         (cfg->handshake_ms = uint32_t(hs), true);
 }
 
 void CloseNs(ProxyConfig* cfg) {

@@ -34,7 +34,9 @@ bool SentBy(MsgType t, int side) {
 
 }  // namespace
 
-bool Proxy::Check(Side from, const uint8_t* buf, ssize_t n, size_t nfds, bool ctrunc, Msg* m, std::string* why) {
+bool Proxy::Check(Side from, const uint8_t* buf, ssize_t n, const std::vector<int>& fds, bool ctrunc, Msg* m,
+                  std::string* why) {
+  size_t nfds = fds.size();
   std::string side = std::string(" from the ") + SideName(from);
   if (ctrunc) {
     *why = "too many descriptors with one message" + side;
@@ -52,6 +54,17 @@ bool Proxy::Check(Side from, const uint8_t* buf, ssize_t n, size_t nfds, bool ct
   if (nfds != want) {
     *why = std::string(TypeName(m->type)) + " with " + std::to_string(nfds) + " descriptors" + side + ", expected " +
            std::to_string(want);
+    return false;
+  }
+  // The receiver maps the region and writes to the eventfds: what it may rely on is checked
+  // here too, so that an endpoint less careful than ours is not handed a file that can shrink
+  // under its mapping (SIGBUS) or a descriptor that blocks its writes.
+  if (m->type == MsgType::AddRegion && !CheckRegion(fds[0], m->add_region.size, cfg_.require_seal, why)) {
+    *why += side;
+    return false;
+  }
+  if (m->type == MsgType::AddRing && !IsEventFd(fds[0])) {
+    *why = "ring interrupt is not an eventfd" + side;
     return false;
   }
   return true;
@@ -105,7 +118,7 @@ void Proxy::Relay(Side from) {
     }
     Msg m;
     std::string why;
-    if (!Check(from, buf, n, fds.size(), mh.msg_flags & MSG_CTRUNC, &m, &why)) {
+    if (!Check(from, buf, n, fds, mh.msg_flags & MSG_CTRUNC, &m, &why)) {
       CloseAll(&fds);
       return End("memif proxy: " + why, kCodeProtocol, false, 0);
     }

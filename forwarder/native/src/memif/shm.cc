@@ -48,7 +48,7 @@ bool CreateRegion(const char* name, uint64_t size, Region* r, std::string* err) 
   return false;
 }
 
-bool AdoptRegion(int fd, uint64_t size, bool require_seal, Region* r, std::string* err) {
+bool CheckRegion(int fd, uint64_t size, bool require_seal, std::string* err) {
   struct stat st;
   if (size == 0 || size > kMaxRegionSize) {
     *err = "region size " + std::to_string(size) + " out of range";
@@ -67,6 +67,11 @@ bool AdoptRegion(int fd, uint64_t size, bool require_seal, Region* r, std::strin
     *err = "region file not sealed against shrinking";
     return false;
   }
+  return true;
+}
+
+bool AdoptRegion(int fd, uint64_t size, bool require_seal, Region* r, std::string* err) {
+  if (!CheckRegion(fd, size, require_seal, err)) return false;
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
     *err = Errno("mmap region");

@@ -38,6 +38,10 @@ struct Region {
 // memfd_create(MFD_ALLOW_SEALING) + F_SEAL_SHRINK + ftruncate + mmap(MAP_SHARED).
 bool CreateRegion(const char* name, uint64_t size, Region* r, std::string* err);
 
+// Whether `fd` may be mapped as a region of `size` bytes: a regular (memory) file at least that
+// large and, when `require_seal`, sealed against shrinking. err says why not.
+bool CheckRegion(int fd, uint64_t size, bool require_seal, std::string* err);
+
 // Maps a region received from a peer. Refuses descriptors smaller than `size` (touching past the
 // end would raise SIGBUS) and, when `require_seal`, files that may still shrink.
 bool AdoptRegion(int fd, uint64_t size, bool require_seal, Region* r, std::string* err);
