@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { MUTATE_DEFAULTS, mutate } from '@nsm-ts/cli/webhook';
+import { MUTATE_DEFAULTS, issuerVolumes, mutate } from '@nsm-ts/cli/webhook';
 import { crProblems } from '../harness/crd-schema.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -127,14 +127,8 @@ describe('deploy/k8s', () => {
         )
         .map((o) => podSpecs(o)[0] as unknown as Spec);
     for (const spec of meshPods(render(join(k8s, 'base')))) {
-      expect(spec.volumes).toContainEqual({
-        name: 'nsm-issuer-token',
-        projected: {
-          sources: [
-            { serviceAccountToken: { audience: 'nsm-issuer', expirationSeconds: 3600, path: 'token' } },
-          ],
-        },
-      });
+      // The same projected token the webhook gives client pods.
+      expect(spec.volumes).toContainEqual(issuerVolumes('nsm-trust-bundle')[0]);
       expect(spec.volumes).toContainEqual({
         name: 'nsm-trust-bundle',
         configMap: { name: 'nsm-trust-bundle' },

@@ -80,7 +80,7 @@ const INIT = 'nsm-client-init';
 const SIDECAR = 'nsm-client';
 
 /** The volumes of an identity from the issuer: a projected token for it, and the trust bundle. */
-function issuerVolumes(bundleConfigMap: string): Obj[] {
+export function issuerVolumes(bundleConfigMap: string): Obj[] {
   return [
     {
       name: TOKEN_VOLUME,
