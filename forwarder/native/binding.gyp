@@ -19,6 +19,7 @@
         "src/memif/client.cc",
         "src/memif/datapath.cc",
         "src/memif/engine.cc",
+        "src/memif/gso.cc",
         "src/memif/lifecycle.cc",
         "src/memif/napi_util.cc",
         "src/memif/proto.cc",

@@ -93,7 +93,7 @@ void SendLoop(Job* j, int fd, const std::vector<uint8_t>& frame) {
 }
 
 void Run(Job* j) {
-  Tap* t = Tap::Open(j->k, &j->err_no, &j->err);
+  Tap* t = Tap::Open(j->k, &j->err_no, &j->err, false);  // raw frames, no virtio header
   if (j->k.netns_fd >= 0) close(j->k.netns_fd);
   if (t) {
     std::vector<uint8_t> frame(j->size, 0xa5);

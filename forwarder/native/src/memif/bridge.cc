@@ -3,6 +3,8 @@
 // readiness drains recvmmsg into the memif transmit ring. Nothing here touches JS.
 #include "bridge.h"
 
+#include "gso.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -18,11 +20,14 @@
 namespace memif {
 namespace {
 
-constexpr size_t kSlot = 16384;  // jumbo frames fit; GSO super-frames do not (counted as drops)
+constexpr size_t kHdr = sizeof(VnetHdr);
+constexpr size_t kSlot = kHdr + 65536;  // a GSO frame is up to 64 KiB; only what arrives is touched
+const VnetHdr kNoOffload{};       // what we send: complete frames, nothing left to do
 constexpr int kRounds = 8;       // batches per wake-up before others get the thread
 
 struct OpenArgs {
   const KernelConfig* k;
+  bool vnet;
   int fd = -1;
 };
 
@@ -59,7 +64,8 @@ bool OpenSocket(void* p, int* err_no, std::string* err) {
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = int(idx);
   bool ok = Opt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING", err_no, err) &&
-            Opt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS", err_no, err);
+            Opt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS", err_no, err) &&
+            (!a->vnet || Opt(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", err_no, err));
   if (ok && setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
     *err_no = errno;
     *err = "setsockopt(PACKET_ADD_MEMBERSHIP) on " + where;
@@ -112,18 +118,21 @@ bool InNamespace(int ns_fd, const std::string& ns, bool (*fn)(void*, int*, std::
   return ok;
 }
 
-Tap* Tap::Open(const KernelConfig& k, int* err_no, std::string* err) {
-  OpenArgs a{&k};
+Tap* Tap::Open(const KernelConfig& k, int* err_no, std::string* err, bool vnet) {
+  OpenArgs a{&k, vnet};
   if (!InNamespace(k.netns_fd, k.netns, OpenSocket, &a, err_no, err)) {
     if (a.fd >= 0) close(a.fd);
     return nullptr;
   }
   Tap* t = new Tap();
   t->fd_ = a.fd;
+  t->vnet_ = vnet;
   t->batch_ = k.batch;
   t->msgs_.resize(k.batch);
-  t->iovs_.resize(k.batch);
+  t->iovs_.resize(2 * size_t(k.batch));
+  t->pieces_.reserve(k.batch);
   t->frames_.reserve(k.batch);
+  t->segs_.data.reserve(1 << 16);
   t->out_.data.reserve(k.batch * 2048);
   // Untouched pages cost nothing: only what frames fill becomes resident.
   t->in_ = static_cast<uint8_t*>(malloc(kSlot * k.batch));
@@ -138,11 +147,12 @@ Tap::~Tap() {
 void Tap::SendBatch() {
   size_t n = out_.lengths.size(), off = 0;
   for (size_t i = 0; i < n; i++) {
-    iovs_[i] = iovec{out_.data.data() + off, out_.lengths[i]};
+    iovs_[2 * i] = iovec{const_cast<VnetHdr*>(&kNoOffload), kHdr};
+    iovs_[2 * i + 1] = iovec{out_.data.data() + off, out_.lengths[i]};
     off += out_.lengths[i];
     msgs_[i] = mmsghdr{};
-    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
-    msgs_[i].msg_hdr.msg_iovlen = 1;
+    msgs_[i].msg_hdr.msg_iov = &iovs_[vnet_ ? 2 * i : 2 * i + 1];
+    msgs_[i].msg_hdr.msg_iovlen = vnet_ ? 2 : 1;
   }
   size_t done = 0;
   while (done < n) {
@@ -173,6 +183,29 @@ RxStatus Tap::FromMemif(Link* l, Stats* st) {
   return rs;
 }
 
+// One frame off the socket: finished (checksum, segmentation) into pieces_, or dropped.
+void Tap::Take(uint8_t* slot, uint32_t len) {
+  uint8_t* f = slot;
+  VnetHdr h{};
+  if (vnet_) {
+    if (len < kHdr) return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
+    memcpy(&h, slot, kHdr);
+    f += kHdr;
+    len -= uint32_t(kHdr);
+  }
+  if (len == 0) return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
+  if (h.gso_type != kGsoNone) {
+    uint32_t first = uint32_t(segs_.lengths.size());
+    if (!Segment(f, len, h, &segs_)) return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
+    pieces_.push_back(Piece{nullptr, 0, first, uint32_t(segs_.lengths.size()) - first});
+    return;
+  }
+  if ((h.flags & kVnetNeedsCsum) && !FinishChecksum(f, len, h.csum_start, h.csum_offset)) {
+    return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
+  }
+  pieces_.push_back(Piece{f, len, 0, 0});
+}
+
 void Tap::FromKernel(Engine* e, uint32_t id) {
   for (int round = 0; round < kRounds; round++) {
     for (uint32_t i = 0; i < batch_; i++) {
@@ -183,14 +216,29 @@ void Tap::FromKernel(Engine* e, uint32_t id) {
     }
     int r = recvmmsg(fd_, msgs_.data(), batch_, MSG_DONTWAIT | MSG_TRUNC, nullptr);
     if (r <= 0) return;
-    frames_.clear();
+    pieces_.clear();
+    segs_.data.clear();
+    segs_.lengths.clear();
     for (int i = 0; i < r; i++) {
       uint32_t len = msgs_[i].msg_len;
-      if (len == 0 || len > kSlot || (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+      if (len > kSlot || (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC)) {
         stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      frames_.push_back(Frame{in_ + size_t(i) * kSlot, len});
+      Take(in_ + size_t(i) * kSlot, len);
+    }
+    // Segments are placed only now: segs_ may have moved while it grew.
+    frames_.clear();
+    size_t seg_off = 0;
+    for (const Piece& p : pieces_) {
+      if (p.data) {
+        frames_.push_back(Frame{p.data, p.len});
+        continue;
+      }
+      for (uint32_t k = p.first; k < p.first + p.count; k++) {
+        frames_.push_back(Frame{segs_.data.data() + seg_off, segs_.lengths[k]});
+        seg_off += segs_.lengths[k];
+      }
     }
     long sent = frames_.empty() ? 0 : e->Send(id, frames_.data(), frames_.size());
     if (sent < 0) sent = 0;

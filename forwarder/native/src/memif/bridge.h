@@ -26,8 +26,9 @@ struct TapStats {
 class Tap {
  public:
   // Opens the socket on `k.ifname` inside `k.netns` (the calling thread returns to its own
-  // namespace afterwards). nullptr with err_no/err naming what failed.
-  static Tap* Open(const KernelConfig& k, int* err_no, std::string* err);
+  // namespace afterwards). nullptr with err_no/err naming what failed. `vnet`: frames carry a
+  // virtio_net_hdr (PACKET_VNET_HDR), so partial checksums and GSO frames can be finished.
+  static Tap* Open(const KernelConfig& k, int* err_no, std::string* err, bool vnet = true);
   ~Tap();
 
   int fd() const { return fd_; }
@@ -43,11 +44,21 @@ class Tap {
   Tap() = default;
   void SendBatch();
 
+  // One received frame: in its slot, or split into segs_ (from `first`, `count` of them).
+  struct Piece {
+    const uint8_t* data;
+    uint32_t len, first, count;
+  };
+  void Take(uint8_t* slot, uint32_t len);
+
   int fd_ = -1;
+  bool vnet_ = true;
   uint32_t batch_ = 64;
+  Batch segs_;                 // segments of GSO frames received in this batch
+  std::vector<Piece> pieces_;
   Batch out_;                  // frames from memif, back to back
   std::vector<mmsghdr> msgs_;  // one per frame of a batch, both directions
-  std::vector<iovec> iovs_;
+  std::vector<iovec> iovs_;   // two per message: the (empty) virtio_net_hdr and the frame
   uint8_t* in_ = nullptr;      // batch_ receive slots of kSlot bytes
   std::vector<Frame> frames_;
 };
