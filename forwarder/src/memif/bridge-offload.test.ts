@@ -98,12 +98,46 @@ function synAck(syn: Buffer, mac: Buffer): Buffer {
   return r;
 }
 
-async function wire(tag: string): Promise<{ w: VethPair; client: MemifClient; got: L4[] }> {
+/** The bridge on A's veth end (or a VXLAN device over the pair), B at 10.60.0.1 on the other. */
+async function wire(
+  tag: string,
+  vxlan = false,
+): Promise<{ w: VethPair; client: MemifClient; got: L4[]; ifB: string }> {
   const w = vethPair(fx, tag);
-  ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', w.ifB);
+  let [ifA, ifB] = [w.ifA, w.ifB];
+  if (vxlan) {
+    ipIn(w.a.name, 'addr', 'add', '10.61.0.1/24', 'dev', w.ifA);
+    ipIn(w.b.name, 'addr', 'add', '10.61.0.2/24', 'dev', w.ifB);
+    ifA = ifB = `vo${process.pid % 100000}`;
+    for (const [ns, local, remote] of [
+      [w.a.name, '10.61.0.1', '10.61.0.2'],
+      [w.b.name, '10.61.0.2', '10.61.0.1'],
+    ] as const) {
+      ipIn(
+        ns,
+        'link',
+        'add',
+        ifA,
+        'type',
+        'vxlan',
+        'id',
+        '43',
+        'local',
+        local,
+        'remote',
+        remote,
+        'dstport',
+        '4789',
+        'dev', // so that its MTU leaves room for the 50 bytes of VXLAN
+        ns === w.a.name ? w.ifA : w.ifB,
+      );
+      ipIn(ns, 'link', 'set', ifA, 'up');
+    }
+  }
+  ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', ifB);
   const socket = abstractName('offload');
   closer.add(
-    createMemifBridge({ memif: { role: 'server', socket }, kernel: { ifname: w.ifA, netns: w.a.path } }),
+    createMemifBridge({ memif: { role: 'server', socket }, kernel: { ifname: ifA, netns: w.a.path } }),
   );
   const client = closer.add(createMemifClient({ socket, reconnectMs: 20 }));
   const responder = answerArpAndIcmp(client, { ip: '10.60.0.2/24' });
@@ -118,7 +152,7 @@ async function wire(tag: string): Promise<{ w: VethPair; client: MemifClient; go
     }
   });
   await client.waitUp(AbortSignal.timeout(5000));
-  return { w, client, got };
+  return { w, client, got, ifB };
 }
 
 function python(ns: string, code: string): Promise<unknown> {
@@ -150,21 +184,29 @@ describe.skipIf(!isRoot)(rootTitle('memif bridge: checksum and segmentation offl
     expect(linkStats(w.b.name, w.ifB).tx - before).toBeLessThan(5);
   });
 
-  test('TCP from a kernel stack with TSO arrives as MSS-sized segments with their checksums', async () => {
-    const { w, got } = await wire('ot');
-    const before = linkStats(w.b.name, w.ifB).tx;
-    await python(
-      w.b.name,
-      "import socket, time; s=socket.create_connection(('10.60.0.2', 7), timeout=5); s.sendall(b'z'*12000); time.sleep(0.3); s.close()",
-    );
-    const data = (): L4[] => got.filter((g) => g.proto === 6 && g.payload > 0);
-    await expect.poll(() => data().reduce((n, g) => n + g.payload, 0)).toBeGreaterThanOrEqual(12000);
-    const first = data().slice(0, 9);
-    expect(first.every((g) => g.checksumOk && g.frameLen <= 1514)).toBe(true);
-    // Contiguous sequence numbers: segment i starts where segment i-1 ended.
-    for (let i = 1; i < first.length; i++)
-      expect(first[i]!.seq).toBe((first[i - 1]!.seq + first[i - 1]!.payload) >>> 0);
-    // Fewer packets left the veth than segments arrived: the kernel sent super-frames.
-    expect(linkStats(w.b.name, w.ifB).tx - before).toBeLessThan(got.length);
-  });
+  test.each([
+    ['a veth', false],
+    ['VXLAN over a veth', true],
+  ])(
+    'TCP from a kernel stack with TSO over %s arrives as MSS-sized segments with their checksums',
+    async (_, vxlan) => {
+      const { w, got, ifB } = await wire(vxlan ? 'ov' : 'ot', vxlan);
+      const before = linkStats(w.b.name, ifB).tx;
+      await python(
+        w.b.name,
+        "import socket, time; s=socket.create_connection(('10.60.0.2', 7), timeout=5); s.sendall(b'z'*12000); time.sleep(0.3); s.close()",
+      );
+      const data = (): L4[] => got.filter((g) => g.proto === 6 && g.payload > 0);
+      await expect.poll(() => data().reduce((n, g) => n + g.payload, 0)).toBeGreaterThanOrEqual(12000);
+      const mtu = vxlan ? 1450 : 1500;
+      expect(data().every((g) => g.checksumOk && g.frameLen <= 14 + mtu)).toBe(true);
+      // The segments (retransmissions included: nothing is acknowledged) cover the 12000 bytes.
+      const start = data()[0]!.seq;
+      const covered = new Set<number>();
+      for (const g of data()) for (let k = 0; k < g.payload; k += 10) covered.add((g.seq - start + k) >>> 0);
+      for (let k = 0; k < 12000; k += 10) expect(covered.has(k)).toBe(true);
+      // Fewer packets left B's interface than segments arrived: the kernel sent super-frames.
+      expect(linkStats(w.b.name, ifB).tx - before).toBeLessThan(got.length);
+    },
+  );
 });
