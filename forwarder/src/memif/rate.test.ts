@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 
-import { createMemifClient, createMemifServer, type MemifInterface } from './index.js';
+import { createMemifClient, createMemifProxy, createMemifServer, type MemifInterface } from './index.js';
 import { abstractName, Closer, tempDir } from './testing/names.js';
 import { Testpmd, TESTPMD } from './testing/testpmd.js';
 import { ethFrame } from './testing/traffic.js';
@@ -77,6 +77,21 @@ describe.skipIf(!RATE)('memif packet rate (NSM_MEMIF_RATE=1 to measure)', () => 
     },
     30_000,
   );
+
+  test('our client to our server through the proxy, 64-byte frames (the proxy is not on the data path)', async () => {
+    const socket = abstractName('rate-proxied-ep');
+    const listen = abstractName('rate-proxied');
+    const srv = closer.add(createMemifServer({ socket }));
+    closer.add(createMemifProxy({ listen: { socket: listen }, connect: { socket } }));
+    const cli = closer.add(createMemifClient({ socket: listen, reconnectMs: 10 }));
+    await Promise.all([cli.waitUp(), srv.interface(0).waitUp()]);
+    const got = counter(srv.interface(0));
+    const t0 = performance.now();
+    const sent = await blast(cli, 64);
+    await expect.poll(() => got.frames, { timeout: 10_000 }).toBe(sent);
+    const secs = (performance.now() - t0) / 1000;
+    figures.push(`ours -> proxy -> ours 64B: ${fmt(got.frames, 64, secs)} delivered to JS`);
+  }, 30_000);
 
   describe.skipIf(!TESTPMD)('with dpdk-testpmd', () => {
     const start = async (o: Omit<ConstructorParameters<typeof Testpmd>[0], 'prefix'>): Promise<Testpmd> => {
