@@ -187,23 +187,22 @@ RxStatus Tap::FromMemif(Link* l, Stats* st) {
 void Tap::Take(uint8_t* slot, uint32_t len) {
   uint8_t* f = slot;
   VnetHdr h{};
-  if (vnet_) {
-    if (len < kHdr) return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
+  bool ok = !vnet_ || len >= kHdr;
+  if (ok && vnet_) {
     memcpy(&h, slot, kHdr);
     f += kHdr;
     len -= uint32_t(kHdr);
   }
-  if (len == 0) return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
-  if (h.gso_type != kGsoNone) {
+  ok = ok && len > 0;
+  if (ok && h.gso_type != kGsoNone) {
     uint32_t first = uint32_t(segs_.lengths.size());
-    if (!Segment(f, len, h, &segs_)) return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
-    pieces_.push_back(Piece{nullptr, 0, first, uint32_t(segs_.lengths.size()) - first});
-    return;
+    ok = Segment(f, len, h, &segs_);
+    if (ok) pieces_.push_back(Piece{nullptr, 0, first, uint32_t(segs_.lengths.size()) - first});
+  } else if (ok) {
+    ok = !(h.flags & kVnetNeedsCsum) || FinishChecksum(f, len, h.csum_start, h.csum_offset);
+    if (ok) pieces_.push_back(Piece{f, len, 0, 0});
   }
-  if ((h.flags & kVnetNeedsCsum) && !FinishChecksum(f, len, h.csum_start, h.csum_offset)) {
-    return stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed), void();
-  }
-  pieces_.push_back(Piece{f, len, 0, 0});
+  if (!ok) stats.to_memif.drops.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Tap::FromKernel(Engine* e, uint32_t id) {
