@@ -6,13 +6,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 
 import { ipIn, NamespaceFixture } from '../kernel/testing/netns-fixture.js';
-import {
-  answerArpAndIcmp,
-  createMemifBridge,
-  createMemifClient,
-  inetChecksum,
-  type MemifClient,
-} from './index.js';
+import { answerArpAndIcmp, createMemifBridge, createMemifClient, type MemifClient } from './index.js';
+import { parseL4, synAck, type L4 } from './testing/l4.js';
 import { abstractName, Closer } from './testing/names.js';
 import { linkStats, vethPair, type VethPair } from './testing/wires.js';
 
@@ -30,78 +25,11 @@ afterEach(() => {
   }
 });
 
-const ME = Buffer.from([10, 60, 0, 2]);
-
-/** A received IPv4 TCP or UDP frame: its payload length and whether its checksum is right. */
-interface L4 {
-  proto: number;
-  frameLen: number;
-  payload: number;
-  checksumOk: boolean;
-  seq: number;
-  syn: boolean;
-  srcPort: number;
-}
-
-function parseL4(f: Buffer): L4 | undefined {
-  if (f.length < 34 || f.readUInt16BE(12) !== 0x0800) return undefined;
-  const ip = f.subarray(14);
-  const ihl = (ip[0]! & 15) * 4;
-  const proto = ip[9]!;
-  if ((proto !== 6 && proto !== 17) || !ip.subarray(16, 20).equals(ME)) return undefined;
-  const l4 = ip.subarray(ihl, ip.readUInt16BE(2));
-  const pseudo = Buffer.alloc(12);
-  ip.copy(pseudo, 0, 12, 20);
-  pseudo[9] = proto;
-  pseudo.writeUInt16BE(l4.length, 10);
-  const hdr = proto === 6 ? (l4[12]! >> 4) * 4 : 8;
-  return {
-    proto,
-    frameLen: f.length,
-    payload: l4.length - hdr,
-    checksumOk: inetChecksum(Buffer.concat([pseudo, l4])) === 0,
-    seq: proto === 6 ? l4.readUInt32BE(4) : 0,
-    syn: proto === 6 && (l4[13]! & 0x02) !== 0,
-    srcPort: l4.readUInt16BE(0),
-  };
-}
-
-/** A SYN-ACK (MSS 1460) from 10.60.0.2:7 to the SYN in `syn`, so the peer starts sending. */
-function synAck(syn: Buffer, mac: Buffer): Buffer {
-  const r = Buffer.alloc(14 + 20 + 24);
-  syn.copy(r, 0, 6, 12);
-  mac.copy(r, 6);
-  r.writeUInt16BE(0x0800, 12);
-  const ip = r.subarray(14);
-  ip[0] = 0x45;
-  ip.writeUInt16BE(44, 2);
-  ip[8] = 64;
-  ip[9] = 6;
-  ME.copy(ip, 12);
-  syn.copy(ip, 16, 14 + 12, 14 + 16);
-  ip.writeUInt16BE(inetChecksum(ip.subarray(0, 20)), 10);
-  const tcp = ip.subarray(20);
-  const s = syn.subarray(14 + (syn[14]! & 15) * 4);
-  tcp.writeUInt16BE(7, 0);
-  tcp.writeUInt16BE(s.readUInt16BE(0), 2);
-  tcp.writeUInt32BE(1000, 4);
-  tcp.writeUInt32BE((s.readUInt32BE(4) + 1) >>> 0, 8);
-  tcp[12] = 6 << 4;
-  tcp[13] = 0x12;
-  tcp.writeUInt16BE(65535, 14);
-  Buffer.from([2, 4, 0x05, 0xb4]).copy(tcp, 20);
-  const pseudo = Buffer.alloc(12);
-  ip.copy(pseudo, 0, 12, 20);
-  pseudo[9] = 6;
-  pseudo.writeUInt16BE(24, 10);
-  tcp.writeUInt16BE(inetChecksum(Buffer.concat([pseudo, tcp])), 16);
-  return r;
-}
-
 /** The bridge on A's veth end (or a VXLAN device over the pair), B at 10.60.0.1 on the other. */
 async function wire(
   tag: string,
   vxlan = false,
+  ipv6 = false,
 ): Promise<{ w: VethPair; client: MemifClient; got: L4[]; ifB: string }> {
   const w = vethPair(fx, tag);
   let [ifA, ifB] = [w.ifA, w.ifB];
@@ -142,6 +70,12 @@ async function wire(
   const client = closer.add(createMemifClient({ socket, reconnectMs: 20 }));
   const responder = answerArpAndIcmp(client, { ip: '10.60.0.2/24' });
   const mac = Buffer.from(responder.mac.replaceAll(':', ''), 'hex');
+  if (ipv6) {
+    // The responder speaks no NDP: B gets a static neighbour for fd00:60::2 instead.
+    await run('ip', ['netns', 'exec', w.b.name, 'sysctl', '-qw', `net.ipv6.conf.${ifB}.disable_ipv6=0`]);
+    ipIn(w.b.name, 'addr', 'add', 'fd00:60::1/64', 'dev', ifB, 'nodad');
+    ipIn(w.b.name, 'neigh', 'add', 'fd00:60::2', 'lladdr', responder.mac, 'dev', ifB, 'nud', 'permanent');
+  }
   const got: L4[] = [];
   client.on('frames', (frames) => {
     for (const f of frames) {
@@ -185,18 +119,20 @@ describe.skipIf(!isRoot)(rootTitle('memif bridge: checksum and segmentation offl
   });
 
   test.each([
-    ['a veth', false],
-    ['VXLAN over a veth', true],
+    ['IPv4 over a veth', false, false],
+    ['IPv4 over VXLAN over a veth', true, false],
+    ['IPv6 over a veth', false, true],
   ])(
-    'TCP from a kernel stack with TSO over %s arrives as MSS-sized segments with their checksums',
-    async (_, vxlan) => {
-      const { w, got, ifB } = await wire(vxlan ? 'ov' : 'ot', vxlan);
+    'TCP from a kernel stack with TSO (%s) arrives as MSS-sized segments with their checksums',
+    async (_, vxlan, ipv6) => {
+      const { w, got, ifB } = await wire(vxlan ? 'ov' : ipv6 ? 'o6' : 'ot', vxlan, ipv6);
       const before = linkStats(w.b.name, ifB).tx;
+      const to = ipv6 ? 'fd00:60::2' : '10.60.0.2';
       await python(
         w.b.name,
-        "import socket, time; s=socket.create_connection(('10.60.0.2', 7), timeout=5); s.sendall(b'z'*12000); time.sleep(0.3); s.close()",
+        `import socket, time; s=socket.create_connection(('${to}', 7), timeout=5); s.sendall(b'z'*12000); time.sleep(0.3); s.close()`,
       );
-      const data = (): L4[] => got.filter((g) => g.proto === 6 && g.payload > 0);
+      const data = (): L4[] => got.filter((g) => g.proto === 6 && g.payload > 0 && g.v6 === ipv6);
       await expect.poll(() => data().reduce((n, g) => n + g.payload, 0)).toBeGreaterThanOrEqual(12000);
       const mtu = vxlan ? 1450 : 1500;
       expect(data().every((g) => g.checksumOk && g.frameLen <= 14 + mtu)).toBe(true);
