@@ -47,6 +47,14 @@ describe.skipIf(!isRoot)(rootTitle('memif bridge to a kernel interface'), () => 
     expect(s.toKernel.frames).toBe(after.rx - before.rx);
     expect(s.toKernel.frames).toBe(6); // one ARP reply, five echo replies
     expect(s.toMemif.drops + s.toKernel.drops).toBe(0);
+    // A flood (each echo sent as soon as the last reply is in) keeps every counter in step.
+    const flood = await pingFrom(w.b.name, '10.60.0.2', 3000, true);
+    expect(flood.received, flood.out).toBe(3000);
+    expect(responder.stats().icmp).toBe(3005);
+    const f = bridge.stats();
+    expect(f.toKernel.frames).toBe(client.stats().txFrames);
+    expect(f.toMemif.frames).toBe(client.stats().rxFrames);
+    expect(f.toMemif.drops + f.toKernel.drops).toBe(0);
     responder.stop();
   });
 

@@ -50,11 +50,23 @@ export async function pingFrom(
   ns: string,
   ip: string,
   count: number,
+  flood = false,
 ): Promise<{ received: number; out: string }> {
   try {
     const { stdout } = await run(
       'ip',
-      ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '2', ip],
+      [
+        'netns',
+        'exec',
+        ns,
+        'ping',
+        '-c',
+        String(count),
+        ...(flood ? ['-f', '-q'] : ['-i', '0.2']),
+        '-W',
+        '2',
+        ip,
+      ],
       { timeout: 20_000 },
     );
     return { received: Number(/(\d+) received/.exec(stdout)?.[1] ?? 0), out: stdout };
