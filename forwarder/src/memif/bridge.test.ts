@@ -5,15 +5,21 @@ import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 import { ipIn, NamespaceFixture } from '../kernel/testing/netns-fixture.js';
 import { answerArpAndIcmp, createMemifBridge, createMemifClient, createMemifServer } from './index.js';
 import { abstractName, Closer } from './testing/names.js';
+import { Testpmd, TESTPMD } from './testing/testpmd.js';
 import { linkStats, pingFrom, vethPair } from './testing/wires.js';
 
 const fx = new NamespaceFixture();
 const closer = new Closer();
-afterEach(() => {
+const pmds: Testpmd[] = [];
+afterEach(async () => {
   try {
-    closer.closeAll();
+    await Promise.all(pmds.splice(0).map((p) => p.stop()));
   } finally {
-    fx.cleanup();
+    try {
+      closer.closeAll();
+    } finally {
+      fx.cleanup();
+    }
   }
 });
 
@@ -127,6 +133,34 @@ describe.skipIf(!isRoot)(rootTitle('memif bridge to a kernel interface'), () => 
     expect(responder.stats().icmp).toBe(5);
     expect(bridge.stats().toKernel.frames).toBe(client.stats().txFrames);
   });
+
+  test.skipIf(!TESTPMD)(
+    'testpmd (icmpecho) as the memif peer: ping from the kernel side is answered by DPDK',
+    async () => {
+      const w = vethPair(fx, 'bp');
+      ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', w.ifB);
+      const socket = abstractName('bridge-pmd');
+      const bridge = closer.add(
+        createMemifBridge({ memif: { role: 'server', socket }, kernel: { ifname: w.ifA, netns: w.a.path } }),
+      );
+      const pmd = new Testpmd({
+        role: 'client',
+        socket,
+        forwardMode: 'icmpecho',
+        prefix: `nsm-memif-bpmd-${process.pid}`,
+      });
+      pmds.push(pmd);
+      await bridge.waitUp(AbortSignal.timeout(30_000));
+      await expect.poll(() => pmd.started, { timeout: 30_000 }).toBe(true);
+      const ping = await pingFrom(w.b.name, '10.60.0.2', 3);
+      expect(ping.received, ping.out).toBe(3);
+      const s = bridge.stats();
+      const theirs = await pmds.pop()!.stop();
+      expect(theirs.rxPackets).toBe(s.toMemif.frames);
+      expect(theirs.txPackets).toBe(s.toKernel.frames);
+    },
+    60_000,
+  );
 
   test('a missing interface or namespace is refused with NOT_FOUND naming it', () => {
     const ns = fx.add('bm');
