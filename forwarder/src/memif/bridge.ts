@@ -36,7 +36,7 @@ export interface MemifBridgeKernel {
 export interface MemifBridgeOptions {
   memif: MemifBridgeMemifOptions;
   kernel: MemifBridgeKernel;
-  /** Frames per recvmmsg/sendmmsg and per pass over the ring, 1..1024 (default 64). */
+  /** Frames per recvmmsg/sendmmsg and per pass over the ring, 1..256 (default 64; 64 KiB of receive slot each). */
   batch?: number;
 }
 
@@ -88,7 +88,7 @@ function bridgeConfig(o: MemifBridgeOptions): NativeMemifConfig {
   }
   cfg.kernel = { ifname: checkIfname(o.kernel.ifname) };
   if (o.kernel.netns !== undefined) cfg.kernel.netns = checkNetns(o.kernel.netns);
-  if (o.batch !== undefined) cfg.batch = checkInt('bridge batch', o.batch, 1, 1024);
+  if (o.batch !== undefined) cfg.batch = checkInt('bridge batch', o.batch, 1, 256);
   return cfg;
 }
 

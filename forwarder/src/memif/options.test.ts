@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 
-import { createMemifClient, createMemifServer } from './index.js';
+import { createMemifBridge, createMemifClient, createMemifProxy, createMemifServer } from './index.js';
 import { loadMemifAddon } from './native.js';
 
 describe('memif options', () => {
@@ -21,6 +21,60 @@ describe('memif options', () => {
     [{ socket: '@x', reconnectMs: 0 }, /reconnectMs must be an integer in 10..3600000/],
   ])('client %o is refused: %s', (opts, message) => {
     expect(() => createMemifClient(opts as never)).toThrow(
+      expect.objectContaining({ code: 3, message: expect.stringMatching(message) as unknown }),
+    );
+  });
+
+  test.each([
+    [
+      { memif: { role: 'peer', socket: '@x' }, kernel: { ifname: 'eth0' } },
+      /memif.role must be 'server' or 'client', got peer/,
+    ],
+    [{ memif: { role: 'server', socket: '' }, kernel: { ifname: 'eth0' } }, /socket "" is empty/],
+    [
+      { memif: { role: 'client', socket: '@x', ringSize: 3 }, kernel: { ifname: 'eth0' } },
+      /ringSize must be a power of two/,
+    ],
+    [
+      { memif: { role: 'server', socket: '@x' }, kernel: { ifname: '' } },
+      /kernel.ifname must be an interface name of 1..15 bytes, got ""/,
+    ],
+    [
+      { memif: { role: 'server', socket: '@x' }, kernel: { ifname: 'x'.repeat(16) } },
+      /kernel.ifname must be/,
+    ],
+    [
+      { memif: { role: 'server', socket: '@x' }, kernel: { ifname: 'eth0', netns: '' } },
+      /netns must be a namespace file path/,
+    ],
+    [
+      { memif: { role: 'server', socket: '@x' }, kernel: { ifname: 'eth0' }, batch: 0 },
+      /bridge batch must be an integer in 1..256, got 0/,
+    ],
+    [
+      { memif: { role: 'server', socket: '@x' }, kernel: { ifname: 'eth0' }, batch: 257 },
+      /bridge batch must be an integer in 1..256/,
+    ],
+    [{ memif: { role: 'server', socket: '@x' } }, /memif bridge options must be/],
+  ])('bridge %o is refused: %s', (opts, message) => {
+    expect(() => createMemifBridge(opts as never)).toThrow(
+      expect.objectContaining({ code: 3, message: expect.stringMatching(message) as unknown }),
+    );
+  });
+
+  test.each([
+    [{ listen: { socket: '@x' } }, /proxy connect must be \{ socket, netns\? \}/],
+    [{ listen: { socket: '@x' }, connect: { socket: 7 } }, /socket must be a string, got number/],
+    [
+      { listen: { socket: '@x' }, connect: { socket: '@y' }, requireSeal: 'yes' },
+      /requireSeal must be a boolean/,
+    ],
+    [
+      { listen: { socket: '@x' }, connect: { socket: '@y' }, handshakeTimeoutMs: 0 },
+      /handshakeTimeoutMs must be an integer in 10..600000/,
+    ],
+  ])('proxy %o is refused: %s', (opts, message) => {
+    expect(() => createMemifProxy(opts as never)).toThrow(
       expect.objectContaining({ code: 3, message: expect.stringMatching(message) as unknown }),
     );
   });

@@ -36,7 +36,7 @@ bool ReadKernel(napi_env env, napi_value obj, Config* cfg) {
   if (kc.ifname.empty()) return ThrowArg(env, "kernel.ifname is empty; expected an interface name");
   if (!OptString(env, k, "netns", 4096, &kc.netns)) return false;
   uint64_t batch = kc.batch;
-  if (!OptUint(env, obj, "batch", 1, 1024, &batch)) return false;
+  if (!OptUint(env, obj, "batch", 1, 256, &batch)) return false;  // 64 KiB receive slots each
   kc.batch = uint32_t(batch);
   if (cfg->ifaces.size() != 1) return ThrowArg(env, "a bridge has exactly one memif interface");
   return true;
