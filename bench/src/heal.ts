@@ -213,7 +213,7 @@ async function deletions(lab: Lab, dir: string): Promise<BenchRow[]> {
 /** Runs benchmarks 8 and 10. */
 export async function healBench(): Promise<BenchResult> {
   const tag = randomBytes(3).toString('hex');
-  const labs = [new Lab(`bh8-${tag}`), new Lab(`bh10-${tag}`), new Lab(`bhp-${tag}`)];
+  const labs = [new Lab(`bh8-${tag}`), new Lab(`bh10-${tag}`), new Lab(`bhp-${tag}`), new Lab(`bhq-${tag}`)];
   const dir = mkdtempSync(join(tmpdir(), 'nsm-bench-heal-'));
   const cleanup = async (): Promise<void> => {
     for (const lab of labs) await down(lab);
@@ -226,7 +226,7 @@ export async function healBench(): Promise<BenchResult> {
     const ten = await deletions(labs[1]!, dir);
     await down(labs[1]!);
     const waiting = await passthroughRestart(labs[2]!, '5s');
-    const baseline = await passthroughRestart(labs[2]!, '0');
+    const baseline = await passthroughRestart(labs[3]!, '0s');
     const medianWaiting = percentile(waiting, 50);
     const medianBaseline = percentile(baseline, 50);
     const passthrough: BenchRow[] = [
