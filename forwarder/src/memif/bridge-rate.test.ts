@@ -152,4 +152,37 @@ describe.skipIf(!RATE || !isRoot)('memif bridge packet rate (NSM_MEMIF_RATE=1, r
     },
     60_000,
   );
+
+  test.skipIf(!TESTPMD)(
+    'kernel -> bridge -> testpmd rxonly (a native memif consumer)',
+    async () => {
+      const w = vethPair(fx, 'rq');
+      const socket = abstractName('rate-pmd-rx');
+      const bridge = closer.add(
+        createMemifBridge({
+          memif: { role: 'server', socket },
+          kernel: { ifname: w.ifA, netns: w.a.path },
+          batch: 64,
+        }),
+      );
+      const pmd = new Testpmd({
+        role: 'client',
+        socket,
+        forwardMode: 'rxonly',
+        prefix: `nsm-memif-brx-${process.pid}`,
+      });
+      pmds.push(pmd);
+      await bridge.waitUp(AbortSignal.timeout(30_000));
+      await expect.poll(() => pmd.started, { timeout: 30_000 }).toBe(true);
+      const kernel = { ifname: w.ifB, netns: w.b.path };
+      const r = await loadMemifAddon().packetBlast({ kernel, size: LEN, ms: MS, batch: 64 });
+      const s = bridge.stats().toMemif;
+      const theirs = await pmds.pop()!.stop();
+      figures.push(
+        `veth (sendmmsg ${mpps(r.frames, r.ms)}) -> bridge -> testpmd rxonly: ${mpps(s.frames, r.ms)} into the ring, ${mpps(s.drops, r.ms)} dropped (ring full), testpmd peak ${(theirs.rxPps / 1e6).toFixed(2)} Mpps`,
+      );
+      expect(s.frames).toBeGreaterThan(0);
+    },
+    60_000,
+  );
 });
