@@ -6,6 +6,7 @@ import { ipIn, NamespaceFixture } from '../kernel/testing/netns-fixture.js';
 import { answerArpAndIcmp, createMemifBridge, createMemifClient, createMemifServer } from './index.js';
 import { abstractName, Closer } from './testing/names.js';
 import { Testpmd, TESTPMD } from './testing/testpmd.js';
+import { threadTicks } from './testing/resources.js';
 import { linkStats, pingFrom, vethPair } from './testing/wires.js';
 
 const fx = new NamespaceFixture();
@@ -53,6 +54,7 @@ describe.skipIf(!isRoot)(rootTitle('memif bridge to a kernel interface'), () => 
     expect(s.toKernel.frames).toBe(after.rx - before.rx);
     expect(s.toKernel.frames).toBe(6); // one ARP reply, five echo replies
     expect(s.toMemif.drops + s.toKernel.drops).toBe(0);
+    expect(s.kernelError).toBe('');
     // A flood (each echo sent as soon as the last reply is in) keeps every counter in step.
     const flood = await pingFrom(w.b.name, '10.60.0.2', 3000, true);
     expect(flood.received, flood.out).toBe(3000);
@@ -161,6 +163,24 @@ describe.skipIf(!isRoot)(rootTitle('memif bridge to a kernel interface'), () => 
     },
     60_000,
   );
+
+  test('the kernel interface vanishing under the bridge: its thread does not spin, and it closes cleanly', async () => {
+    const w = vethPair(fx, 'bv');
+    const socket = abstractName('bridge-vanish');
+    const bridge = closer.add(
+      createMemifBridge({ memif: { role: 'server', socket }, kernel: { ifname: w.ifA, netns: w.a.path } }),
+    );
+    const client = closer.add(createMemifClient({ socket, reconnectMs: 20 }));
+    await Promise.all([bridge.waitUp(AbortSignal.timeout(5000)), client.waitUp(AbortSignal.timeout(5000))]);
+    ipIn(w.a.name, 'link', 'del', w.ifA); // takes its peer in B with it
+    const before = threadTicks('memif-bridge');
+    client.send([Buffer.alloc(64, 1)]); // memif -> a kernel side that is gone: counted as a drop
+    await new Promise((r) => setTimeout(r, 500));
+    expect(threadTicks('memif-bridge') - before).toBeLessThanOrEqual(2);
+    await expect.poll(() => bridge.stats().toKernel.drops).toBe(1);
+    expect(bridge.stats().kernelError).toMatch(/\((ENETDOWN|ENXIO|ENODEV)\)$/);
+    expect(bridge.up).toBe(true);
+  });
 
   test('a missing interface or namespace is refused with NOT_FOUND naming it', () => {
     const ns = fx.add('bm');

@@ -45,6 +45,8 @@ export interface MemifBridgeStats {
   toKernel: MemifBridgeDirection;
   toMemif: MemifBridgeDirection;
   up: boolean;
+  /** The kernel side's last error, as `Network is down (ENETDOWN)`; '' while there was none. */
+  kernelError: string;
   memif: MemifStats;
 }
 

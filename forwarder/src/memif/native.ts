@@ -38,6 +38,8 @@ export interface NativeBridgeStats {
   toKernel: MemifBridgeDirection;
   toMemif: MemifBridgeDirection;
   up: boolean;
+  /** The kernel side's last error (e.g. its interface was deleted), '' while there was none. */
+  kernelError: string;
 }
 
 /** What the native proxy is opened with; {@link createMemifProxy} builds it. */

@@ -171,6 +171,7 @@ void Tap::SendBatch() {
       return;
     }
     stats.to_kernel.drops.fetch_add(1, std::memory_order_relaxed);  // this frame (too big, link down)
+    if (r < 0) stats.last_errno.store(errno, std::memory_order_relaxed);
     done++;
   }
 }
@@ -214,6 +215,7 @@ void Tap::FromKernel(Engine* e, uint32_t id) {
       msgs_[i].msg_hdr.msg_iovlen = 1;
     }
     int r = recvmmsg(fd_, msgs_.data(), batch_, MSG_DONTWAIT | MSG_TRUNC, nullptr);
+    if (r < 0 && errno != EAGAIN && errno != EINTR) stats.last_errno.store(errno, std::memory_order_relaxed);
     if (r <= 0) return;
     pieces_.clear();
     segs_.data.clear();

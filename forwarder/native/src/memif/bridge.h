@@ -21,6 +21,7 @@ struct Direction {
 
 struct TapStats {
   Direction to_kernel, to_memif;
+  std::atomic<int> last_errno{0};  // the kernel side's last error other than "try again"
 };
 
 class Tap {

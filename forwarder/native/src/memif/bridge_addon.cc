@@ -1,6 +1,9 @@
 // N-API face of the kernel bridge: its options on open(), and bridgeStats(handle).
 #include <net/if.h>
 
+#include <cstring>
+#include <string>
+
 #include "addon.h"
 #include "bridge.h"
 #include "napi_util.h"
@@ -55,6 +58,8 @@ napi_value BridgeStats(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, o, "toKernel", DirectionObject(env, tap->stats.to_kernel));
   napi_set_named_property(env, o, "toMemif", DirectionObject(env, tap->stats.to_memif));
   SetBool(env, o, "up", h->engine->IsUp(h->engine->cfg().ifaces[0].id));
+  int e = tap->stats.last_errno.load();
+  SetString(env, o, "kernelError", e ? std::string(strerror(e)) + " (" + (strerrorname_np(e) ? strerrorname_np(e) : "?") + ")" : "");
   return o;
 }
 

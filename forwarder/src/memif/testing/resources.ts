@@ -29,3 +29,18 @@ export function resources(): Record<string, number> {
   out['threads'] = Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
   return out;
 }
+
+/** CPU ticks (user + system) of this process's threads named `name`, summed. */
+export function threadTicks(name: string): number {
+  let ticks = 0;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== name) continue;
+      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+  }
+  return ticks;
+}
