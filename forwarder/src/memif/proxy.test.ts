@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 
 import { afterEach, describe, expect, test } from 'vitest';
 
@@ -15,6 +15,7 @@ import {
 } from './index.js';
 import { abstractName, Closer, frame, tempDir } from './testing/names.js';
 import { proxied } from './testing/proxied.js';
+import { threadTicks } from './testing/resources.js';
 
 const closer = new Closer();
 const fx = new NamespaceFixture();
@@ -44,20 +45,6 @@ function downs(p: MemifProxy): MemifProxyDown[] {
   return out;
 }
 
-/** CPU ticks (user + system) of the proxy's thread, found by its name. */
-function proxyTicks(): number {
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'memif-proxy') continue;
-      const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Number(f[11]) + Number(f[12]); // utime, stime
-    } catch {
-      continue;
-    }
-  }
-  throw new Error('no memif-proxy thread');
-}
-
 describe('memif proxy (control messages relayed, one shared region)', () => {
   test('client and endpoint come up through the proxy; frames pass both ways without it', async () => {
     const { s, proxy, client } = proxied(closer);
@@ -81,7 +68,7 @@ describe('memif proxy (control messages relayed, one shared region)', () => {
       bad: 0,
       active: true,
     });
-    const ticks = proxyTicks();
+    const ticks = threadTicks('memif-proxy');
     const toS = collect(s);
     const toC = collect(c);
     let sent = 0;
@@ -95,7 +82,7 @@ describe('memif proxy (control messages relayed, one shared region)', () => {
     expect(toC.every((f) => f.length === 9000)).toBe(true);
     // Not one more control message, and the proxy's thread did not run for the frames.
     expect(proxy.stats()).toEqual(handshake);
-    expect(proxyTicks() - ticks).toBeLessThanOrEqual(1);
+    expect(threadTicks('memif-proxy') - ticks).toBeLessThanOrEqual(1);
   });
 
   test('the endpoint is not there: the client hears why and gets through once it is', async () => {
