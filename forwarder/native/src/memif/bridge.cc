@@ -136,6 +136,12 @@ Tap* Tap::Open(const KernelConfig& k, int* err_no, std::string* err, bool vnet) 
   t->out_.data.reserve(k.batch * 2048);
   // Untouched pages cost nothing: only what frames fill becomes resident.
   t->in_ = static_cast<uint8_t*>(malloc(kSlot * k.batch));
+  if (!t->in_) {
+    *err_no = ENOMEM;
+    *err = "allocating " + std::to_string(k.batch) + " receive slots";
+    delete t;
+    return nullptr;
+  }
   return t;
 }
 
