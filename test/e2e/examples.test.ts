@@ -155,6 +155,13 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/examples'), () => {
           );
           const after = counters(middle, ports[0]!);
           expect(after.rx + after.tx - before.rx - before.tx).toBeGreaterThanOrEqual(2 * MB2);
+          // One MTU along the chain: the client and both bridged sides take the smallest (the tunnel's
+          // when a hop crosses nodes), so a full-size frame is never dropped inside the passthrough.
+          const mtus = [
+            ...links.filter((l) => ports.includes(l.ifname)).map((l) => l.mtu),
+            ipJson(nsOf(ex.client), 'link').find((l) => l.ifname === ex.ifname)!.mtu,
+          ];
+          expect(new Set(mtus).size, JSON.stringify(mtus)).toBe(1);
         }, 60_000);
       }
 

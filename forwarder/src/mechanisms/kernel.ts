@@ -47,7 +47,7 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
           }
           if (plan) await ensureWire(deps, result.id, plan, ctx);
           else await dropWire(deps, result.id, ctx.log);
-          return { ...result, mechanism: mech };
+          return withWireMtu({ ...result, mechanism: mech }, plan);
         } catch (err) {
           await rollback(ctx, deps, result, next);
           if (err instanceof VniInUseError && attempt < VNI_ATTEMPTS) {
@@ -66,6 +66,19 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
       await next.close(ctx, conn);
     },
   };
+}
+
+/**
+ * The answer tells the previous hops the MTU of the wire when it is below the context's (a VXLAN
+ * tunnel's), as upstream's VXLAN MTU element does: a passthrough that bridges this wire to the one
+ * toward its own client then gets that MTU on the other side too, instead of 1500 in front of 1450.
+ */
+function withWireMtu(conn: Connection, plan: WirePlan | undefined): Connection {
+  const mtu = plan?.kind === 'vxlan' ? plan.mtu : undefined;
+  if (!mtu || !conn.context) return conn;
+  const current = conn.context.MTU;
+  if (current > 0 && current <= mtu) return conn;
+  return { ...conn, context: { ...conn.context, MTU: mtu } };
 }
 
 async function planFor(

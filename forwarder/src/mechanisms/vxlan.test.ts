@@ -104,9 +104,12 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/vxlan'), () => {
       const conn = await fwdA.request(ctx, clientRequest('k2v2k-2', nsc.path, { name: 'nsc0', mtu: 9000 }));
       expect(linksOf(nsc.name)[0]?.mtu).toBe(1350);
       expect(linksOf(nse.name)[0]?.mtu).toBe(1350);
+      // The answer carries the tunnel's MTU back (a passthrough in front sizes its other side by it).
+      expect(conn.context?.MTU).toBe(1350);
       await fwdA.close(ctx, conn);
       const small = await fwdA.request(ctx, clientRequest('k2v2k-3', nsc.path, { name: 'nsc1', mtu: 1280 }));
       expect(linksOf(nsc.name)[0]?.mtu).toBe(1280);
+      expect(small.context?.MTU).toBe(1280);
       await fwdA.close(ctx, small);
     });
 
