@@ -1,5 +1,14 @@
 /** memif (protocol 2.0): shared-memory packet interfaces, server and client, on a native engine. */
-export * from './endpoint.js';
+export {
+  createMemifClient,
+  createMemifServer,
+  MemifClient,
+  MemifServer,
+  type MemifClientOptions,
+  type MemifRejected,
+  type MemifServerEvents,
+  type MemifServerOptions,
+} from './endpoint.js';
 export * from './interface.js';
 export { loadMemifAddon, type MemifAddon, type MemifStats } from './native.js';
 export {
