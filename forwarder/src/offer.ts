@@ -1,8 +1,8 @@
 /**
  * What a forwarder offers the next hop: toward an endpoint on another node (reached through that node's
  * manager over TCP) a VXLAN tunnel from this node's tunnel IP; toward a local endpoint (unix socket)
- * the local mechanism the client asked for, or every local type this forwarder builds when the request
- * arrived over a tunnel.
+ * the local mechanism the client asked for (and the kinds it can be joined to), or every local type
+ * this forwarder builds when the request arrived over a tunnel.
  */
 import { newMechanism } from '@nsm-ts/sdk/api';
 import { Code, NsmError } from '@nsm-ts/sdk/core';
@@ -24,6 +24,13 @@ export interface OfferOptions {
  */
 export const LOCAL_MECHANISM_PARAMETER = 'nsm_local_mechanism';
 
+/**
+ * Besides its own kind, what a local client's mechanism can be joined to on this node, in order: a
+ * memif client reaches a kernel endpoint through the forwarder's packet loop. A kernel client gets no
+ * other kind (a NOOP endpoint would leave it without its interface).
+ */
+const JOINABLE: Record<string, string[]> = { MEMIF: ['KERNEL'] };
+
 /** Usage: `createForwarderChain({ ..., offer: forwarderOffer({ tunnelIp, vxlanPort: 4789, localTypes: ['KERNEL'] }) })`. */
 export function forwarderOffer(options: OfferOptions): OfferFn {
   return (ctx, req) => {
@@ -43,7 +50,11 @@ export function forwarderOffer(options: OfferOptions): OfferFn {
       if (incoming?.cls === 'LOCAL') params[LOCAL_MECHANISM_PARAMETER] = incoming.type;
       return [newMechanism('VXLAN', 'REMOTE', params)];
     }
-    if (incoming?.cls === 'LOCAL') return [newMechanism(incoming.type, 'LOCAL')];
+    if (incoming?.cls === 'LOCAL')
+      return [
+        incoming.type,
+        ...(JOINABLE[incoming.type] ?? []).filter((t) => options.localTypes.includes(t)),
+      ].map((type) => newMechanism(type, 'LOCAL'));
     // Over a tunnel: the client's kind first when we build it, then the others.
     const wanted = incoming?.parameters[LOCAL_MECHANISM_PARAMETER];
     const types =

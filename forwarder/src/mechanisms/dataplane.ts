@@ -2,6 +2,7 @@
 import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
 import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './deps.js';
 import { kernelMechanism } from './kernel.js';
+import { memifMechanism } from './memif.js';
 import { noopMechanism } from './noop.js';
 import { vxlanMechanism } from './vxlan.js';
 
@@ -17,14 +18,19 @@ export interface KernelDataplane {
 }
 
 /**
- * Creates deps (scanning for a previous run's interfaces) and the KERNEL, VXLAN and NOOP elements.
+ * Creates deps (scanning for a previous run's interfaces) and the KERNEL, MEMIF, VXLAN and NOOP elements.
  * Usage: `startForwarder(config, { log, dataplane: await createKernelDataplane({ ...config, log }) })`.
  */
 export async function createKernelDataplane(options: KernelDepsOptions): Promise<KernelDataplane> {
   const deps = await createKernelDeps(options);
   return {
-    mechanisms: { KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() },
-    localTypes: ['KERNEL', 'NOOP'],
+    mechanisms: {
+      KERNEL: kernelMechanism(deps),
+      MEMIF: memifMechanism(deps),
+      VXLAN: vxlanMechanism(deps),
+      NOOP: noopMechanism(),
+    },
+    localTypes: ['KERNEL', 'MEMIF', 'NOOP'],
     deps,
     close: () => deps.close(),
   };
