@@ -350,6 +350,28 @@ describe('heal', () => {
     ]);
   });
 
+  it('a resumed connection (taken over from an earlier process) keeps its id, and later reselects with the mechanisms given', async () => {
+    const m = await meshWithService(1);
+    const a = await m.endpoint(1, { name: 'echo-a', serviceNames: ['echo'], cidrPrefix: '10.1.0.0/24' });
+    const first = m.client(1, { name: 'nsc' });
+    const conn = await first.request({ networkService: 'echo', mechanisms: ['NOOP'] });
+    first.abandon(); // the init container exits, leaving the connection up
+    const events: HealEvent[] = [];
+    const second = m.client(1, {
+      name: 'nsc',
+      healRetryMs: 50,
+      onEvent: (e) => void (e.type !== 'up' && events.push(e)),
+    });
+    const resumed = await second.request({ networkService: 'echo', mechanisms: ['NOOP'], resume: conn });
+    expect(resumed.id).toBe(conn.id);
+    expect(a.connections().map((c) => c.id)).toHaveLength(1);
+    const b = await m.endpoint(1, { name: 'echo-b', serviceNames: ['echo'], cidrPrefix: '10.2.0.0/24' });
+    await a.close(); // unregistered: the path cannot come back, heal must reselect
+    await expect.poll(() => events.at(-1)?.type, { timeout: 10_000 }).toBe('healed');
+    expect(b.connections()).toHaveLength(1);
+    expect(second.current(conn.id)?.network_service_endpoint_name).toBe('echo-b');
+  });
+
   it('connects a client that asked before its endpoint registered, once it does', async () => {
     const m = await meshWithService(1, { discoverWaitMs: 5000 });
     const client = m.client(1, { name: 'early' });

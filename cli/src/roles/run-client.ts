@@ -80,16 +80,16 @@ export function runClient(options: {
       (r) => r.service === request.service && r.ifname === request.ifname && r.state === 'up' && r.connection,
     );
     if (!held?.connection) return false;
-    // The mechanism names the earlier process's namespace file, gone with it: the same namespace is ours.
-    const mechanism = held.connection.mechanism;
-    const mine = mechanism
-      ? {
-          ...mechanism,
-          parameters: { ...mechanism.parameters, inodeURL: `file:///proc/${process.pid}/ns/net` },
-        }
-      : mechanism;
     try {
-      const conn = await client.refresh({ ...held.connection, mechanism: mine });
+      // Under its id and path, with this process's namespace in its mechanism (the earlier
+      // process's namespace file is gone with it) and the preferences a later reselect needs.
+      const conn = await client.request({
+        networkService: request.service,
+        labels: request.labels,
+        mechanisms: ['KERNEL'],
+        interfaceName: request.ifname,
+        resume: held.connection,
+      });
       holding(status, client.current(conn.id) ?? conn);
       options.log.info(
         { service: request.service, ifname: request.ifname, connId: conn.id, endpoint: status.endpoint },

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
-import { newMechanism, newRequest } from '../api/builders.js';
+import { clone, newMechanism, newRequest } from '../api/builders.js';
 import type { Connection, ConnectionEvent, Mechanism } from '../api/types.js';
 import { createClientChain } from '../chains/client.js';
 import { element, toHandler, type NetworkServiceElement } from '../core/chain.js';
@@ -67,6 +67,13 @@ export interface RequestOptions {
   interfaceName?: string;
   /** Time allowed for the request (default 15 s). */
   timeoutMs?: number;
+  /**
+   * A connection an earlier process of this pod held (an init container's, or this process before
+   * a restart): it is requested again under its id and path, so the mesh refreshes it and its
+   * interface stays, with this process's namespace in its mechanism. A heal later reselects with the
+   * mechanisms given here, as for any request.
+   */
+  resume?: Connection;
 }
 
 /** A client of the mesh. */
@@ -101,6 +108,16 @@ export function toMechanism(entry: string | Mechanism, interfaceName?: string): 
   if (!/^[A-Z0-9_]+$/.test(type))
     throw invalidArgument(`bad mechanism "${entry}": expected a type such as KERNEL, MEMIF or NOOP`);
   return newMechanism(type, 'LOCAL', params);
+}
+
+/** `conn` with its mechanism's namespace (and name) from this process's preference of the same type. */
+function resumed(conn: Connection, prefs: Mechanism[]): Connection {
+  const mine = prefs.find((m) => m.type === conn.mechanism?.type);
+  if (!conn.mechanism || !mine) return clone(conn);
+  return {
+    ...clone(conn),
+    mechanism: { ...clone(conn.mechanism), parameters: { ...conn.mechanism.parameters, ...mine.parameters } },
+  };
 }
 
 /** Usage: `const c = createClient(); const conn = await c.request({ networkService: 'db', labels: { app: 'web' } })`. */
@@ -166,10 +183,12 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
     request: (req) =>
       call(req.timeoutMs ?? 15_000, async (ctx) => {
         const prefs = (req.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m, req.interfaceName));
-        const request = newRequest(
-          { id: randomUUID(), network_service: req.networkService, labels: { ...req.labels } },
-          prefs,
-        );
+        const request = req.resume
+          ? newRequest(resumed(req.resume, prefs), prefs)
+          : newRequest(
+              { id: randomUUID(), network_service: req.networkService, labels: { ...req.labels } },
+              prefs,
+            );
         const conn = await handler.request(ctx, request);
         open.set(conn.id, conn);
         return conn;
