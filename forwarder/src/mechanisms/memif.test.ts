@@ -7,7 +7,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { newMechanism, newRequest } from '@nsm-ts/sdk/api';
 import { createContext, metadata, toHandler, type NetworkServiceElement } from '@nsm-ts/sdk/core';
-import { begin, exposeNextHopMechanism, mechanisms, nextHopMechanism } from '@nsm-ts/sdk/elements';
+import {
+  begin,
+  exposeNextHopMechanism,
+  mechanisms,
+  nextHopMechanism,
+  type OfferFn,
+} from '@nsm-ts/sdk/elements';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 import { NamespaceFixture, randomSuffix } from '../kernel/testing/netns-fixture.js';
 import { answerArpAndIcmp, createMemifClient, createMemifServer } from '../memif/index.js';
@@ -16,19 +22,28 @@ import { createKernelDeps, type KernelDeps } from './deps.js';
 import { kernelMechanism } from './kernel.js';
 import { memifMechanism, memifSocketOf, SOCKETFILE } from './memif.js';
 import { noopMechanism } from './noop.js';
-import { NSC_IP, endpointDouble, type EndpointDouble } from './testing/harness.js';
+import { TUNNEL_A, TUNNEL_B, twoNodes } from './testing/fabric.js';
+import {
+  NSC_IP,
+  endpointDouble,
+  forwarderChain,
+  localOffer,
+  remoteHop,
+  tunnelOffer,
+  type EndpointDouble,
+} from './testing/harness.js';
 import { linksOf } from './testing/inspect.js';
 
 const ctx = createContext();
 
-function chain(deps: KernelDeps, offered: string, endpoint: NetworkServiceElement) {
+function chain(deps: KernelDeps, offered: string | OfferFn, endpoint: NetworkServiceElement) {
   return toHandler([
     begin(),
     metadata('server'),
     exposeNextHopMechanism(),
     mechanisms({ KERNEL: kernelMechanism(deps), MEMIF: memifMechanism(deps), NOOP: noopMechanism() }),
     metadata('client'),
-    nextHopMechanism(() => [newMechanism(offered, 'LOCAL')]),
+    nextHopMechanism(typeof offered === 'string' ? () => [newMechanism(offered, 'LOCAL')] : offered),
     endpoint,
   ]);
 }
@@ -119,6 +134,40 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/memif'), () => {
     expect(atClient[0]!.equals(frame(3))).toBe(true);
     await fwd.close(ctx, conn);
     await expect.poll(() => client.up).toBe(false);
+  });
+
+  it('joins a memif client to a kernel endpoint on another node: a VXLAN device in the node and the packet loop', async () => {
+    const { nodeA, nodeB } = twoNodes(fx);
+    const nsc = fx.add('mc');
+    const nse = fx.add('me');
+    const nodeDeps = async (nodeNs: string, tunnelIp: string) => {
+      const d = await createKernelDeps({
+        name: `fwd-${randomSuffix()}`,
+        tunnelIp,
+        vxlanPort: 4789,
+        nodeNs,
+        adopt: false,
+      });
+      closers.push(() => d.close());
+      return d;
+    };
+    const depsA = await nodeDeps(nodeA.path, TUNNEL_A);
+    const depsB = await nodeDeps(nodeB.path, TUNNEL_B);
+    const fwdB = forwarderChain(depsB, localOffer, endpointDouble({ nsPath: nse.path, name: 'nse0' }));
+    const fwdA = chain(depsA, tunnelOffer(TUNNEL_A), remoteHop(fwdB));
+    const conn = await fwdA.request(ctx, memifRequest(`mv-${randomSuffix()}`, nsc.path));
+    const client = createMemifClient({ socket: conn.mechanism!.parameters[SOCKETFILE]!, netns: nsc.path });
+    closers.push(() => client.close());
+    const responder = answerArpAndIcmp(client, { ip: `${NSC_IP}/32` });
+    closers.push(() => responder.stop());
+    await client.waitUp();
+    // The tunnel stays in the node, beside the fabric; the endpoint's side is in its pod.
+    expect(linksOf(nodeA.name).filter((l) => l.linkinfo?.info_kind === 'vxlan')).toHaveLength(1);
+    const ping = await pingFrom(nse.name, NSC_IP, 5);
+    expect(ping.received, ping.out).toBe(5);
+    await fwdA.close(ctx, conn);
+    expect(linksOf(nodeA.name).map((l) => l.ifname)).toEqual(['fab0']);
+    expect(linksOf(nse.name)).toEqual([]);
   });
 
   it('refuses a MEMIF client without its namespace, naming what is missing', async () => {
