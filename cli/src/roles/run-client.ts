@@ -74,6 +74,16 @@ export function runClient(options: {
   });
   let stopped = false;
 
+  /** Requests `request`'s connection (resuming one an earlier process held, when given). */
+  const ask = (request: ClientRequest, resume?: Connection): Promise<Connection> =>
+    client.request({
+      networkService: request.service,
+      labels: request.labels,
+      mechanisms: ['KERNEL'],
+      interfaceName: request.ifname,
+      ...(resume ? { resume } : {}),
+    });
+
   /** Takes over the connection an earlier process held for `request`; false when there is none or it is gone. */
   const takeOver = async (request: ClientRequest, status: RequestStatus): Promise<boolean> => {
     const held = options.resume?.find(
@@ -83,13 +93,7 @@ export function runClient(options: {
     try {
       // Under its id and path, with this process's namespace in its mechanism (the earlier
       // process's namespace file is gone with it) and the preferences a later reselect needs.
-      const conn = await client.request({
-        networkService: request.service,
-        labels: request.labels,
-        mechanisms: ['KERNEL'],
-        interfaceName: request.ifname,
-        resume: held.connection,
-      });
+      const conn = await ask(request, held.connection);
       holding(status, client.current(conn.id) ?? conn);
       options.log.info(
         { service: request.service, ifname: request.ifname, connId: conn.id, endpoint: status.endpoint },
@@ -113,12 +117,7 @@ export function runClient(options: {
     while (!stopped && status.state === 'pending') {
       status.attempts++;
       try {
-        const conn = await client.request({
-          networkService: request.service,
-          labels: request.labels,
-          mechanisms: ['KERNEL'],
-          interfaceName: request.ifname,
-        });
+        const conn = await ask(request);
         holding(status, client.current(conn.id) ?? conn);
         options.log.info(
           { service: request.service, ifname: request.ifname, endpoint: status.endpoint },
