@@ -105,6 +105,7 @@ export function publishBundle(
         if (!(err instanceof ApiException) || err.code !== 409) throw err;
       }
     }
+    throw new Error(`ConfigMap ${namespace}/${name} kept changing under three writes in a row`);
   };
 
   const informer = new ListWatch<V1Namespace>(

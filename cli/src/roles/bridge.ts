@@ -56,19 +56,16 @@ function neverAnswerArp(log: Logger): void {
 /**
  * Usage: `createEndpoint({ ..., elements: [passthroughBridge(log)], passthrough: {...} })`. The forwarder
  * builds the incoming side after this pod answered, and on a heal may rebuild an interface under the
- * same name, so each connection's two interfaces are checked while it lasts (every 50 ms for 10 s
- * after each request, then every 2 s): one that appears outside the bridge (new, or rebuilt) is
- * joined at once instead of being left beside it.
+ * same name, so each connection's two interfaces are checked while it lasts: every 50 ms for the first
+ * 10 s and for 10 s after each join, every 2 s otherwise (well within the 3 s a client's data-plane
+ * monitor waits for a rebuilt wire). One that appears outside the bridge (new, or rebuilt) is joined
+ * instead of being left beside it.
  */
 export function passthroughBridge(log: Logger): NetworkServiceElement {
   neverAnswerArp(log);
   const watched = new Map<string, { timer: NodeJS.Timeout; fastUntil: number }>();
   const watch = (connId: string, incoming: string): void => {
-    const existing = watched.get(connId);
-    if (existing) {
-      existing.fastUntil = Date.now() + 10_000;
-      return;
-    }
+    if (watched.has(connId)) return;
     const { out, bridge } = passthroughNames(connId);
     let busy = false;
     let tick = 0;
@@ -79,7 +76,12 @@ export function passthroughBridge(log: Logger): NetworkServiceElement {
       busy = true;
       joinOnce(incoming, out, bridge)
         .then(
-          (joined) => joined && log.info({ bridge, incoming, out }, 'passthrough joined'),
+          (joined) => {
+            if (!joined) return;
+            // Interfaces are being (re)built: look closely for a while again.
+            state.fastUntil = Date.now() + 10_000;
+            log.info({ bridge, incoming, out }, 'passthrough joined');
+          },
           (err: unknown) =>
             log.error({ err: String(err), bridge }, 'joining the passthrough interfaces failed'),
         )
