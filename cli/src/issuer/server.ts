@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NsmError, type Logger } from '@nsm-ts/sdk/core';
-import { ISSUER_ID_PATH, ISSUER_PATH, serviceAccountId } from '@nsm-ts/sdk/security';
+import { ISSUER_ID_PATH, ISSUER_PATH, MAX_TIMER_MS, serviceAccountId } from '@nsm-ts/sdk/security';
 import { issueCertificate, issueSvid, publicKeyFromPem, type MeshCa } from '../pki/ca.js';
 import { ReviewError, type Reviewed } from './review.js';
 
@@ -165,8 +165,14 @@ export async function startIssuer(options: IssuerServerOptions): Promise<Running
     );
   };
   const scheduleRenewal = (notAfter: number): void => {
-    renewal = setTimeout(renewServing, Math.max(0, ((notAfter - Date.now()) * 2) / 3));
-    renewal.unref();
+    const at = Date.now() + ((notAfter - Date.now()) * 2) / 3;
+    const wait = (): void => {
+      const left = Math.max(0, at - Date.now());
+      // In steps: setTimeout fires at once beyond MAX_TIMER_MS.
+      renewal = setTimeout(left > MAX_TIMER_MS ? wait : renewServing, Math.min(left, MAX_TIMER_MS));
+      renewal.unref();
+    };
+    wait();
   };
   scheduleRenewal(first.notAfter);
 

@@ -161,6 +161,9 @@ async function fetchSvid(options: IssuerIdentityOptions): Promise<Answer> {
   return { svid, bundlePem: answer.bundle };
 }
 
+/** The longest delay setTimeout keeps (a longer one fires at once). */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** When to renew an SVID received at `receivedAt`: 2/3 of the way to its expiry. */
 function renewAt(svid: Svid, receivedAt: number): number {
   return receivedAt + ((svid.notAfter - receivedAt) * 2) / 3;
@@ -198,7 +201,12 @@ export async function issuerIdentity(options: IssuerIdentityOptions): Promise<Id
   });
   const schedule = (at: number): void => {
     if (closed) return;
-    timer = setTimeout(() => void renew(1), Math.max(0, at - Date.now()));
+    // setTimeout fires at once beyond 2^31 - 1 ms (24.8 days): wait in steps for long lifetimes.
+    const wait = Math.max(0, at - Date.now());
+    timer = setTimeout(
+      () => (wait > MAX_TIMER_MS ? schedule(at) : void renew(1)),
+      Math.min(wait, MAX_TIMER_MS),
+    );
     timer.unref();
   };
   const renew = async (attempt: number): Promise<void> => {
