@@ -92,6 +92,8 @@ void Engine::Lost(Conn* c, const std::string& reason, uint32_t code, bool by_pee
     std::lock_guard<std::mutex> lock(mu_);
     was_up = f->up;
     f->up = false;
+    // Frames left to drain died with the link: without this the engine would wake at once for ever.
+    f->rx_pending = false;
     old = f->link;
     f->link = Link();
   }
@@ -185,7 +187,7 @@ int Engine::Timeout() {
   for (Conn* c : conns_) consider(c->deadline);
   if (cfg_.role == Role::kClient && !ifaces_[0]->conn) consider(reconnect_at_ ? reconnect_at_ : now);
   for (Iface* f : ifaces_) {
-    if (f->rx_pending) consider(now + (inflight.load() >= kMaxInflight ? 1 : 0));
+    if (f->rx_pending && f->up) consider(now + (inflight.load() >= kMaxInflight ? 1 : 0));
     if (cfg_.polling && f->up) consider(now + kPollMs);
   }
   if (next < 0) return -1;

@@ -6,6 +6,8 @@
 namespace memif {
 namespace {
 
+constexpr uint32_t kMaxSegments = 1024;
+
 constexpr uint32_t kEth = 14;
 
 uint16_t Get16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
@@ -62,7 +64,8 @@ bool Parse(const uint8_t* f, uint32_t len, uint8_t want, Headers* h) {
   }
   if (h->proto != want) return false;
   uint32_t l4hdr = want == 6 ? (h->l4 + 13 <= len ? (f[h->l4 + 12] >> 4) * 4u : 0) : 8;
-  if (l4hdr < 8 || h->l4 + l4hdr > len) return false;
+  // A TCP header is at least 20 bytes (the segmenter rewrites its flags and checksum at 13 and 16).
+  if (l4hdr < (want == 6 ? 20u : 8u) || h->l4 + l4hdr > len) return false;
   h->end = h->l4 + l4hdr;
   return true;
 }
@@ -83,6 +86,10 @@ bool Segment(const uint8_t* f, uint32_t len, const VnetHdr& vh, Batch* out) {
   Headers h;
   if (!Parse(f, len, tcp ? 6 : 17, &h) || vh.gso_size == 0) return false;
   uint32_t mss = vh.gso_size, payload = len - h.end, hdrs = h.end;
+  // A tiny gso_size from a hostile sender would ask for tens of thousands of segments (and an
+  // allocation that, without exceptions, aborts); a 64 KiB frame at the smallest real MSS needs
+  // under a thousand.
+  if ((payload + mss - 1) / mss > kMaxSegments) return false;
   uint16_t id = h.v6 ? 0 : Get16(f + h.ip + 4);
   uint32_t seq = tcp ? Get32(f + h.l4 + 4) : 0;
   uint8_t flags = tcp ? f[h.l4 + 13] : 0;

@@ -55,8 +55,9 @@ Proxy* Proxy::Start(ProxyConfig cfg, EventSink sink, void* ctx, int* err_no, std
       std::lock_guard<std::mutex> lock(mu);
       ok = good;
       ready = true;
+      // Under the lock: once it is released Start may return and these locals are gone.
+      cv.notify_one();
     }
-    cv.notify_one();  // the locals above are not touched after this
     if (good) p->Run();
   });
   {
