@@ -4,6 +4,7 @@
  * loop (ping from the endpoint's pod answered over memif), and a memif endpoint directly through the
  * control-message relay (frames both ways in one shared region); close removes everything.
  */
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newMechanism, newRequest } from '@nsm-ts/sdk/api';
 import { createContext, metadata, toHandler, type NetworkServiceElement } from '@nsm-ts/sdk/core';
@@ -28,6 +29,7 @@ import {
   endpointDouble,
   forwarderChain,
   localOffer,
+  refreshOf,
   remoteHop,
   tunnelOffer,
   type EndpointDouble,
@@ -46,6 +48,14 @@ function chain(deps: KernelDeps, offered: string | OfferFn, endpoint: NetworkSer
     nextHopMechanism(typeof offered === 'string' ? () => [newMechanism(offered, 'LOCAL')] : offered),
     endpoint,
   ]);
+}
+
+/** The links of this (the test's) namespace, where a forwarder without a node namespace builds. */
+function linksOfHost(): { ifname: string; ifalias?: string }[] {
+  return JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' })) as {
+    ifname: string;
+    ifalias?: string;
+  }[];
 }
 
 function memifRequest(connId: string, nsPath: string) {
@@ -94,7 +104,16 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/memif'), () => {
     const ping = await pingFrom(nse.name, NSC_IP, 5);
     expect(ping.received, ping.out).toBe(5);
     expect(responder.stats().icmp).toBe(5);
+    // The endpoint's side is lost (its pod restarted, say): a refresh rebuilds the wire under the
+    // same name, and the packet loop follows the new interface.
+    const nodeSide = linksOfHost().find((l) => l.ifalias?.endsWith(conn.id))!;
+    expect(nodeSide.ifname).toMatch(/^mk-/);
+    execFileSync('ip', ['link', 'del', nodeSide.ifname]);
+    await fwd.request(ctx, refreshOf(conn));
+    const again = await pingFrom(nse.name, NSC_IP, 3);
+    expect(again.received, again.out).toBe(3);
     await fwd.close(ctx, conn);
+    expect(linksOfHost().filter((l) => l.ifalias?.endsWith(conn.id))).toEqual([]);
     await expect.poll(() => client.up).toBe(false);
     expect(linksOf(nse.name)).toEqual([]);
   });

@@ -22,7 +22,7 @@ import { nsKeyOf } from './netlink-cache.js';
 import { EMPTY_CONFIG, podConfig } from './pod-config.js';
 import { endpointEnd, vxlanPlan, type PodEnd } from './plans.js';
 import { rollback } from './rollback.js';
-import type { EndTarget, WirePlan } from './wire.js';
+import type { EndTarget, Wire, WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
 
 /** The upstream parameter naming the memif socket (abstract sockets: the name, `@` first). */
@@ -32,6 +32,8 @@ export const SOCKETFILE = 'socketfile';
 interface Running {
   /** Identity of what it serves: a change means stop and start again. */
   key: string;
+  /** The wire its bridge is bound to: a rebuilt one (same name, new interface) needs a new bridge. */
+  wire: Wire | undefined;
   stop(): void;
 }
 
@@ -85,6 +87,11 @@ async function plan(
       if (!target)
         throw invalidArgument(
           `the endpoint's MEMIF mechanism has no ${SOCKETFILE}: expected its memif socket`,
+        );
+      // A path would be looked up in the forwarder's file system, not the endpoint pod's.
+      if (!target.startsWith('@'))
+        throw invalidArgument(
+          `the endpoint's MEMIF ${SOCKETFILE} "${target}" is a path: expected an abstract socket (@name) in its network namespace`,
         );
       const endpointNs = namespaceOf(nextHop, 'endpoint');
       return {
@@ -159,12 +166,12 @@ export function memifMechanism(deps: KernelDeps): NetworkServiceElement {
             `connection ${conn.id}: the next hop answered without a mechanism`,
           );
         const p = await plan(deps, result, clientNs, nextHop);
-        if (p?.wire) await ensureWire(deps, result.id, p.wire, ctx);
-        else await dropWire(deps, result.id, ctx.log);
+        const wire = p?.wire ? await ensureWire(deps, result.id, p.wire, ctx) : undefined;
+        if (!p?.wire) await dropWire(deps, result.id, ctx.log);
         const running = kRunning.get(ctx);
-        if (running?.key !== p?.key) {
+        if (running?.key !== p?.key || running?.wire !== wire) {
           stop(ctx);
-          if (p) kRunning.set(ctx, { key: p.key, stop: p.start() });
+          if (p) kRunning.set(ctx, { key: p.key, wire, stop: p.start() });
         }
         return { ...result, mechanism: mech };
       } catch (err) {
