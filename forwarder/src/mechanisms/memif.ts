@@ -13,14 +13,14 @@
  */
 import { clone, type Connection, type Mechanism } from '@nsm-ts/sdk/api';
 import { Code, NsmError, invalidArgument, metadataSlot, type NetworkServiceElement } from '@nsm-ts/sdk/core';
-import { kernelParameters, nextHopMechanismOf, vxlanParameters } from '@nsm-ts/sdk/elements';
+import { kernelParameters, nextHopMechanismOf } from '@nsm-ts/sdk/elements';
 import { resolveNamespace } from '../kernel/netns.js';
 import { createMemifBridge, createMemifProxy, type MemifBridge, type MemifProxy } from '../memif/index.js';
 import type { KernelDeps } from './deps.js';
 import { contextMtu } from './mtu.js';
 import { nsKeyOf } from './netlink-cache.js';
 import { EMPTY_CONFIG, podConfig } from './pod-config.js';
-import { endpointEnd, vxlanPlan, type PodEnd } from './plans.js';
+import { endpointEnd, vxlanClientPlan, type PodEnd } from './plans.js';
 import { rollback } from './rollback.js';
 import type { EndTarget, Wire, WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
@@ -117,18 +117,11 @@ async function plan(
       return { key: `bridge|${clientNs}|${node.name}`, wire, start: bridgeTo(node.name) };
     }
     case 'VXLAN': {
-      const p = vxlanParameters(nextHop);
-      if (!p.dstIp || p.vni === undefined)
-        throw invalidArgument(
-          `the remote forwarder's VXLAN mechanism lacks ${p.dstIp ? 'vni' : 'dst_ip'}: expected both`,
-        );
       const node = nodeEnd(deps, conn.id);
-      const wire = await vxlanPlan(deps, node, conn, {
-        remote: p.dstIp,
-        vni: p.vni,
-        port: p.dstPort || deps.vxlanPort,
-        ...(p.mtu ? { peerMtu: p.mtu } : {}),
-      });
+      const tunnel = await vxlanClientPlan(deps, node, nextHop, conn);
+      // The node's end carries no address: the client's is the memif pod's, and the node would
+      // answer for it itself.
+      const wire: WirePlan = { ...tunnel, ends: tunnel.ends.map((e) => ({ ...e, config: EMPTY_CONFIG })) };
       return { key: `bridge|${clientNs}|${node.name}|vxlan`, wire, start: bridgeTo(node.name) };
     }
     case 'NOOP':
