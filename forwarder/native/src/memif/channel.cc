@@ -8,7 +8,7 @@ namespace memif {
 
 void Engine::Accept() {
   for (;;) {
-    int fd = accept4(listenfd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = AcceptOne(listenfd_, &sparefd_);
     if (fd < 0) return;
     Conn* c = new Conn();
     c->fd = fd;

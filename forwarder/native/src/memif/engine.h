@@ -143,6 +143,8 @@ class Engine {
   void* ctx_ = nullptr;
   Tap* tap_ = nullptr;  // a bridge's kernel side, owned
   int epfd_ = -1, wakefd_ = -1, listenfd_ = -1;
+  // A reserve descriptor, spent to shed a connection when out of descriptors (see AcceptOne).
+  int sparefd_ = -1;
   ino_t ino_ = 0;
   std::vector<Iface*> ifaces_;
   std::vector<Conn*> conns_, dead_;

@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -85,6 +86,8 @@ bool Engine::Enter(int* err_no, std::string* err) {
   }
   if (cfg_.role != Role::kServer) return true;
   listenfd_ = Listen(cfg_.address, &ino_, err_no, err);
+  // The reserve AcceptOne spends when out of descriptors: taken now, while there are some.
+  sparefd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (listenfd_ < 0) return false;
   WatchFd(epfd_, listenfd_, kTagListen);
   return true;
@@ -110,6 +113,10 @@ void Engine::Release() {
     close(listenfd_);
     Unlink(cfg_.address, ino_);
     listenfd_ = -1;
+  }
+  if (sparefd_ >= 0) {
+    close(sparefd_);
+    sparefd_ = -1;
   }
   delete tap_;
   tap_ = nullptr;

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "bridge.h"
@@ -77,6 +78,8 @@ bool Proxy::Enter(int* err_no, std::string* err) {
   ListenArgs a{&cfg_.listen, &ino_};
   bool ok = InNamespace(cfg_.listen_ns_fd, cfg_.listen_ns, ListenHere, &a, err_no, err);
   listenfd_ = a.fd;
+  // The reserve AcceptOne spends when out of descriptors: taken now, while there are some.
+  sparefd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (ok && cfg_.connect_ns_fd >= 0 && setns(cfg_.connect_ns_fd, CLONE_NEWNET) < 0) {
     *err_no = errno;
     *err = "setns(" + cfg_.connect_ns + ")";
@@ -111,7 +114,7 @@ void Proxy::Refuse(int fd, const std::string& reason, uint32_t code) {
 
 void Proxy::Accept() {
   for (;;) {
-    int fd = accept4(listenfd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = AcceptOne(listenfd_, &sparefd_);
     if (fd < 0) return;
     if (fd_[kClient] >= 0) {
       Refuse(fd, "memif proxy: a session is already active", kCodeRefused);
@@ -167,6 +170,10 @@ void Proxy::Release() {
     close(listenfd_);
     Unlink(cfg_.listen, ino_);
     listenfd_ = -1;
+  }
+  if (sparefd_ >= 0) {
+    close(sparefd_);
+    sparefd_ = -1;
   }
   if (wakefd_ >= 0) close(wakefd_);
   if (epfd_ >= 0) close(epfd_);

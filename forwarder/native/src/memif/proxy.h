@@ -59,6 +59,8 @@ class Proxy {
   EventSink sink_ = nullptr;
   void* ctx_ = nullptr;
   int epfd_ = -1, wakefd_ = -1, listenfd_ = -1;
+  // A reserve descriptor, spent to shed a connection when out of descriptors (see AcceptOne).
+  int sparefd_ = -1;
   ino_t ino_ = 0;
   int fd_[2] = {-1, -1};  // the session's client and endpoint channels
   bool up_ = false;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,22 @@ bool ParseAddress(const std::string& s, Address* a, std::string* err) {
   memcpy(a->sa.sun_path + at, name.data(), name.size());
   a->len = socklen_t(offsetof(sockaddr_un, sun_path) + at + name.size() + (abstract ? 0 : 1));
   return true;
+}
+
+int AcceptOne(int listenfd, int* spare) {
+  for (;;) {
+    int fd = accept4(listenfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if ((errno != EMFILE && errno != ENFILE) || *spare < 0) return -1;
+    // Shed the connection we cannot serve: free the reserve, take it, close it, keep a reserve.
+    close(*spare);
+    *spare = -1;
+    int shed = accept4(listenfd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (shed >= 0) close(shed);
+    *spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (shed < 0) return -1;
+  }
 }
 
 int Connect(const Address& a) {

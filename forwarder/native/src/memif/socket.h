@@ -33,6 +33,12 @@ int Listen(const Address& a, ino_t* ino, int* err_no, std::string* err);
 // Removes the socket file if it is still the one we bound.
 void Unlink(const Address& a, ino_t ino);
 
+// Accepts one connection (non-blocking, close-on-exec). Returns the fd, or -1 when there is none to
+// take now. Out of descriptors (EMFILE, ENFILE) it takes the waiting connection with the spare
+// descriptor and closes it at once, so that a level-triggered listener does not wake for ever;
+// `*spare` is the caller's reserve: an open /dev/null taken when it started listening.
+int AcceptOne(int listenfd, int* spare);
+
 // Non-blocking connect; -1 with errno set when nobody listens there yet.
 int Connect(const Address& a);
 
