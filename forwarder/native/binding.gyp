@@ -28,7 +28,8 @@
         "src/memif/proxy_relay.cc",
         "src/memif/server.cc",
         "src/memif/shm.cc",
-        "src/memif/socket.cc"
+        "src/memif/socket.cc",
+        "src/memif/worker.cc"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-O2"],

@@ -3,12 +3,13 @@
 // (under a mutex, never waiting for the peer) and gets events through a sink.
 #pragma once
 
+#include "worker.h"
+
 #include <atomic>
 #include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -151,7 +152,7 @@ class Engine {
   int64_t reconnect_at_ = 0;  // client: next connect attempt
   std::atomic<bool> stop_{false};
   std::mutex mu_;
-  std::thread thread_;
+  Worker worker_;
 };
 
 int64_t NowMs();

@@ -1,7 +1,5 @@
 // The engine's life: start (enter the namespace, bind), stop, and the release of everything.
 #include <cerrno>
-#include <condition_variable>
-#include <mutex>
 
 #include <pthread.h>
 
@@ -37,28 +35,8 @@ Engine* Engine::Start(Config cfg, EventSink sink, void* ctx, int* err_no, std::s
   WatchFd(e->epfd_, e->wakefd_, kTagWake);
   // The thread enters the namespace first and binds there (sockets keep their namespace for
   // life, and a client's later connects happen there too); Start waits to hear how that went.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool ready = false, ok = false;
-  e->thread_ = std::thread([&, e] {
-    // Named so that a thread listing (top -H, /proc/<pid>/task) says what each one is.
-    pthread_setname_np(pthread_self(), e->cfg_.kernel.ifname.empty() ? "memif-engine" : "memif-bridge");
-    bool good = e->Enter(err_no, err);
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      ok = good;
-      ready = true;
-      // Under the lock: once it is released Start may return and these locals are gone.
-      cv.notify_one();
-    }
-    if (good) e->Run();
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return ready; });
-  }
-  if (!ok) {
-    e->thread_.join();
+  const char* name = e->cfg_.kernel.ifname.empty() ? "memif-engine" : "memif-bridge";
+  if (!e->worker_.Start(name, [=] { return e->Enter(err_no, err); }, [e] { e->Run(); }, err_no, err)) {
     delete e;
     return nullptr;
   }
@@ -126,12 +104,12 @@ void Engine::Release() {
 }
 
 void Engine::Stop() {
-  if (!thread_.joinable()) return;
+  if (!worker_.running()) return;
   stop_ = true;
   uint64_t one = 1;
   ssize_t n = write(wakefd_, &one, sizeof one);
   (void)n;
-  thread_.join();
+  worker_.Join();
   Release();
 }
 

@@ -3,9 +3,7 @@
 #include "proxy.h"
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 
 #include <sched.h>
 #include <sys/epoll.h>
@@ -46,27 +44,7 @@ Proxy* Proxy::Start(ProxyConfig cfg, EventSink sink, void* ctx, int* err_no, std
     return nullptr;
   }
   WatchFd(p->epfd_, p->wakefd_, kTagWake);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool ready = false, ok = false;
-  p->thread_ = std::thread([&, p] {
-    pthread_setname_np(pthread_self(), "memif-proxy");
-    bool good = p->Enter(err_no, err);
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      ok = good;
-      ready = true;
-      // Under the lock: once it is released Start may return and these locals are gone.
-      cv.notify_one();
-    }
-    if (good) p->Run();
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return ready; });
-  }
-  if (!ok) {
-    p->thread_.join();
+  if (!p->worker_.Start("memif-proxy", [=] { return p->Enter(err_no, err); }, [p] { p->Run(); }, err_no, err)) {
     delete p;
     return nullptr;
   }
@@ -181,12 +159,12 @@ void Proxy::Release() {
 }
 
 void Proxy::Stop() {
-  if (!thread_.joinable()) return;
+  if (!worker_.running()) return;
   stop_ = true;
   uint64_t one = 1;
   ssize_t n = write(wakefd_, &one, sizeof one);
   (void)n;
-  thread_.join();
+  worker_.Join();
   Release();
 }
 

@@ -4,10 +4,11 @@
 // peers map the same memory and exchange frames without us. One session at a time, on one thread.
 #pragma once
 
+#include "worker.h"
+
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "engine.h"
@@ -68,7 +69,7 @@ class Proxy {
   uint32_t id_ = 0;
   std::string client_name_, endpoint_name_;
   std::atomic<bool> stop_{false}, session_{false};
-  std::thread thread_;
+  Worker worker_;
 };
 
 }  // namespace memif
