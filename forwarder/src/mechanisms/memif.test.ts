@@ -146,8 +146,10 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/memif'), () => {
     server.interface(0).on('frames', (f) => atServer.push(...f));
     client.on('frames', (f) => atClient.push(...f));
     const frame = (n: number) => Buffer.alloc(128, n);
-    client.send([frame(1), frame(2)]);
-    server.interface(0).send([frame(3)]);
+    // The client is up when it hears CONNECTED; the endpoint's side may report up a moment later.
+    await server.interface(0).waitUp();
+    expect(client.send([frame(1), frame(2)])).toBe(2);
+    expect(server.interface(0).send([frame(3)])).toBe(1);
     await expect.poll(() => [atServer.length, atClient.length]).toEqual([2, 1]);
     expect(atServer[1]!.equals(frame(2))).toBe(true);
     expect(atClient[0]!.equals(frame(3))).toBe(true);
