@@ -118,27 +118,33 @@ describe.skipIf(!RATE || !isRoot)('memif bridge packet rate (NSM_MEMIF_RATE=1, r
     expect(got).toBeGreaterThan(0);
   }, 60_000);
 
+  /** A veth pair, the bridge on its first end, and testpmd in `mode` as the bridge's memif client, all up. */
+  async function bridgedTestpmd(tag: string, mode: 'txonly' | 'rxonly') {
+    const w = vethPair(fx, tag);
+    const socket = abstractName(`rate-pmd-${mode}`);
+    const bridge = closer.add(
+      createMemifBridge({
+        memif: { role: 'server', socket },
+        kernel: { ifname: w.ifA, netns: w.a.path },
+        batch: 64,
+      }),
+    );
+    const pmd = new Testpmd({
+      role: 'client',
+      socket,
+      forwardMode: mode,
+      prefix: `nsm-memif-b${mode}-${process.pid}`,
+    });
+    pmds.push(pmd);
+    await bridge.waitUp(AbortSignal.timeout(30_000));
+    await expect.poll(() => pmd.started, { timeout: 30_000 }).toBe(true);
+    return { w, bridge };
+  }
+
   test.skipIf(!TESTPMD)(
     'testpmd txonly (a native memif producer) -> bridge -> kernel',
     async () => {
-      const w = vethPair(fx, 'rp');
-      const socket = abstractName('rate-pmd');
-      const bridge = closer.add(
-        createMemifBridge({
-          memif: { role: 'server', socket },
-          kernel: { ifname: w.ifA, netns: w.a.path },
-          batch: 64,
-        }),
-      );
-      const pmd = new Testpmd({
-        role: 'client',
-        socket,
-        forwardMode: 'txonly',
-        prefix: `nsm-memif-brate-${process.pid}`,
-      });
-      pmds.push(pmd);
-      await bridge.waitUp(AbortSignal.timeout(30_000));
-      await expect.poll(() => pmd.started, { timeout: 30_000 }).toBe(true);
+      const { w, bridge } = await bridgedTestpmd('rp', 'txonly');
       const before = linkStats(w.b.name, w.ifB).rx;
       const k0 = bridge.stats().toKernel.frames;
       await new Promise((r) => setTimeout(r, MS));
@@ -156,24 +162,7 @@ describe.skipIf(!RATE || !isRoot)('memif bridge packet rate (NSM_MEMIF_RATE=1, r
   test.skipIf(!TESTPMD)(
     'kernel -> bridge -> testpmd rxonly (a native memif consumer)',
     async () => {
-      const w = vethPair(fx, 'rq');
-      const socket = abstractName('rate-pmd-rx');
-      const bridge = closer.add(
-        createMemifBridge({
-          memif: { role: 'server', socket },
-          kernel: { ifname: w.ifA, netns: w.a.path },
-          batch: 64,
-        }),
-      );
-      const pmd = new Testpmd({
-        role: 'client',
-        socket,
-        forwardMode: 'rxonly',
-        prefix: `nsm-memif-brx-${process.pid}`,
-      });
-      pmds.push(pmd);
-      await bridge.waitUp(AbortSignal.timeout(30_000));
-      await expect.poll(() => pmd.started, { timeout: 30_000 }).toBe(true);
+      const { w, bridge } = await bridgedTestpmd('rq', 'rxonly');
       const kernel = { ifname: w.ifB, netns: w.b.path };
       const r = await loadMemifAddon().packetBlast({ kernel, size: LEN, ms: MS, batch: 64 });
       const s = bridge.stats().toMemif;
