@@ -25,7 +25,8 @@ describe('forwarderOffer', () => {
   it('offers a local endpoint the mechanism the local client chose', () => {
     const req = newRequest({ mechanism: newMechanism('KERNEL', 'LOCAL', { name: 'nsm-1' }) });
     expect(types(offer(towards('unix:///run/nse.sock'), req))).toEqual(['KERNEL']);
-    // A memif client can also be joined to a kernel endpoint (through the packet loop).
+    // A memif client can also be joined to a kernel endpoint, and a kernel client to a memif
+    // endpoint (through the packet loop), when the forwarder builds both.
     const withMemif = forwarderOffer({
       tunnelIp: '198.18.0.11',
       vxlanPort: 4789,
@@ -33,7 +34,7 @@ describe('forwarderOffer', () => {
     });
     const memif = newRequest({ mechanism: newMechanism('MEMIF', 'LOCAL') });
     expect(types(withMemif(towards('unix:///run/nse.sock'), memif))).toEqual(['MEMIF', 'KERNEL']);
-    expect(types(withMemif(towards('unix:///run/nse.sock'), req))).toEqual(['KERNEL']);
+    expect(types(withMemif(towards('unix:///run/nse.sock'), req))).toEqual(['KERNEL', 'MEMIF']);
   });
 
   it('at the far end of a tunnel offers the client kind first, else every local kind', () => {

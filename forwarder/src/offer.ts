@@ -26,10 +26,11 @@ export const LOCAL_MECHANISM_PARAMETER = 'nsm_local_mechanism';
 
 /**
  * Besides its own kind, what a local client's mechanism can be joined to on this node, in order: a
- * memif client reaches a kernel endpoint through the forwarder's packet loop. A kernel client gets no
- * other kind (a NOOP endpoint would leave it without its interface).
+ * memif client reaches a kernel endpoint, and a kernel client a memif endpoint, through the
+ * forwarder's packet loop. Neither is offered NOOP (a NOOP endpoint would leave it without its
+ * interface).
  */
-const JOINABLE: Record<string, string[]> = { MEMIF: ['KERNEL'] };
+const JOINABLE: Record<string, string[]> = { MEMIF: ['KERNEL'], KERNEL: ['MEMIF'] };
 
 /** Usage: `createForwarderChain({ ..., offer: forwarderOffer({ tunnelIp, vxlanPort: 4789, localTypes: ['KERNEL'] }) })`. */
 export function forwarderOffer(options: OfferOptions): OfferFn {

@@ -107,7 +107,7 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/bad-input'), () => 
 
     it('refuses a mechanism kind nobody here builds (VLAN) and an endpoint answering one', async () => {
       const { nsc, endpoint, fwd, untouched } = await local({
-        mutate: (c) => void (c.mechanism = newMechanism('MEMIF', 'LOCAL')),
+        mutate: (c) => void (c.mechanism = newMechanism('VFIO', 'LOCAL')),
       });
       const vlan = await rejectionOf(
         fwd.request(
@@ -118,9 +118,9 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/bad-input'), () => 
       expect(vlan.code).toBe(Code.UNIMPLEMENTED);
       expect(vlan.message).toMatch(/no supported mechanism in \[VLAN\]/);
       expect(endpoint.requests).toBe(0);
-      const memif = await rejectionOf(fwd.request(ctx, clientRequest('b-4', nsc.path, { name: 'nsc0' })));
-      expect(memif.code).toBe(Code.UNIMPLEMENTED);
-      expect(memif.message).toMatch(/the next hop chose mechanism MEMIF/);
+      const vfio = await rejectionOf(fwd.request(ctx, clientRequest('b-4', nsc.path, { name: 'nsc0' })));
+      expect(vfio.code).toBe(Code.UNIMPLEMENTED);
+      expect(vfio.message).toMatch(/the next hop chose mechanism VFIO/);
       expect(endpoint.closes).toBe(1);
       untouched();
     });

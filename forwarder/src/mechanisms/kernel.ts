@@ -2,7 +2,8 @@
  * kernelMechanism: the forwarder's element for a KERNEL mechanism from the client. It validates
  * the client's side before anything else happens, lets the request go on to the next hop, and then
  * joins the client's pod to what the next hop chose: a veth straight into the endpoint's pod
- * (KERNEL, same node) or a VXLAN device toward the remote forwarder (VXLAN).
+ * (KERNEL, same node), a VXLAN device toward the remote forwarder (VXLAN), or a veth to the node and
+ * the native packet loop from its node end to the memif the endpoint serves (MEMIF, same node).
  */
 import { clone } from '@nsm-ts/sdk/api';
 import { type Connection, type Mechanism, MechanismType } from '@nsm-ts/sdk/api';
@@ -15,7 +16,15 @@ import { VniInUseError } from './build-errors.js';
 import type { KernelDeps } from './deps.js';
 import { contextMtu } from './mtu.js';
 import { claimName } from './names.js';
-import { type PodEnd, podEnd, vethPlan, vxlanClientPlan } from './plans.js';
+import {
+  endpointMemif,
+  keepRunning,
+  nodeEnd,
+  packetLoop,
+  stopRunning,
+  type RunPlan,
+} from './memif-running.js';
+import { type PodEnd, podEnd, target, vethPlan, vxlanClientPlan } from './plans.js';
 import { rollback } from './rollback.js';
 import type { WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
@@ -41,14 +50,16 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
       for (let attempt = 1; ; attempt++) {
         const result = await next.request(ctx, out);
         try {
-          const plan = await planFor(deps, client, result, nextHopMechanismOf(ctx));
-          if (plan?.kind === 'veth' && plan.ends[1]) {
+          const { plan, run } = await planFor(deps, client, result, nextHopMechanismOf(ctx));
+          if (plan?.kind === 'veth' && plan.ends[1] && !run) {
             await claimName(deps, plan.ends[1], alias, 'keep', ctx.log);
           }
-          if (plan) await ensureWire(deps, result.id, plan, ctx);
-          else await dropWire(deps, result.id, ctx.log);
+          const wire = plan ? await ensureWire(deps, result.id, plan, ctx) : undefined;
+          if (!plan) await dropWire(deps, result.id, ctx.log);
+          keepRunning(ctx, run, wire);
           return withWireMtu({ ...result, mechanism: mech }, plan);
         } catch (err) {
+          stopRunning(ctx);
           await rollback(ctx, deps, result, next);
           if (err instanceof VniInUseError && attempt < VNI_ATTEMPTS) {
             ctx.log.info(
@@ -62,6 +73,7 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
       }
     },
     async close(ctx, conn, next) {
+      stopRunning(ctx);
       await dropWire(deps, conn.id, ctx.log);
       await next.close(ctx, conn);
     },
@@ -86,20 +98,29 @@ async function planFor(
   client: PodEnd,
   conn: Connection,
   nextHop: Mechanism | null,
-): Promise<WirePlan | undefined> {
+): Promise<{ plan?: WirePlan; run?: RunPlan }> {
   if (!nextHop)
     throw new NsmError(Code.INTERNAL, `connection ${conn.id}: the next hop answered without a mechanism`);
   switch (nextHop.type) {
     case MechanismType.KERNEL:
-      return vethPlan(client, nextHop, conn);
+      return { plan: vethPlan(client, nextHop, conn) };
     case MechanismType.VXLAN:
-      return vxlanClientPlan(deps, client, nextHop, conn);
+      return { plan: await vxlanClientPlan(deps, client, nextHop, conn) };
+    case MechanismType.MEMIF: {
+      // The endpoint serves the memif; the forwarder's loop is its client, on the node's end of a
+      // veth whose other end is the client's interface.
+      const memif = endpointMemif(nextHop);
+      const node = nodeEnd(deps, conn.id, 'nse');
+      const mtu = contextMtu(conn);
+      const plan: WirePlan = { kind: 'veth', ends: [target(client, conn), node], ...(mtu ? { mtu } : {}) };
+      return { plan, run: packetLoop(deps, { role: 'client', ...memif }, node.name) };
+    }
     case MechanismType.NOOP:
-      return undefined; // nothing to join: an endpoint without a data plane here
+      return {}; // nothing to join: an endpoint without a data plane here
     default:
       throw new NsmError(
         Code.UNIMPLEMENTED,
-        `the next hop chose mechanism ${nextHop.type}; a KERNEL client can be joined to KERNEL (same node), VXLAN (another node) or NOOP`,
+        `the next hop chose mechanism ${nextHop.type}; a KERNEL client can be joined to KERNEL or MEMIF (same node), VXLAN (another node) or NOOP`,
       );
   }
 }

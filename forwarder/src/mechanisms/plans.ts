@@ -48,7 +48,8 @@ export function podEnd(mech: Mechanism, role: 'nsc' | 'nse', name: string): PodE
   }
 }
 
-function target(pod: PodEnd, conn: Connection): EndTarget {
+/** A pod's end with the addresses and routes of its side of the connection. */
+export function target(pod: PodEnd, conn: Connection): EndTarget {
   const side = pod.role === 'nsc' ? 'src' : 'dst';
   return { ...pod, side, config: podConfig(conn.context, side) };
 }

@@ -2,7 +2,9 @@
  * vxlanMechanism: the forwarder's element for a VXLAN mechanism from a remote forwarder (this
  * forwarder is on the endpoint's node). Before the request goes on it completes the mechanism
  * (dst_ip, dst_port, a VNI kept across refreshes, MTU); once the endpoint has answered with its
- * KERNEL mechanism it builds the VXLAN device into the endpoint's pod.
+ * KERNEL mechanism it builds the VXLAN device into the endpoint's pod. An endpoint that answered
+ * MEMIF gets the VXLAN device in the node instead, and the native packet loop between it and the
+ * memif the endpoint serves.
  */
 import { clone } from '@nsm-ts/sdk/api';
 import { type Connection, type Mechanism, MechanismType } from '@nsm-ts/sdk/api';
@@ -15,10 +17,12 @@ import { parseIp } from '../kernel/netlink/inet.js';
 import { VniInUseError } from './build-errors.js';
 import type { KernelDeps } from './deps.js';
 import { vxlanOverhead } from './mtu.js';
-import { endpointEnd, vxlanPlan } from './plans.js';
+import { bare, endpointMemif, keepRunning, nodeEnd, packetLoop, stopRunning } from './memif-running.js';
+import { endpointEnd, vxlanPlan, type PodEnd } from './plans.js';
 import { rollback } from './rollback.js';
 import { formatAlias } from './alias.js';
 import { claimName } from './names.js';
+import type { Wire } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
 
 const VNI_ATTEMPTS = 8;
@@ -85,23 +89,34 @@ export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
       const nse = nextHopMechanismOf(ctx);
       try {
         if (nse?.type === MechanismType.KERNEL) {
-          await buildWithFreeVni(deps, ctx, result, nse, mech, src, port);
+          const pod = endpointEnd(nse, result);
+          await claimName(deps, pod, formatAlias(deps.owner, result.id), 'keep', ctx.log);
+          await buildWithFreeVni(deps, ctx, result, { end: pod, bare: false }, mech, src, port);
+          stopRunning(ctx);
+        } else if (nse?.type === MechanismType.MEMIF) {
+          const memif = endpointMemif(nse);
+          const node = nodeEnd(deps, result.id, 'nse');
+          const wire = await buildWithFreeVni(deps, ctx, result, { end: node, bare: true }, mech, src, port);
+          keepRunning(ctx, packetLoop(deps, { role: 'client', ...memif }, node.name), wire);
         } else if (nse?.type === MechanismType.NOOP) {
+          stopRunning(ctx);
           await dropWire(deps, result.id, ctx.log);
         } else {
           throw new NsmError(
             Code.UNIMPLEMENTED,
-            `the endpoint chose mechanism ${nse?.type ?? 'none'}; a VXLAN tunnel can end in KERNEL or NOOP`,
+            `the endpoint chose mechanism ${nse?.type ?? 'none'}; a VXLAN tunnel can end in KERNEL, MEMIF or NOOP`,
           );
         }
         return { ...result, mechanism: mech };
       } catch (err) {
+        stopRunning(ctx);
         await rollback(ctx, deps, result, next);
         deps.vnis.release(conn.id);
         throw err;
       }
     },
     async close(ctx, conn, next) {
+      stopRunning(ctx);
       await dropWire(deps, conn.id, ctx.log);
       deps.vnis.release(conn.id);
       await next.close(ctx, conn);
@@ -109,25 +124,25 @@ export function vxlanMechanism(deps: KernelDeps): NetworkServiceElement {
   };
 }
 
-/** Builds the endpoint's end; a VNI the kernel already has is replaced (the answer is not sent yet). */
+/**
+ * Builds the tunnel's end at `end` (the endpoint's pod, or the node for a packet loop); a VNI the
+ * kernel already has is replaced (the answer is not sent yet).
+ */
 async function buildWithFreeVni(
   deps: KernelDeps,
   ctx: Context,
   conn: Connection,
-  nse: Mechanism,
+  at: { end: PodEnd; bare: boolean },
   mech: Mechanism,
   src: string,
   port: number,
-): Promise<void> {
-  const pod = endpointEnd(nse, conn);
+): Promise<Wire> {
   const log = ctx.log;
-  await claimName(deps, pod, formatAlias(deps.owner, conn.id), 'keep', log);
   for (let attempt = 1; ; attempt++) {
     const vni = Number(mech.parameters['vni']);
-    const plan = await vxlanPlan(deps, pod, conn, { remote: src, vni, port });
+    const plan = await vxlanPlan(deps, at.end, conn, { remote: src, vni, port });
     try {
-      await ensureWire(deps, conn.id, plan, ctx);
-      return;
+      return await ensureWire(deps, conn.id, at.bare ? bare(plan) : plan, ctx);
     } catch (err) {
       if (!(err instanceof VniInUseError) || attempt >= VNI_ATTEMPTS) throw err;
       log.info({ connId: conn.id, vni }, 'VNI taken on this node: picking another');

@@ -38,13 +38,15 @@ export interface EndpointOptions {
   readonly name?: string;
   /** Answer NOOP even when KERNEL is offered. */
   readonly noop?: boolean;
+  /** Answer MEMIF with this abstract socket (one the test serves in `nsPath`). */
+  readonly memifSocket?: string;
   /** Extra routes for the client side. */
   readonly srcRoutes?: string[];
   /** Changes the answer last (e.g. to return a bad context or another mechanism). */
   readonly mutate?: (conn: Connection) => void;
 }
 
-/** An endpoint double: KERNEL (or NOOP) mechanism and a /32 point-to-point IP context. */
+/** An endpoint double: KERNEL (MEMIF, NOOP) mechanism and a /32 point-to-point IP context. */
 export function endpointDouble(options: EndpointOptions): EndpointDouble {
   const self: EndpointDouble = {
     requests: 0,
@@ -57,12 +59,17 @@ export function endpointDouble(options: EndpointOptions): EndpointDouble {
       const conn = clone(req.connection as Connection);
       const offered = req.mechanism_preferences.map((m) => m.type);
       const useKernel = !options.noop && (conn.mechanism?.type === 'KERNEL' || offered.includes('KERNEL'));
-      conn.mechanism ??= useKernel
-        ? newMechanism('KERNEL', 'LOCAL', {
+      conn.mechanism ??= options.memifSocket
+        ? newMechanism('MEMIF', 'LOCAL', {
             inodeURL: `file://${options.nsPath}`,
-            ...(options.name ? { name: options.name } : {}),
+            socketfile: options.memifSocket,
           })
-        : newMechanism('NOOP', 'LOCAL');
+        : useKernel
+          ? newMechanism('KERNEL', 'LOCAL', {
+              inodeURL: `file://${options.nsPath}`,
+              ...(options.name ? { name: options.name } : {}),
+            })
+          : newMechanism('NOOP', 'LOCAL');
       const ip = ensureIpContext(conn);
       if (ip.src_ip_addrs.length === 0) {
         ip.src_ip_addrs.push(`${NSC_IP}/32`);
@@ -98,6 +105,7 @@ export function forwarderChain(
 ): NetworkServiceHandler {
   return toHandler([
     ...(options.begin === false ? [] : [begin()]),
+    metadata('server'),
     exposeNextHopMechanism(),
     mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() }),
     metadata('client'),
