@@ -123,7 +123,7 @@ export function statusText(status: LabStatus): string {
         l.clientInterface,
         l.clientIps.join(','),
         l.chain.join('→'),
-        l.endpointInterface,
+        l.endpointMemif ? 'memif' : l.endpointInterface,
         l.endpointIps.join(','),
         l.service,
         Object.entries(l.labels)
@@ -135,6 +135,25 @@ export function statusText(status: LabStatus): string {
       ]),
     ),
   );
+  const memifs = status.links.flatMap((l) => [
+    ...(l.clientMemif ? [{ pod: l.client, m: l.clientMemif }] : []),
+    ...(l.endpointMemif ? [{ pod: l.endpoint, m: l.endpointMemif }] : []),
+  ]);
+  if (memifs.length > 0)
+    parts.push(
+      table(
+        ['MEMIF OF', 'NETNS', 'SOCKET', 'ROLE', 'LINK', 'ADDRESS', 'PINGS TO PEER'],
+        memifs.map(({ pod, m }) => [
+          pod,
+          m.netns,
+          m.socket,
+          m.role,
+          m.up ? 'up' : 'down',
+          m.ip,
+          `${m.probe.answered}/${m.probe.sent} answered (${m.peerIp})`,
+        ]),
+      ),
+    );
   return parts.join('\n') + '\n';
 }
 

@@ -13,7 +13,11 @@ export function apiProblem(err: unknown, what: string, needs: string): Error {
   if (!(err instanceof ApiException)) return new Error(`${what}: ${(err as Error).message}`, { cause: err });
   const body = err.body as { message?: string } | string | undefined;
   const said =
-    body && typeof body === 'object' ? (body.message ?? JSON.stringify(body)) : typeof body === 'string' ? body : '';
+    body && typeof body === 'object'
+      ? (body.message ?? JSON.stringify(body))
+      : typeof body === 'string'
+        ? body
+        : '';
   const hint = err.code === 401 || err.code === 403 ? `; the issuer's service account needs ${needs}` : '';
   return new Error(`${what}: the Kubernetes API answered ${err.code} ${said}${hint}`, { cause: err });
 }

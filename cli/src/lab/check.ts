@@ -2,12 +2,14 @@
  * `nsm check`: proves every link a client holds with traffic both ways, for every address pair
  * (IPv4 and IPv6 on a dual-stack link), and proves the peer: each address answered must live on the
  * interface of the endpoint the mesh selected, and the client must have learned that interface's
- * MAC for it. Pings are the forwarder's own ICMP from inside the namespaces (no `ping` binary).
+ * MAC for it. Pings are the forwarder's own ICMP from inside the namespaces (no `ping` binary); a
+ * memif side has no kernel to ping from, and its pod's own probe proves it (check-memif.ts).
  * Every link is checked; one failure fails the check.
  */
 import { pingInNamespace } from '@nsm-ts/forwarder/liveness';
 import type { Lab, LabState } from './lab.js';
 import type { LabStatus, LinkStatus } from './inspect.js';
+import { memifAnswered, memifFacts } from './check-memif.js';
 import { sh } from './system.js';
 
 /** The verdict on one link. */
@@ -59,33 +61,69 @@ async function neighbourMac(netns: string, dev: string, ip: string): Promise<str
   return (JSON.parse(out || '[]') as { lladdr?: string }[])[0]?.lladdr;
 }
 
+/** The endpoint's side as a peer: the MAC it answers with and the addresses it has. */
+interface PeerFacts {
+  address: string | undefined;
+  ips: string[];
+}
+
+/** The endpoint's kernel interface as a peer, or undefined when it has none. */
+async function kernelFacts(netns: string, dev: string): Promise<PeerFacts | undefined> {
+  const facts = await linkFacts(netns, dev);
+  return facts ? { address: facts.address, ips: (facts.addr_info ?? []).map((a) => a.local) } : undefined;
+}
+
+/** Traffic from one side to `to`: over its memif (its own probe), else a ping from its namespace. */
+async function sends(
+  lab: Lab,
+  link: LinkStatus,
+  side: 'client' | 'endpoint',
+  to: string,
+  problems: string[],
+): Promise<{ ok: boolean; peerMac?: string }> {
+  const pod = side === 'client' ? link.client : link.endpoint;
+  const view = side === 'client' ? link.clientMemif : link.endpointMemif;
+  if (view) {
+    const connectionId = side === 'client' ? link.id : (view.connectionId ?? '');
+    const report = await memifAnswered(lab, { pod, connectionId, side, view, peerIp: to }, problems);
+    return report ? { ok: true, peerMac: report.probe.peerMac } : { ok: false };
+  }
+  if (await ping(lab.netns(pod), to)) return { ok: true };
+  const dev = side === 'client' ? link.clientInterface : link.endpointInterface;
+  problems.push(`${pod} cannot ping ${to} over ${dev}`);
+  return { ok: false };
+}
+
 /** Traffic both ways and the peer's identity for one address pair. */
 async function checkPair(
   lab: Lab,
   link: LinkStatus,
-  facts: IpAddrJson | undefined,
+  facts: PeerFacts | undefined,
   clientIp: string,
   endpointIp: string,
   problems: string[],
 ): Promise<LinkCheck['pairs'][number]> {
-  const clientNs = lab.netns(link.client);
-  const forward = await ping(clientNs, endpointIp);
-  if (!forward) problems.push(`${link.client} cannot ping ${endpointIp} over ${link.clientInterface}`);
-  const reverse = await ping(lab.netns(link.endpoint), clientIp);
-  if (!reverse) problems.push(`${link.endpoint} cannot ping ${clientIp} over ${link.endpointInterface}`);
+  const forward = await sends(lab, link, 'client', endpointIp, problems);
+  const reverse = await sends(lab, link, 'endpoint', clientIp, problems);
   let peer = false;
-  if (facts && !facts.addr_info?.some((a) => a.local === endpointIp))
-    problems.push(`${endpointIp} is not on ${link.endpoint}/${link.endpointInterface}`);
+  const where = link.endpointMemif
+    ? `${link.endpoint}'s memif`
+    : `${link.endpoint}/${link.endpointInterface}`;
+  if (facts && !facts.ips.includes(endpointIp)) problems.push(`${endpointIp} is not on ${where}`);
   else if (facts) {
-    const mac = await neighbourMac(clientNs, link.clientInterface, endpointIp);
+    const mac = link.clientMemif
+      ? forward.peerMac || undefined
+      : await neighbourMac(lab.netns(link.client), link.clientInterface, endpointIp);
     peer = mac !== undefined && mac === facts.address;
     if (!peer)
       problems.push(
-        `${link.client} reached ${endpointIp} at ${mac ?? 'no MAC'}, not at ${link.endpoint}/${link.endpointInterface} (${facts.address ?? '?'})`,
+        `${link.client} reached ${endpointIp} at ${mac ?? 'no MAC'}, not at ${where} (${facts.address ?? '?'})`,
       );
   }
-  return { clientIp, endpointIp, forward, reverse, peer };
+  return { clientIp, endpointIp, forward: forward.ok, reverse: reverse.ok, peer };
 }
+
+const isIpv4 = (cidr: string | undefined): boolean => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(cidr ?? '');
 
 async function checkLink(
   lab: Lab,
@@ -96,17 +134,27 @@ async function checkLink(
   if (link.state !== 'UP') problems.push(`the connection is ${link.state}`);
   if (registered && !registered.has(link.endpoint))
     problems.push(`endpoint "${link.endpoint}" is not in the registry`);
-  const count = Math.min(link.clientIps.length, link.endpointIps.length);
-  if (count === 0) problems.push('the connection has no addresses');
-  const facts = await linkFacts(lab.netns(link.endpoint), link.endpointInterface);
+  // A memif side answers and pings over IPv4 only: the other pairs of a dual-stack link are not tried.
+  const memif = link.clientMemif !== undefined || link.endpointMemif !== undefined;
+  const all = Array.from({ length: Math.min(link.clientIps.length, link.endpointIps.length) }, (_, i) => i);
+  const tried = memif ? all.filter((i) => isIpv4(link.clientIps[i]) && isIpv4(link.endpointIps[i])) : all;
+  if (tried.length === 0)
+    problems.push(
+      memif ? 'the memif connection has no IPv4 address pair' : 'the connection has no addresses',
+    );
+  if (link.mechanism === 'MEMIF' && !link.clientMemif)
+    problems.push(`${link.client} reports no memif for the connection`);
+  const facts = link.endpointMemif
+    ? memifFacts(link.endpointMemif)
+    : await kernelFacts(lab.netns(link.endpoint), link.endpointInterface);
   if (!facts) problems.push(`${link.endpoint} has no interface "${link.endpointInterface}"`);
   const pairs: LinkCheck['pairs'] = [];
-  for (let i = 0; i < count; i++) {
+  for (const i of tried) {
     pairs.push(
       await checkPair(lab, link, facts, host(link.clientIps[i]), host(link.endpointIps[i]), problems),
     );
   }
-  const all = (key: 'forward' | 'reverse' | 'peer'): boolean =>
+  const every = (key: 'forward' | 'reverse' | 'peer'): boolean =>
     pairs.length > 0 && pairs.every((p) => p[key]);
   return {
     client: link.client,
@@ -114,14 +162,14 @@ async function checkLink(
     service: link.service,
     clientInterface: link.clientInterface,
     clientIp: host(link.clientIps[0]),
-    endpointInterface: link.endpointInterface,
+    endpointInterface: link.endpointMemif ? 'memif' : link.endpointInterface,
     endpointIp: host(link.endpointIps[0]),
     pairs,
     locality: link.locality,
     nodes: link.nodes,
-    forward: all('forward'),
-    reverse: all('reverse'),
-    peer: all('peer'),
+    forward: every('forward'),
+    reverse: every('reverse'),
+    peer: every('peer'),
     ok: problems.length === 0,
     problems,
   };

@@ -168,6 +168,6 @@ export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
     nodes: state.nodes.map(({ name, netns, tunnelIp }) => ({ name, netns: `/run/netns/${netns}`, tunnelIp })),
     pods,
     ...records,
-    links: buildLinks(state, held, managerViews.flat(), endpointViews.flat()),
+    links: buildLinks(state, held, managerViews.flat(), endpointViews.flat(), (pod) => lab.netns(pod)),
   };
 }

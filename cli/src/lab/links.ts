@@ -7,6 +7,18 @@
 import { fromTimestamp, type Connection } from '@nsm-ts/sdk/api';
 import type { LabState } from './lab.js';
 import type { PodStatus } from '../roles/status-file.js';
+import type { MemifReport } from '../roles/memif-side.js';
+
+/**
+ * One side's memif, as its pod reports it: where the socket is (a DPDK program attaches there, in
+ * that namespace), the addresses, and the traffic its probe and responder counted.
+ */
+export interface MemifView extends MemifReport {
+  /** The pod's network namespace (`ip netns exec <name> ...`). */
+  netns: string;
+  /** An endpoint's own id of the connection (its status file reports the memif under it). */
+  connectionId?: string;
+}
 
 /** One connection of a client pod, as `nsm status` shows it. */
 export interface LinkStatus {
@@ -35,6 +47,10 @@ export interface LinkStatus {
   pathLength: number;
   /** The path as the client's manager sees it: each hop's name, connection id, token (a JWT) and expiry. */
   path: { name: string; id: string; token: string; expires: string }[];
+  /** The client's memif, when it asked for one (memif://). */
+  clientMemif?: MemifView;
+  /** The endpoint's memif, when it serves this connection over one (NSM_MECHANISMS MEMIF). */
+  endpointMemif?: MemifView;
 }
 
 const OWN_LABELS = ['nodeName', 'podName', 'clusterName'];
@@ -66,6 +82,7 @@ export function buildLinks(
   held: ReadonlyMap<string, PodStatus>,
   managerViews: Connection[],
   endpointViews: Connection[],
+  netnsOf: (pod: string) => string = (pod) => pod,
 ): LinkStatus[] {
   const podNode = new Map(state.pods.map((p) => [p.name, p.node]));
   const endpointPods = new Set(state.pods.filter((p) => p.role !== 'client').map((p) => p.name));
@@ -83,6 +100,8 @@ export function buildLinks(
       const ip = conn?.context?.ip_context;
       const state =
         request.state === 'healing' ? 'HEALING' : conn ? conn.state : 'DOWN (the manager does not know it)';
+      const endpointSide = far.get(request.connectionId);
+      const served = held.get(endpoint)?.memifs?.find((m) => m.connectionId === endpointSide?.id);
       links.push({
         id: request.connectionId,
         client: pod.name,
@@ -91,7 +110,7 @@ export function buildLinks(
         clientIps: ip?.src_ip_addrs ?? request.srcIps ?? [],
         endpoint,
         endpointNode: podNode.get(endpoint) ?? '',
-        endpointInterface: far.get(request.connectionId)?.mechanism?.parameters['name'] ?? '',
+        endpointInterface: endpointSide?.mechanism?.parameters['name'] ?? '',
         endpointIps: ip?.dst_ip_addrs ?? request.dstIps ?? [],
         chain: chain.length > 0 ? chain : endpoint ? [endpoint] : [],
         nodes,
@@ -109,6 +128,8 @@ export function buildLinks(
           token: s.token,
           expires: s.expires ? new Date(fromTimestamp(s.expires)!).toISOString() : '',
         })),
+        ...(request.memif ? { clientMemif: { ...request.memif, netns: netnsOf(pod.name) } } : {}),
+        ...(served ? { endpointMemif: { ...served, netns: netnsOf(endpoint) } } : {}),
       });
     }
   }

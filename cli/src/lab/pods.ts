@@ -1,5 +1,6 @@
 /** The pods of a lab as supervisor components: the nsc and nse commands, configured by environment. */
 import { join } from 'node:path';
+import { formatClientUrl } from '../manifests/client-url.js';
 import { roleOf, type PodPlan } from '../manifests/manifests.js';
 import { componentId, identityEnv } from './identities.js';
 import type { Lab } from './lab.js';
@@ -16,9 +17,7 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
     NSM_POD_STATUS: join(lab.podDir, `${pod.name}.json`),
   };
   if (pod.client) {
-    env['NSM_NETWORK_SERVICES'] = pod.client.requests
-      .map((r) => `kernel://${r.service}/${r.ifname}?${new URLSearchParams(r.labels).toString()}`)
-      .join(',');
+    env['NSM_NETWORK_SERVICES'] = pod.client.requests.map(formatClientUrl).join(',');
   }
   if (pod.endpoint) {
     env['NSM_NAME'] = pod.endpoint.name;
@@ -27,6 +26,7 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
       .map(([k, v]) => `${k}:${v}`)
       .join(',');
     env['NSM_CIDR_PREFIX'] = pod.endpoint.cidrPrefix.join(',');
+    env['NSM_MECHANISMS'] = pod.endpoint.mechanisms.join(',');
     env['NSM_LISTEN_ON'] = lab.socket(`pod-${pod.name}`);
   }
   return env;

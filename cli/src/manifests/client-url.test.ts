@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientAnnotation } from './client-url.js';
+import { formatClientUrl, parseClientAnnotation } from './client-url.js';
 
 describe('parseClientAnnotation', () => {
   it('reads comma-separated kernel URLs with their labels', () => {
@@ -8,14 +8,31 @@ describe('parseClientAnnotation', () => {
     );
     expect(problems).toEqual([]);
     expect(requests).toEqual([
-      { service: '4g-network', ifname: 'nsm-0', labels: { app: 's11' } },
-      { service: '4g-network', ifname: 'nsm-1', labels: { app: 's5s8-c', zone: 'a-b' } },
-      { service: 'other', ifname: 'eth1', labels: {} },
+      { mechanism: 'KERNEL', service: '4g-network', ifname: 'nsm-0', labels: { app: 's11' } },
+      {
+        mechanism: 'KERNEL',
+        service: '4g-network',
+        ifname: 'nsm-1',
+        labels: { app: 's5s8-c', zone: 'a-b' },
+      },
+      { mechanism: 'KERNEL', service: 'other', ifname: 'eth1', labels: {} },
     ]);
   });
 
+  it('reads memif:// as a MEMIF request, and writes each request back as its URL', () => {
+    const text = 'memif://memif2memif/nsm-1?app=dpdk, kernel://other/eth1';
+    const { requests, problems } = parseClientAnnotation(text);
+    expect(problems).toEqual([]);
+    expect(requests.map((r) => r.mechanism)).toEqual(['MEMIF', 'KERNEL']);
+    expect(requests.map(formatClientUrl)).toEqual([
+      'memif://memif2memif/nsm-1?app=dpdk',
+      'kernel://other/eth1?',
+    ]);
+    expect(parseClientAnnotation(requests.map(formatClientUrl).join(',')).requests).toEqual(requests);
+  });
+
   it.each([
-    ['memif://svc/nsm-1', 'mechanism "memif://" is not supported in the lab, only kernel:// is'],
+    ['vfio://svc/nsm-1', 'mechanism "vfio://" is not supported, only kernel:// and memif:// are'],
     ['kernel:///nsm-1', 'names no network service'],
     ['kernel://svc', 'names no interface'],
     ['kernel://svc/', 'names no interface'],

@@ -1,20 +1,27 @@
 /**
  * The client annotation `networkservicemesh.io: kernel://<service>/<ifname>?k=v&k2=v2[,more]`, as the
  * upstream admission webhook reads it: one request per URL, its query being the connection labels.
+ * The scheme is the mechanism: `kernel://` a kernel interface, `memif://` a memif (a shared-memory
+ * interface the pod's program opens on the socket the forwarder names).
  */
 import { dnsLabelProblem, interfaceNameProblem, labelProblems } from './names.js';
 
 /** The annotation key that makes a pod a client. */
 export const CLIENT_ANNOTATION = 'networkservicemesh.io';
 
+/** The mechanisms a client URL can ask for, by scheme. */
+export const URL_MECHANISMS = { kernel: 'KERNEL', memif: 'MEMIF' } as const;
+
 /** One request of a client pod. */
 export interface ClientRequest {
+  /** KERNEL (`kernel://`) or MEMIF (`memif://`). */
+  mechanism: (typeof URL_MECHANISMS)[keyof typeof URL_MECHANISMS];
   service: string;
   ifname: string;
   labels: Record<string, string>;
 }
 
-const FORM = 'expected kernel://<service>/<ifname>[?key=value&key2=value2]';
+const FORM = 'expected kernel://<service>/<ifname>[?key=value&key2=value2] (or memif://...)';
 const urlPattern = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/;
 
 function decode(text: string): string | undefined {
@@ -51,8 +58,12 @@ function parseUrl(url: string, problems: string[]): ClientRequest | undefined {
   }
   const [, scheme = '', service = '', ifname, query = ''] = m;
   const own: string[] = [];
-  if (scheme.toLowerCase() !== 'kernel') {
-    own.push(`mechanism "${scheme}://" is not supported in the lab, only kernel:// is; ${FORM}`);
+  const key = scheme.toLowerCase();
+  const mechanism = Object.hasOwn(URL_MECHANISMS, key)
+    ? URL_MECHANISMS[key as keyof typeof URL_MECHANISMS]
+    : undefined;
+  if (!mechanism) {
+    own.push(`mechanism "${scheme}://" is not supported, only kernel:// and memif:// are; ${FORM}`);
   }
   if (service === '') own.push(`names no network service; ${FORM}`);
   else {
@@ -66,7 +77,7 @@ function parseUrl(url: string, problems: string[]): ClientRequest | undefined {
   }
   const labels = parseQuery(query, own);
   problems.push(...own.map((p) => `client URL "${url}": ${p}`));
-  return own.length === 0 ? { service, ifname: ifname ?? '', labels } : undefined;
+  return own.length === 0 && mechanism ? { mechanism, service, ifname: ifname ?? '', labels } : undefined;
 }
 
 /**
@@ -97,4 +108,10 @@ export function parseClientAnnotation(text: string): { requests: ClientRequest[]
     requests.push(request);
   }
   return { requests, problems };
+}
+
+/** The URL of one request, as `parseClientAnnotation` reads it back. */
+export function formatClientUrl(r: ClientRequest): string {
+  const scheme = r.mechanism === 'MEMIF' ? 'memif' : 'kernel';
+  return `${scheme}://${r.service}/${r.ifname}?${new URLSearchParams(r.labels).toString()}`;
 }

@@ -84,6 +84,16 @@ function endpointPools(templates: readonly PodDraft[]): Pool[] {
         'endpoint has no NSM_CIDR_PREFIX; expected a prefix such as 10.60.1.0/24 to hand out addresses to its clients (only a passthrough, which is also a client, may go without)',
       );
     }
+    if (pod.client && endpoint.mechanisms.includes('MEMIF'))
+      pod.doc.error(
+        endpoint.at.mechanisms ?? endpoint.at.services,
+        'a passthrough (an endpoint that is also a client) bridges kernel interfaces; expected NSM_MECHANISMS KERNEL (memif is for endpoints only)',
+      );
+    if (pod.client?.requests.some((r) => r.mechanism !== 'KERNEL'))
+      pod.doc.error(
+        pod.client.path,
+        'a passthrough (an endpoint that is also a client) continues over kernel://; expected no memif:// in its annotation',
+      );
     pools.push({ pod, endpoint });
   }
   return pools;

@@ -1,7 +1,8 @@
 /**
  * The endpoint role of a pod, from a container's environment as upstream NSEs read it:
  * `NSM_SERVICE_NAMES` (comma list), `NSM_LABELS` (`k:v,k2:v2`), `NSM_CIDR_PREFIX` (comma list) and
- * `NSM_NAME` (defaults to the pod name).
+ * `NSM_NAME` (defaults to the pod name); and ours, `NSM_MECHANISMS` (the interfaces it serves: KERNEL,
+ * the default, and/or MEMIF).
  */
 import type { Cidr } from '@nsm-ts/sdk/tools';
 import { parsePoolPrefix } from '@nsm-ts/sdk/tools';
@@ -19,7 +20,9 @@ export interface EndpointDraft {
   cidrPrefix: string[];
   /** Parsed prefixes, in the order of `cidrPrefix`. */
   cidrs: Cidr[];
-  at: { services: FieldPath; cidr?: FieldPath; name?: FieldPath };
+  /** NSM_MECHANISMS: KERNEL and/or MEMIF, default KERNEL. */
+  mechanisms: string[];
+  at: { services: FieldPath; cidr?: FieldPath; name?: FieldPath; mechanisms?: FieldPath };
 }
 
 /** One env variable of a container: its value and where it is written. */
@@ -116,6 +119,23 @@ function readLabels(doc: ManifestDoc, env: EnvValue | undefined): Record<string,
   return labels;
 }
 
+/** The mechanisms an endpoint image serves. */
+export const ENDPOINT_MECHANISMS = ['KERNEL', 'MEMIF'];
+
+function readMechanisms(doc: ManifestDoc, env: EnvValue | undefined): string[] {
+  if (!env) return ['KERNEL'];
+  const names = list(env.value).map((m) => m.toUpperCase());
+  if (names.length === 0)
+    doc.error(env.path, 'NSM_MECHANISMS is empty; expected KERNEL, MEMIF or KERNEL,MEMIF');
+  for (const name of names)
+    if (!ENDPOINT_MECHANISMS.includes(name))
+      doc.error(
+        env.path,
+        `NSM_MECHANISMS: "${name}" is not served by the lab's endpoints; expected KERNEL or MEMIF`,
+      );
+  return names.filter((n) => ENDPOINT_MECHANISMS.includes(n));
+}
+
 /**
  * Reads the endpoint role of the pod spec at `spec`, if a container sets NSM_SERVICE_NAMES; a second
  * such container is an error (one endpoint per pod in the lab). `podName` stands for the pod's name where
@@ -151,13 +171,17 @@ export function readEndpoint(doc: ManifestDoc, spec: FieldPath, podName: string)
   if (nameVar && nameProblem) doc.error(nameVar.path, nameProblem);
   const cidrVar = env.get('NSM_CIDR_PREFIX');
   const { texts, cidrs } = readCidrs(doc, known('NSM_CIDR_PREFIX'));
+  const mechVar = known('NSM_MECHANISMS');
+  const mechanisms = readMechanisms(doc, mechVar);
   return {
     ...(nameVar && !nameVar.podName ? { name: nameVar.value } : {}),
     serviceNames,
     labels,
     cidrPrefix: texts,
     cidrs,
+    mechanisms,
     at: {
+      ...(mechVar ? { mechanisms: mechVar.path } : {}),
       services: services.path,
       ...(cidrVar ? { cidr: cidrVar.path } : {}),
       ...(env.has('NSM_NAME') ? { name: env.get('NSM_NAME')?.path ?? [] } : {}),

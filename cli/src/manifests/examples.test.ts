@@ -80,24 +80,28 @@ describe('deploy/examples', () => {
         serviceNames: ['4g-network'],
         labels: { app: 'mme' },
         cidrPrefix: ['10.60.1.0/24'],
+        mechanisms: ['KERNEL'],
       },
       'p-gw-c': {
         name: 'p-gw-c',
         serviceNames: ['4g-network'],
         labels: { app: 'p-gw-c' },
         cidrPrefix: ['10.60.2.0/24'],
+        mechanisms: ['KERNEL'],
       },
       's-gw-u': {
         name: 's-gw-u',
         serviceNames: ['4g-network'],
         labels: { app: 's-gw-u' },
         cidrPrefix: ['10.60.3.0/24'],
+        mechanisms: ['KERNEL'],
       },
       'tdf-u': {
         name: 'tdf-u',
         serviceNames: ['4g-network'],
         labels: { app: 'tdf-u' },
         cidrPrefix: ['10.60.4.0/24'],
+        mechanisms: ['KERNEL'],
       },
     });
     const clients = plan.pods.filter((p) => roleOf(p) === 'client');
@@ -189,6 +193,7 @@ describe('deploy/examples', () => {
       serviceNames: ['secure-intranet'],
       labels: { app: 'firewall' },
       cidrPrefix: [],
+      mechanisms: ['KERNEL'],
     });
     expect(plan.pods.find((p) => p.name === 'vpn-gateway')?.endpoint?.cidrPrefix).toEqual(['172.16.1.0/28']);
     expect(links(plan).map((l) => [l.client, l.endpoint, l.local])).toEqual([

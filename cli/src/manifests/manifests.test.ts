@@ -35,13 +35,14 @@ describe('loadManifests: good manifests', () => {
     expect(plan.pods[1]?.source).toEqual({ file: join(dir, 'b/clients.yaml'), line: 1 });
     expect(plan.pods[2]?.source).toEqual({ file: join(dir, 'b/clients.yaml'), line: 12 });
     expect(plan.pods[3]?.client).toEqual({
-      requests: [{ service: 'svc', ifname: 'nsm-1', labels: { app: 'x', tier: 'db' } }],
+      requests: [{ mechanism: 'KERNEL', service: 'svc', ifname: 'nsm-1', labels: { app: 'x', tier: 'db' } }],
     });
     expect(plan.pods[0]?.endpoint).toEqual({
       name: 'e1',
       serviceNames: ['svc'],
       labels: {},
       cidrPrefix: ['10.0.0.0/24'],
+      mechanisms: ['KERNEL'],
     });
     expect(plan.warnings).toEqual([]);
   });
@@ -132,6 +133,7 @@ describe('loadManifests: good manifests', () => {
       serviceNames: ['svc'],
       labels: { app: 'db', tier: 'backend' },
       cidrPrefix: ['10.1.0.0/24', 'fd00::/64'],
+      mechanisms: ['KERNEL'],
     });
     expect(plan.warnings).toEqual([
       `${fx.at(join(dir, 'all.yaml'), 'disk: ssd')}: nodeSelector "disk" is ignored in the lab; only kubernetes.io/hostname places pods`,

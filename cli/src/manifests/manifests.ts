@@ -25,6 +25,8 @@ export interface EndpointPlan {
   labels: Record<string, string>;
   /** NSM_CIDR_PREFIX as written; empty only for a passthrough. */
   cidrPrefix: string[];
+  /** NSM_MECHANISMS: the interfaces it serves (KERNEL, MEMIF). */
+  mechanisms: string[];
 }
 
 /** One lab pod: a client, an endpoint, or both (a passthrough that forwards IP between its interfaces). */
@@ -115,6 +117,7 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
               serviceNames: [...pod.endpoint.serviceNames],
               labels: { ...pod.endpoint.labels },
               cidrPrefix: [...pod.endpoint.cidrPrefix],
+              mechanisms: [...pod.endpoint.mechanisms],
             },
           }
         : {}),

@@ -98,13 +98,13 @@ describe('client and endpoint validation', () => {
   it('reports bad client URLs, unknown services and duplicate interface names at the annotation', () => {
     const { file, lines } = check([
       svc,
-      clientYaml('a', 'memif://svc/nsm-1'),
+      clientYaml('a', 'vfio://svc/nsm-1'),
       clientYaml('b', 'kernel://nosuch/nsm-1'),
       clientYaml('c', 'kernel://svc/nsm-1,kernel://svc/nsm-1?x=y'),
       clientYaml('d', 'kernel://svc/this-is-too-long?app'),
     ]);
     expect(lines).toEqual([
-      `${fx.at(file, 'memif://')}: client URL "memif://svc/nsm-1": mechanism "memif://" is not supported in the lab, only kernel:// is; expected kernel://<service>/<ifname>[?key=value&key2=value2]`,
+      `${fx.at(file, 'vfio://')}: client URL "vfio://svc/nsm-1": mechanism "vfio://" is not supported, only kernel:// and memif:// are; expected kernel://<service>/<ifname>[?key=value&key2=value2] (or memif://...)`,
       `${fx.at(file, 'kernel://nosuch')}: client requests network service "nosuch", which no NetworkService defines; expected one of: svc`,
       `${fx.at(file, 'kernel://svc/nsm-1,')}: client URL "kernel://svc/nsm-1?x=y": interface name "nsm-1" is used twice in this pod; expected a different name per request`,
       `${fx.at(file, 'kernel://svc/this')}: client URL "kernel://svc/this-is-too-long?app": interface name "this-is-too-long" is 16 characters long; expected 1-15 characters of [A-Za-z0-9_.-] starting with a letter or digit`,
@@ -172,7 +172,13 @@ describe('client and endpoint validation', () => {
       ].join('---\n'),
     });
     const plan = loadManifests([dir], { nodes: 1 });
-    expect(plan.pods[0]?.endpoint).toEqual({ name: 'fw', serviceNames: ['svc'], labels: {}, cidrPrefix: [] });
+    expect(plan.pods[0]?.endpoint).toEqual({
+      name: 'fw',
+      serviceNames: ['svc'],
+      labels: {},
+      cidrPrefix: [],
+      mechanisms: ['KERNEL'],
+    });
     expect(plan.pods[0]?.client?.requests).toHaveLength(1);
   });
 });

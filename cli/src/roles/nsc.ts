@@ -13,6 +13,7 @@ import type { Connection } from '@nsm-ts/sdk/api';
 import type { Context } from '@nsm-ts/sdk/core';
 import { EnvReader, formatDuration } from '@nsm-ts/sdk/tools';
 import { parseClientAnnotation } from '../manifests/client-url.js';
+import { MemifSides } from './memif-side.js';
 import { runClient } from './run-client.js';
 import { readPodStatusFile } from './status-file.js';
 import { checkArgs, COMMON_USAGE, readCommon, serveUntilStopped, startRuntime } from './runtime.js';
@@ -21,6 +22,8 @@ const USAGE = `Usage: nsc [--once]   (configured by environment variables)
 
   --once                  make the connections, leave them up and exit (an init container)
   NSM_NETWORK_SERVICES    the connections: kernel://<service>/<ifname>[?key=value&...][,more]
+                          (memif://... for a memif: answered for ARP and ping, and pinging the
+                          endpoint, so the link can be proven with traffic)
   NSM_REQUEST_TIMEOUT     with --once: how long to wait for every connection (default 1m)
   (NSM_POD_STATUS is shared by the init container and the sidecar: the sidecar takes over the
    connections the init container left there)
@@ -31,7 +34,10 @@ const problems: string[] = [];
 const common = readCommon(env, problems);
 const text = env['NSM_NETWORK_SERVICES'] ?? '';
 const parsed = parseClientAnnotation(text);
-if (!text) problems.push('NSM_NETWORK_SERVICES is not set: expected kernel://<service>/<ifname>[?labels]');
+if (!text)
+  problems.push(
+    'NSM_NETWORK_SERVICES is not set: expected kernel://<service>/<ifname>[?labels] or memif://...',
+  );
 else problems.push(...parsed.problems.map((p) => `NSM_NETWORK_SERVICES: ${p}`));
 const reader = new EnvReader(env);
 const timeoutMs = reader.duration('NSM_REQUEST_TIMEOUT', '1m');
@@ -43,8 +49,20 @@ const once = process.argv.includes('--once');
 const previous = once ? undefined : readPodStatusFile(common.statusFile);
 const runtime = await startRuntime(common, 'client');
 // Heal asks the data plane first: a wire that still passes traffic is repaired on the same path,
-// and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself.
-const monitor = createLivenessMonitor({ everyMs: 200, timeoutMs: 100, misses: 3 });
+// and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself. A memif
+// has no kernel interface to ping from: its own probe answers for it.
+const memif = new MemifSides();
+const livenessCheck = memif.livenessCheck(createLivenessCheck({ timeoutMs: 100 }));
+const monitor = createLivenessMonitor({ everyMs: 200, misses: 3, check: livenessCheck });
+runtime.onSave((status) => {
+  for (const r of status.requests) {
+    const report = r.connectionId ? memif.report(r.connectionId) : undefined;
+    if (report) r.memif = report;
+    else delete r.memif;
+  }
+});
+// The memif counters are what `nsm check` reads: kept fresh while there are memifs.
+if (parsed.requests.some((r) => r.mechanism === 'MEMIF')) setInterval(runtime.save, 1000).unref();
 const client = runClient({
   log: runtime.log,
   managerUrl: runtime.managerUrl,
@@ -52,12 +70,13 @@ const client = runClient({
   requests: parsed.requests,
   status: runtime.status,
   save: runtime.save,
-  livenessCheck: createLivenessCheck(),
+  livenessCheck,
   dataPlane: {
     watch: (ctx: Context, conn: Connection, onFailure: () => void) =>
       monitor.watch(ctx, conn, () => onFailure()),
   },
   identity: runtime.security.identity,
+  memif,
   ...(previous ? { resume: previous.requests } : {}),
 });
 

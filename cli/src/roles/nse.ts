@@ -5,11 +5,17 @@
  * interface in the pod with an address pair from NSM_CIDR_PREFIX (the pod's kernel answers ping).
  * With NSM_NETWORK_SERVICES as well it is a passthrough: each connection it serves continues to the
  * service of the first URL (its labels presented), and the two interfaces are bridged.
+ * NSM_MECHANISMS says which interfaces it serves: KERNEL (default), MEMIF (a memif per connection,
+ * answering ARP and ping and pinging the client over it), or both.
  */
+import { kernelEndpoint } from '@nsm-ts/sdk';
+import { element, type NetworkServiceElement } from '@nsm-ts/sdk/core';
 import { kernelMechanism } from '@nsm-ts/sdk/elements';
+import { memifEndpoint } from '@nsm-ts/forwarder/memif';
 import { parseLabels } from '@nsm-ts/sdk/tools';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { passthroughBridge, passthroughNames } from './bridge.js';
+import { memifAddresses, MemifSides } from './memif-side.js';
 import { runEndpoint } from './run-endpoint.js';
 import { checkArgs, COMMON_USAGE, readCommon, serveUntilStopped, startRuntime } from './runtime.js';
 
@@ -19,6 +25,7 @@ const USAGE = `Usage: nse   (configured by environment variables)
   NSM_LABELS              the labels it offers for selection: k:v,k2:v2
   NSM_CIDR_PREFIX         address pools for its connections: 10.60.1.0/24[,fd00::/64]
   NSM_LISTEN_ON           where it serves (default a unix socket of its own)
+  NSM_MECHANISMS          the interfaces it serves: KERNEL (default), MEMIF, or KERNEL,MEMIF
   NSM_NETWORK_SERVICES    makes it a passthrough: kernel://<next service>/<ifname>[?labels]
 ${COMMON_USAGE}`;
 
@@ -36,11 +43,41 @@ if (serviceNames.length === 0)
 const labels = parseLabels(env['NSM_LABELS'] ?? '', 'NSM_LABELS', problems);
 const next = env['NSM_NETWORK_SERVICES'] ? parseClientAnnotation(env['NSM_NETWORK_SERVICES']) : undefined;
 problems.push(...(next?.problems ?? []).map((p) => `NSM_NETWORK_SERVICES: ${p}`));
+const served = list(env['NSM_MECHANISMS'] ?? 'KERNEL').map((m) => m.toUpperCase());
+for (const m of served)
+  if (m !== 'KERNEL' && m !== 'MEMIF')
+    problems.push(`NSM_MECHANISMS: "${m}" is not a mechanism this endpoint serves; expected KERNEL or MEMIF`);
+if (served.length === 0) problems.push('NSM_MECHANISMS is empty; expected KERNEL, MEMIF or KERNEL,MEMIF');
+if (next && served.includes('MEMIF'))
+  problems.push('NSM_MECHANISMS: a passthrough bridges kernel interfaces; MEMIF is for endpoints only');
+if (next?.requests.some((r) => r.mechanism !== 'KERNEL'))
+  problems.push('NSM_NETWORK_SERVICES: a passthrough continues over kernel://, not memif://');
 checkArgs('nse', USAGE, problems);
 
 const onward = next?.requests[0];
 const runtime = await startRuntime(common, onward ? 'passthrough' : 'endpoint');
 const { log, security, status } = runtime;
+const memif = new MemifSides();
+const mechanisms: Record<string, NetworkServiceElement> = { NOOP: element({}) };
+if (served.includes('KERNEL')) mechanisms['KERNEL'] = kernelEndpoint();
+if (served.includes('MEMIF')) {
+  mechanisms['MEMIF'] = memifEndpoint({
+    onConnection: (conn, iface) => {
+      const addrs = memifAddresses(conn, 'endpoint');
+      if (!addrs) {
+        log.warn({ connId: conn.id }, 'memif connection without an IPv4 address pair: not probed');
+        return;
+      }
+      const socket = conn.mechanism?.parameters['socketfile'] ?? '';
+      memif.attach(conn.id, { socket, role: 'server', ...addrs, open: () => ({ iface }) });
+      return () => memif.detach(conn.id);
+    },
+  });
+  runtime.onSave((s) => {
+    s.memifs = memif.connections().map((connectionId) => ({ connectionId, ...memif.report(connectionId)! }));
+  });
+  setInterval(runtime.save, 1000).unref();
+}
 const stop = await runEndpoint({
   log,
   managerUrl: runtime.managerUrl,
@@ -49,6 +86,7 @@ const stop = await runEndpoint({
   serviceNames,
   labels,
   cidrPrefix: list(env['NSM_CIDR_PREFIX']),
+  mechanisms,
   ...(onward
     ? {
         elements: [passthroughBridge(log)],

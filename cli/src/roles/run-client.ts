@@ -9,7 +9,9 @@ import type { Connection } from '@nsm-ts/sdk/api';
 import type { Logger } from '@nsm-ts/sdk/core';
 import { backoffDelay } from '@nsm-ts/sdk/tools';
 import type { DataPlaneMonitor, LivenessCheck } from '@nsm-ts/sdk/elements';
+import { openMemifOf } from '@nsm-ts/forwarder/memif';
 import type { ClientRequest } from '../manifests/client-url.js';
+import { memifAddresses, type MemifSides } from './memif-side.js';
 import type { PodStatus, RequestStatus } from './status-file.js';
 
 function holding(status: RequestStatus, conn: Connection): void {
@@ -44,6 +46,8 @@ export function runClient(options: {
   dataPlane?: DataPlaneMonitor;
   /** The pod's X.509-SVID (none in an insecure lab). */
   identity?: Identity | undefined;
+  /** Where a MEMIF connection's memif is answered and probed (the lab's roles); none: not opened. */
+  memif?: MemifSides;
   /**
    * What an earlier process of the pod held (the init container's status): a connection of the same
    * service and interface is taken over by a refresh, keeping its interface, instead of made anew.
@@ -53,10 +57,33 @@ export function runClient(options: {
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
   options.status.requests = statuses;
   const byConnection = (id: string): RequestStatus | undefined => statuses.find((s) => s.connectionId === id);
+  /** A MEMIF connection's memif, opened in this pod on the socket its forwarder named. */
+  const openMemif = (conn: Connection): void => {
+    const socket = conn.mechanism?.parameters['socketfile'];
+    if (!options.memif || conn.mechanism?.type !== 'MEMIF' || !socket) return;
+    const addrs = memifAddresses(conn, 'client');
+    if (!addrs) {
+      options.log.warn({ connId: conn.id }, 'memif connection without an IPv4 address pair: not probed');
+      return;
+    }
+    options.memif.attach(conn.id, {
+      socket,
+      role: 'client',
+      ...addrs,
+      open: () => {
+        const iface = openMemifOf(conn);
+        return { iface, release: () => iface.close() };
+      },
+    });
+  };
+  const hold = (status: RequestStatus, conn: Connection): void => {
+    holding(status, conn);
+    openMemif(conn);
+  };
   const onEvent = (event: ClientEvent): void => {
     const status = byConnection(event.conn.id);
     if (!status) return;
-    if (event.type === 'up' || event.type === 'healed') holding(status, event.conn);
+    if (event.type === 'up' || event.type === 'healed') hold(status, event.conn);
     else if (event.type === 'lost') {
       status.state = 'healing';
       status.error = `connection lost (${event.reason}); healing`;
@@ -79,7 +106,7 @@ export function runClient(options: {
     client.request({
       networkService: request.service,
       labels: request.labels,
-      mechanisms: ['KERNEL'],
+      mechanisms: [request.mechanism],
       interfaceName: request.ifname,
       ...(resume ? { resume } : {}),
     });
@@ -94,7 +121,7 @@ export function runClient(options: {
       // Under its id and path, with this process's namespace in its mechanism (the earlier
       // process's namespace file is gone with it) and the preferences a later reselect needs.
       const conn = await ask(request, held.connection);
-      holding(status, client.current(conn.id) ?? conn);
+      hold(status, client.current(conn.id) ?? conn);
       options.log.info(
         { service: request.service, ifname: request.ifname, connId: conn.id, endpoint: status.endpoint },
         'connection taken over from the previous process of the pod',
@@ -118,7 +145,7 @@ export function runClient(options: {
       status.attempts++;
       try {
         const conn = await ask(request);
-        holding(status, client.current(conn.id) ?? conn);
+        hold(status, client.current(conn.id) ?? conn);
         options.log.info(
           { service: request.service, ifname: request.ifname, endpoint: status.endpoint },
           'connected',
@@ -144,6 +171,7 @@ export function runClient(options: {
     stop: async () => {
       stopped = true;
       await client.shutdown();
+      options.memif?.detachAll();
     },
     abandon: () => {
       stopped = true;

@@ -25,7 +25,10 @@ export interface PodRuntime {
   log: Logger;
   managerUrl: string;
   status: PodStatus;
+  /** Writes the status file (after the `onSave` hooks brought it up to date). */
   save: () => void;
+  /** Adds a hook that updates the status just before each save. */
+  onSave: (hook: (status: PodStatus) => void) => void;
   security: Security;
 }
 
@@ -65,13 +68,18 @@ export async function startRuntime(
   const log = createLogger(common.pod, common.logLevel);
   const status: PodStatus = { pod: common.pod, pid: process.pid, role, requests: [], updatedAt: '' };
   const security = await setupSecurity(common.security, { name: common.pod, log });
+  const hooks: ((status: PodStatus) => void)[] = [];
   return {
     name: common.name,
     pod: common.pod,
     log,
     managerUrl: common.managerUrl,
     status,
-    save: () => writePodStatus(common.statusFile, status),
+    save: () => {
+      for (const hook of hooks) hook(status);
+      writePodStatus(common.statusFile, status);
+    },
+    onSave: (hook) => void hooks.push(hook),
     security,
   };
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Connection } from '@nsm-ts/sdk/api';
+import type { MemifReport } from './memif-side.js';
 
 /** The state of one requested connection. */
 export interface RequestStatus {
@@ -21,6 +22,13 @@ export interface RequestStatus {
   attempts: number;
   /** The connection as last held (path, mechanism, context), for a process that takes it over. */
   connection?: Connection;
+  /** A MEMIF connection's memif in this pod: its socket, addresses and traffic counters. */
+  memif?: MemifReport;
+}
+
+/** One memif an endpoint pod serves, for a connection it answered. */
+export interface ServedMemif extends MemifReport {
+  connectionId: string;
 }
 
 /** The pod's status file. */
@@ -30,6 +38,8 @@ export interface PodStatus {
   role: 'client' | 'endpoint' | 'passthrough';
   requests: RequestStatus[];
   endpoint?: { name: string; url: string };
+  /** The memifs an endpoint serves, one per connection. */
+  memifs?: ServedMemif[];
   updatedAt: string;
 }
 
