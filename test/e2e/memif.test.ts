@@ -39,13 +39,13 @@ const examples: Example[] = [
   {
     dir: 'deploy/examples/memif2kernel',
     prefix: 'ex-m2k',
-    links: { 'nsc-memif': { mechanism: 'MEMIF', locality: 'local', memif: ['client'] } },
+    links: { 'nsc-memif2kernel': { mechanism: 'MEMIF', locality: 'local', memif: ['client'] } },
     forwarder: 'forwarder-node-1',
   },
   {
     dir: 'deploy/examples/kernel2memif',
     prefix: 'ex-k2m',
-    links: { 'nsc-kernel': { mechanism: 'KERNEL', locality: 'remote', memif: ['endpoint'] } },
+    links: { 'nsc-kernel2memif': { mechanism: 'KERNEL', locality: 'remote', memif: ['endpoint'] } },
     forwarder: 'forwarder-node-2',
   },
 ];

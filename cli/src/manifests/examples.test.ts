@@ -204,7 +204,16 @@ describe('deploy/examples', () => {
 
   it('all examples load together: no clashing names or address pools', () => {
     const plan = loadManifests([examples], { nodes: 2 });
-    expect(plan.services).toHaveLength(4);
-    expect(plan.pods).toHaveLength(9 + 2 + 2 + 3);
+    expect(plan.services).toHaveLength(7);
+    // 4g-epc, kernel2kernel, kernel2ethernet2kernel, secure-intranet, then the three memif examples.
+    expect(plan.pods).toHaveLength(9 + 2 + 2 + 3 + 3 + 2 + 2);
+    const memif = plan.pods.filter((p) => p.endpoint?.mechanisms.includes('MEMIF')).map((p) => p.name);
+    expect(memif.sort()).toEqual(['nse-kernel2memif', 'nse-memif']);
+    const memifClients = plan.pods.filter((p) => p.client?.requests.some((r) => r.mechanism === 'MEMIF'));
+    expect(memifClients.map((p) => p.name).sort()).toEqual([
+      'nsc-memif',
+      'nsc-memif-remote',
+      'nsc-memif2kernel',
+    ]);
   });
 });

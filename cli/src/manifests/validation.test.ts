@@ -181,6 +181,39 @@ describe('client and endpoint validation', () => {
     });
     expect(plan.pods[0]?.client?.requests).toHaveLength(1);
   });
+
+  it('reads NSM_MECHANISMS and refuses what no lab endpoint serves, and memif on a passthrough', () => {
+    const good = fx.write({
+      'm.yaml': [
+        svc,
+        endpointYaml('e', {
+          NSM_SERVICE_NAMES: 'svc',
+          NSM_CIDR_PREFIX: '10.9.0.0/24',
+          NSM_MECHANISMS: 'memif,KERNEL',
+        }),
+      ].join('---\n'),
+    });
+    expect(loadManifests([good], { nodes: 1 }).pods[0]?.endpoint?.mechanisms).toEqual(['MEMIF', 'KERNEL']);
+    const bad = check([
+      svc,
+      endpointYaml('e', { NSM_SERVICE_NAMES: 'svc', NSM_CIDR_PREFIX: '10.9.0.0/24', NSM_MECHANISMS: 'VFIO' }),
+      endpointYaml('f', { NSM_SERVICE_NAMES: 'svc', NSM_CIDR_PREFIX: '10.9.1.0/24', NSM_MECHANISMS: ' ' }),
+      clientYaml('fw', 'memif://svc/nsm-1').replace(
+        '      image: alpine:3.20\n',
+        '      image: alpine:3.20\n      env: [ { name: NSM_SERVICE_NAMES, value: svc }, { name: NSM_MECHANISMS, value: MEMIF } ]\n',
+      ),
+    ]);
+    expect(bad.lines.join('\n')).toContain(
+      'NSM_MECHANISMS: "VFIO" is not served by the lab\'s endpoints; expected KERNEL or MEMIF',
+    );
+    expect(bad.lines.join('\n')).toContain('NSM_MECHANISMS is empty; expected KERNEL, MEMIF or KERNEL,MEMIF');
+    expect(bad.lines.join('\n')).toContain(
+      'a passthrough (an endpoint that is also a client) bridges kernel interfaces; expected NSM_MECHANISMS KERNEL',
+    );
+    expect(bad.lines.join('\n')).toContain(
+      'a passthrough (an endpoint that is also a client) continues over kernel://; expected no memif://',
+    );
+  });
 });
 
 describe('placement and Deployment validation', () => {
