@@ -170,7 +170,8 @@ export function checkTable(results: LinkCheck[]): string {
       r.endpointInterface,
       r.pairs.length > 1 ? r.pairs.map((p) => p.endpointIp).join(',') : r.endpointIp,
       r.locality,
-      r.ok ? 'ok' : `FAIL: ${r.problems.join('; ')}`,
+      (r.ok ? 'ok' : `FAIL: ${r.problems.join('; ')}`) +
+        (r.notes.length > 0 ? ` (${r.notes.join('; ')})` : ''),
     ]),
   );
 }

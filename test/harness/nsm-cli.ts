@@ -47,7 +47,11 @@ export async function checkJson(lab: string): Promise<{
     endpoint: string;
     ok: boolean;
     locality: string;
+    forward: boolean;
+    reverse: boolean;
+    peer: boolean;
     problems: string[];
+    notes: string[];
   }[];
 }> {
   const run = await nsm(lab, 'check', '--json');

@@ -30,6 +30,8 @@ export interface LinkCheck {
   peer: boolean;
   ok: boolean;
   problems: string[];
+  /** What was not tried, and why (a memif left to a program the user attached). */
+  notes: string[];
 }
 
 const host = (cidr: string | undefined): string => (cidr ?? '').split('/')[0] ?? '';
@@ -83,6 +85,7 @@ async function sends(
 ): Promise<{ ok: boolean; peerMac?: string }> {
   const pod = side === 'client' ? link.client : link.endpoint;
   const view = side === 'client' ? link.clientMemif : link.endpointMemif;
+  if (view?.external) return { ok: true }; // not tried: see checkLink's note
   if (view) {
     const connectionId = side === 'client' ? link.id : (view.connectionId ?? '');
     const report = await memifAnswered(lab, { pod, connectionId, side, view, peerIp: to }, problems);
@@ -110,6 +113,8 @@ async function checkPair(
     ? `${link.endpoint}'s memif`
     : `${link.endpoint}/${link.endpointInterface}`;
   if (facts && !facts.ips.includes(endpointIp)) problems.push(`${endpointIp} is not on ${where}`);
+  else if (facts && link.clientMemif?.external)
+    peer = true; // not tried: see checkLink's note
   else if (facts) {
     const mac = link.clientMemif
       ? forward.peerMac || undefined
@@ -148,6 +153,11 @@ async function checkLink(
     ? memifFacts(link.endpointMemif)
     : await kernelFacts(lab.netns(link.endpoint), link.endpointInterface);
   if (!facts) problems.push(`${link.endpoint} has no interface "${link.endpointInterface}"`);
+  const notes = link.clientMemif?.external
+    ? [
+        `traffic from ${link.client} and the peer's MAC are not tried: its memif ${link.clientMemif.socket} is left to the program attached to it (nsm-ts.io/memif: external)`,
+      ]
+    : [];
   const pairs: LinkCheck['pairs'] = [];
   for (const i of tried) {
     pairs.push(
@@ -172,6 +182,7 @@ async function checkLink(
     peer: every('peer'),
     ok: problems.length === 0,
     problems,
+    notes,
   };
 }
 
@@ -196,6 +207,7 @@ function missing(
     reverse: false,
     peer: false,
     ok: false,
+    notes: [],
     problems: [
       `${pod.name} asked for ${request.service} on ${request.ifname} but holds no such connection${why}`,
     ],

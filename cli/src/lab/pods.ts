@@ -18,6 +18,7 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
   };
   if (pod.client) {
     env['NSM_NETWORK_SERVICES'] = pod.client.requests.map(formatClientUrl).join(',');
+    if (pod.client.memifExternal) env['NSM_MEMIF_OPEN'] = 'false';
   }
   if (pod.endpoint) {
     env['NSM_NAME'] = pod.endpoint.name;

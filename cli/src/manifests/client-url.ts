@@ -9,6 +9,12 @@ import { dnsLabelProblem, interfaceNameProblem, labelProblems } from './names.js
 /** The annotation key that makes a pod a client. */
 export const CLIENT_ANNOTATION = 'networkservicemesh.io';
 
+/**
+ * Ours: `external` leaves each memif:// connection's memif to a program the user attaches (DPDK's
+ * net_memif, say) instead of the lab's role; `role` (the default) has the role open it.
+ */
+export const MEMIF_ANNOTATION = 'nsm-ts.io/memif';
+
 /** The mechanisms a client URL can ask for, by scheme. */
 export const URL_MECHANISMS = { kernel: 'KERNEL', memif: 'MEMIF' } as const;
 

@@ -35,7 +35,8 @@ export interface PodPlan {
   node: string;
   /** Where the Pod or Deployment that made it starts. */
   source: { file: string; line: number };
-  client?: { requests: ClientRequest[] };
+  /** `memifExternal`: a program the user attaches opens the memifs, not the lab's role. */
+  client?: { requests: ClientRequest[]; memifExternal?: true };
   endpoint?: EndpointPlan;
 }
 
@@ -108,7 +109,12 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
       node: placed[i] ?? '',
       source: pod.source,
       ...(pod.client
-        ? { client: { requests: pod.client.requests.map((r) => ({ ...r, labels: { ...r.labels } })) } }
+        ? {
+            client: {
+              requests: pod.client.requests.map((r) => ({ ...r, labels: { ...r.labels } })),
+              ...(pod.client.memifExternal ? { memifExternal: true as const } : {}),
+            },
+          }
         : {}),
       ...(pod.endpoint
         ? {

@@ -1,5 +1,10 @@
 /** Pods and Deployments: each becomes zero or more lab pods with a client and/or endpoint role. */
-import { CLIENT_ANNOTATION, parseClientAnnotation, type ClientRequest } from './client-url.js';
+import {
+  CLIENT_ANNOTATION,
+  MEMIF_ANNOTATION,
+  parseClientAnnotation,
+  type ClientRequest,
+} from './client-url.js';
 import { readEndpoint, type EndpointDraft } from './endpoint-env.js';
 import { listAt, mapAt, stringAt, stringMapAt } from './fields.js';
 import { labelProblems } from './names.js';
@@ -14,7 +19,7 @@ export interface PodDraft {
   doc: ManifestDoc;
   source: { file: string; line: number };
   node?: { name: string; path: FieldPath };
-  client?: { requests: ClientRequest[]; path: FieldPath };
+  client?: { requests: ClientRequest[]; path: FieldPath; memifExternal?: true };
   endpoint?: EndpointDraft;
 }
 
@@ -49,7 +54,20 @@ function readClient(doc: ManifestDoc, meta: FieldPath): PodDraft['client'] {
   if (text === undefined) return undefined;
   const { requests, problems } = parseClientAnnotation(text);
   for (const problem of problems) doc.error(path, problem);
-  return { requests, path };
+  const memifPath = [...meta, 'annotations', MEMIF_ANNOTATION];
+  const memif = stringAt(doc, memifPath, false, 'external or role');
+  if (memif !== undefined && memif !== 'external' && memif !== 'role')
+    doc.error(
+      memifPath,
+      `annotation ${MEMIF_ANNOTATION} is "${memif}"; expected external (a program you attach opens the memifs) or role (the default)`,
+    );
+  else if (memif === 'external' && !requests.some((r) => r.mechanism === 'MEMIF'))
+    doc.warn(
+      memifPath,
+      `annotation ${MEMIF_ANNOTATION} has no effect: the pod asks for no memif:// connection`,
+      'key',
+    );
+  return { requests, path, ...(memif === 'external' ? { memifExternal: true as const } : {}) };
 }
 
 /**

@@ -32,6 +32,8 @@ export interface MemifReport {
   up: boolean;
   probe: ProbeStats;
   answered: Pick<ResponderStats, 'arp' | 'icmp'>;
+  /** Left to a program the user attached: this pod's role neither answers nor probes on it. */
+  external?: true;
 }
 
 interface Side {
@@ -60,6 +62,25 @@ export function memifAddresses(
   if (!src || !dst) return undefined;
   const [ip, peer] = side === 'client' ? [src, dst] : [dst, src];
   return { ip: ip.includes('/') ? ip : `${ip}/32`, peer: peer.split('/')[0]! };
+}
+
+/** The report of a memif the role leaves to a program the user attaches (no counters of its own). */
+export function externalMemif(conn: Connection): MemifReport | undefined {
+  const socket = conn.mechanism?.parameters['socketfile'];
+  const addrs = memifAddresses(conn, 'client');
+  if (conn.mechanism?.type !== 'MEMIF' || !socket || !addrs) return undefined;
+  const probe = { sent: 0, answered: 0, missed: 0, peerMac: '', lastAnswerAt: 0, rttMs: 0 };
+  return {
+    socket,
+    role: 'client',
+    ip: addrs.ip,
+    peerIp: addrs.peer,
+    mac: '',
+    up: false,
+    probe,
+    answered: { arp: 0, icmp: 0 },
+    external: true,
+  };
 }
 
 /** The memifs of a pod, by connection id. */
@@ -139,17 +160,19 @@ export class MemifSides {
   /**
    * A liveness check for the connections with a memif here: alive when the probe heard the other
    * end within `withinMs`, else when it does before `timeoutMs`. Other connections go to `other`.
+   * A MEMIF connection with no memif here is dead, unless `unattached` says `alive` (the memifs are
+   * left to a program the user attaches, whose traffic this pod cannot see).
    */
   livenessCheck(
     other: LivenessCheck,
-    options: { withinMs?: number; timeoutMs?: number } = {},
+    options: { withinMs?: number; timeoutMs?: number; unattached?: 'alive' | 'dead' } = {},
   ): LivenessCheck {
     const withinMs = options.withinMs ?? 500;
     const timeoutMs = options.timeoutMs ?? 600;
     return (ctx: Context, conn: Connection) => {
       if (conn.mechanism?.type !== 'MEMIF') return other(ctx, conn);
       const s = this.#sides.get(conn.id);
-      if (!s) return Promise.resolve(false);
+      if (!s) return Promise.resolve(options.unattached === 'alive');
       if (Date.now() - s.probe.stats().lastAnswerAt <= withinMs) return Promise.resolve(true);
       return new Promise<boolean>((resolve) => {
         const done = (alive: boolean): void => {

@@ -13,7 +13,7 @@ import type { Connection } from '@nsm-ts/sdk/api';
 import type { Context } from '@nsm-ts/sdk/core';
 import { EnvReader, formatDuration } from '@nsm-ts/sdk/tools';
 import { parseClientAnnotation } from '../manifests/client-url.js';
-import { MemifSides } from './memif-side.js';
+import { externalMemif, MemifSides } from './memif-side.js';
 import { runClient } from './run-client.js';
 import { readPodStatusFile } from './status-file.js';
 import { checkArgs, COMMON_USAGE, readCommon, serveUntilStopped, startRuntime } from './runtime.js';
@@ -25,6 +25,8 @@ const USAGE = `Usage: nsc [--once]   (configured by environment variables)
                           (memif://... for a memif: answered for ARP and ping, and pinging the
                           endpoint, so the link can be proven with traffic)
   NSM_REQUEST_TIMEOUT     with --once: how long to wait for every connection (default 1m)
+  NSM_MEMIF_OPEN          false: leave each memif to a program you attach (DPDK net_memif, role
+                          client, on the socket nsm status shows); default true
   (NSM_POD_STATUS is shared by the init container and the sidecar: the sidecar takes over the
    connections the init container left there)
 ${COMMON_USAGE}`;
@@ -41,6 +43,7 @@ if (!text)
 else problems.push(...parsed.problems.map((p) => `NSM_NETWORK_SERVICES: ${p}`));
 const reader = new EnvReader(env);
 const timeoutMs = reader.duration('NSM_REQUEST_TIMEOUT', '1m');
+const openMemifs = reader.boolean('NSM_MEMIF_OPEN', true);
 problems.push(...reader.errors);
 checkArgs('nsc', USAGE, problems);
 
@@ -52,12 +55,15 @@ const runtime = await startRuntime(common, 'client');
 // and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself. A memif
 // has no kernel interface to ping from: its own probe answers for it.
 const memif = new MemifSides();
-const livenessCheck = memif.livenessCheck(createLivenessCheck({ timeoutMs: 100 }));
+const livenessCheck = memif.livenessCheck(createLivenessCheck({ timeoutMs: 100 }), {
+  unattached: openMemifs ? 'dead' : 'alive',
+});
 const monitor = createLivenessMonitor({ everyMs: 200, misses: 3, check: livenessCheck });
 runtime.onSave((status) => {
   for (const r of status.requests) {
     const report = r.connectionId ? memif.report(r.connectionId) : undefined;
-    if (report) r.memif = report;
+    const external = !openMemifs && r.connection ? externalMemif(r.connection) : undefined;
+    if (report ?? external) r.memif = (report ?? external)!;
     else delete r.memif;
   }
 });
@@ -76,7 +82,7 @@ const client = runClient({
       monitor.watch(ctx, conn, () => onFailure()),
   },
   identity: runtime.security.identity,
-  memif,
+  ...(openMemifs ? { memif } : {}),
   ...(previous ? { resume: previous.requests } : {}),
 });
 

@@ -70,8 +70,10 @@ describe('probeOverMemif, openMemifOf, memifEndpoint', () => {
   });
 
   it('openMemifOf refuses a connection that is not MEMIF or names no socket', () => {
-    const conn = (mechanism: Connection['mechanism']): Connection =>
-      ({ ...newRequest({ id: 'c1' }).connection!, mechanism }) as Connection;
+    const conn = (mechanism: Connection['mechanism']): Connection => ({
+      ...newRequest({ id: 'c1' }).connection!,
+      mechanism,
+    });
     expect(() => openMemifOf(conn(newMechanism('KERNEL', 'LOCAL')))).toThrow(
       "connection c1 has mechanism KERNEL: expected MEMIF (request it with mechanisms: ['MEMIF'])",
     );

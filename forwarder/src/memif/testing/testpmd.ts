@@ -27,6 +27,8 @@ export interface TestpmdOptions {
   id?: number;
   bufferSize?: number;
   extra?: string[];
+  /** A named network namespace to run it in (`ip netns exec`), as a pod's program would run. */
+  netns?: string;
 }
 
 function lastNumber(out: string, re: RegExp): number {
@@ -75,7 +77,8 @@ export class Testpmd {
       ...(o.extra ?? []),
     ];
     // stdin stays an open pipe: testpmd without a terminal would otherwise read EOF and quit.
-    this.proc = spawn(TESTPMD, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const [cmd, argv] = o.netns ? ['ip', ['netns', 'exec', o.netns, TESTPMD, ...args]] : [TESTPMD, args];
+    this.proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout?.on('data', (d: Buffer) => (this.#out += d.toString()));
     this.proc.stderr?.on('data', (d: Buffer) => (this.#out += d.toString()));
     this.#exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
