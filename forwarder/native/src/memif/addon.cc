@@ -46,9 +46,17 @@ void Sink(void* ctx, Event* ev) {
   }
 }
 
+namespace {
+
+// The environment is going away (a Worker ends, the process exits) with the handle still open.
+void Teardown(void* data) { CloseHandle(static_cast<Handle*>(data)); }
+
+}  // namespace
+
 void CloseHandle(Handle* h) {
   if (h->closed) return;
   h->closed = true;
+  napi_remove_env_cleanup_hook(h->env, Teardown, h);
   if (h->engine) h->engine->Stop();
   if (h->proxy) h->proxy->Stop();
   napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
@@ -81,6 +89,7 @@ bool OpenFiles(std::initializer_list<std::pair<const std::string*, int*>> files,
 napi_value WrapHandle(napi_env env, napi_value on_event, const char* name, const char* what,
                       const std::function<bool(Handle*, int*, std::string*)>& start) {
   Handle* h = new Handle();
+  h->env = env;
   napi_value resource;
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
   if (napi_create_threadsafe_function(env, on_event, nullptr, resource, 0, 1, h, FinalizeTsfn, h, CallJs, &h->tsfn) != napi_ok) {
@@ -97,6 +106,10 @@ napi_value WrapHandle(napi_env env, napi_value on_event, const char* name, const
     napi_throw(env, nsm::MakeError(env, nsm::Failure(err_no, failed), what));
     return nullptr;
   }
+  // Node frees the thread-safe function at teardown, in a cleanup hook of its own, whatever its
+  // threads: this one, added later, runs first and stops the thread and releases the function
+  // while it is still there (the thread would call into freed memory otherwise).
+  napi_add_env_cleanup_hook(env, Teardown, h);
   napi_value ext;
   napi_create_external(env, h, FinalizeExternal, nullptr, &ext);
   return ext;

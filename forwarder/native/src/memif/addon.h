@@ -18,6 +18,7 @@ namespace memif {
 struct Handle {
   Engine* engine = nullptr;  // an interface engine (server, client or bridge), or
   Proxy* proxy = nullptr;    // a control-channel proxy
+  napi_env env = nullptr;
   napi_threadsafe_function tsfn = nullptr;
   bool closed = false;
   int refs = 2;
