@@ -140,6 +140,8 @@ describe('memif handles left open when a process or a Worker ends', () => {
     return { open: join(dir, 'open.mjs'), main: join(dir, 'main.mjs'), sockets, netns };
   }
 
+  // Node runs no cleanup hooks on the main thread's process.exit(): the kernel ends the threads and
+  // closes the descriptors; a path socket file stays, and the next server there replaces it.
   test('process.exit(0) with a pair, a proxy and a bridge open and frames flowing: exit code 0, at once', async () => {
     const s = setUp();
     for (let i = 0; i < 3; i++) {

@@ -48,7 +48,8 @@ void Sink(void* ctx, Event* ev) {
 
 namespace {
 
-// The environment is going away (a Worker ends, the process exits) with the handle still open.
+// The environment ends with the handle still open: a Worker exits or is terminated. (The main
+// thread's process.exit() runs no cleanup hooks: the process ends, and the kernel takes it all.)
 void Teardown(void* data) { CloseHandle(static_cast<Handle*>(data)); }
 
 }  // namespace
