@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 
 import { createMemifClient, createMemifServer, type MemifRejected, type MemifServer } from './index.js';
 import { badClient, badServer, floodServer, fuzzServer, hasPython } from './testing/bad-peer.js';
-import { abstractName, Closer } from './testing/names.js';
+import { abstractName, Closer, frame } from './testing/names.js';
 
 const closer = new Closer();
 const kills: (() => void)[] = [];
@@ -110,6 +110,34 @@ describe.skipIf(!hasPython())('memif bad peers (python3 raw SOCK_SEQPACKET peer)
     await expect.poll(() => downs).toEqual([{ reason: 'bad peer done', code: 0, byPeer: true }]);
     expect(got.map((f) => f.length)).toEqual([60]);
     expect(srv.interface(0).stats()).toMatchObject({ rxFrames: 1, rxErrors: 1 });
+    await healthy(srv);
+  });
+
+  test('a client rewriting the descriptors it posted while the server fills them still gets whole chains', async () => {
+    const srv = closer.add(createMemifServer({ socket: abstractName('rewrite') }));
+    const s = srv.interface(0);
+    const stop = new AbortController();
+    kills.push(() => stop.abort());
+    let done = false;
+    const peer = badClient(srv.socket, 'rewrite_s2c', stop.signal);
+    peer.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await s.waitUp(AbortSignal.timeout(5000));
+    // Two of its 60000-byte buffers each, sent as fast as it gives the ring back: the server checks
+    // both descriptors, then copies 60000 bytes into the first buffer before it reaches the second,
+    // which the peer keeps pointing outside its region for a moment. Before: a chain cut after its
+    // first buffer, NEXT still set, that the client ran into the next frame (about 3 in 100).
+    const f = frame(60_100, 1);
+    while (!done) {
+      s.send([f, f, f, f, f, f, f, f]);
+      await new Promise((r) => setImmediate(r));
+    }
+    const reply = await peer;
+    expect(reply).toMatchObject({ type: 'CHAINS', bad: 0, first_bad: null });
+    expect(reply?.chains).toBeGreaterThanOrEqual(2000);
+    expect(s.stats().txErrors).toBeGreaterThan(0); // what it pointed outside was seen, and refused
     await healthy(srv);
   });
 

@@ -60,6 +60,35 @@ describe('memif link', () => {
     });
   });
 
+  test('chained and single frames take turns on the same ring slots, both ways: each arrives whole', async () => {
+    // Eight slots of 256 bytes. Each round fills the ring with frames of 1 to 4 buffers, from
+    // where the last round ended and in another order, so that a slot that ended or continued a
+    // chain in one round carries a frame of its own in another, and chains get shorter and longer.
+    const { s, cli } = await pair(abstractName('reuse'), { bufferSize: 256, ringSize: 8 });
+    const toServer = collect(s);
+    const toClient = collect(cli);
+    const sizes = [700, 60, 300, 1, 256, 1024, 257, 64, 513, 100]; // 3, 1, 2, 1, 1, 4, 2, 1, 3, 1 buffers
+    const sent: Buffer[] = [];
+    for (let round = 0; round < 30; round++) {
+      const batch: Buffer[] = [];
+      for (let i = round, slots = 0; ; i++) {
+        const len = sizes[i % sizes.length]!;
+        slots += Math.ceil(len / 256);
+        if (slots > 8) break;
+        batch.push(frame(len, sent.length + batch.length));
+      }
+      expect(cli.send(batch)).toBe(batch.length);
+      expect(s.send(batch)).toBe(batch.length);
+      sent.push(...batch);
+      await expect.poll(() => [toServer.length, toClient.length]).toEqual([sent.length, sent.length]);
+    }
+    for (const got of [toServer, toClient]) {
+      expect(got.map((f) => f.length)).toEqual(sent.map((f) => f.length));
+      got.forEach((f, i) => expect(f.equals(sent[i]!)).toBe(true));
+    }
+    expect([s.stats().rxErrors, cli.stats().rxErrors]).toEqual([0, 0]);
+  });
+
   test('path socket: the file exists while open and is removed on close; a stale file is replaced', async () => {
     const d = tempDir();
     dirs.push(d);

@@ -46,9 +46,18 @@ void Sink(void* ctx, Event* ev) {
   }
 }
 
+namespace {
+
+// The environment ends with the handle still open: a Worker exits or is terminated. (The main
+// thread's process.exit() runs no cleanup hooks: the process ends, and the kernel takes it all.)
+void Teardown(void* data) { CloseHandle(static_cast<Handle*>(data)); }
+
+}  // namespace
+
 void CloseHandle(Handle* h) {
   if (h->closed) return;
   h->closed = true;
+  napi_remove_env_cleanup_hook(h->env, Teardown, h);
   if (h->engine) h->engine->Stop();
   if (h->proxy) h->proxy->Stop();
   napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
@@ -61,6 +70,51 @@ void FinalizeExternal(napi_env, void* data, void*) {
 }
 
 void FinalizeTsfn(napi_env, void* data, void*) { Unref(static_cast<Handle*>(data)); }
+
+bool OpenFiles(std::initializer_list<std::pair<const std::string*, int*>> files, int* err_no, std::string* err) {
+  for (auto [path, fd] : files) {
+    if (path->empty()) continue;
+    *fd = open(path->c_str(), O_RDONLY | O_CLOEXEC);
+    if (*fd >= 0) continue;
+    *err_no = errno;
+    *err = "open(" + *path + ")";
+    for (const auto& file : files) {
+      if (*file.second >= 0) close(*file.second);
+      *file.second = -1;
+    }
+    return false;
+  }
+  return true;
+}
+
+napi_value WrapHandle(napi_env env, napi_value on_event, const char* name, const char* what,
+                      const std::function<bool(Handle*, int*, std::string*)>& start) {
+  Handle* h = new Handle();
+  h->env = env;
+  napi_value resource;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  if (napi_create_threadsafe_function(env, on_event, nullptr, resource, 0, 1, h, FinalizeTsfn, h, CallJs, &h->tsfn) != napi_ok) {
+    delete h;
+    napi_throw_error(env, nullptr, "napi_create_threadsafe_function failed");
+    return nullptr;
+  }
+  int err_no = 0;
+  std::string failed;
+  if (!start(h, &err_no, &failed)) {
+    h->closed = true;
+    h->refs = 1;  // only the thread-safe function's finaliser remains
+    napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
+    napi_throw(env, nsm::MakeError(env, nsm::Failure(err_no, failed), what));
+    return nullptr;
+  }
+  // Node frees the thread-safe function at teardown, in a cleanup hook of its own, whatever its
+  // threads: this one, added later, runs first and stops the thread and releases the function
+  // while it is still there (the thread would call into freed memory otherwise).
+  napi_add_env_cleanup_hook(env, Teardown, h);
+  napi_value ext;
+  napi_create_external(env, h, FinalizeExternal, nullptr, &ext);
+  return ext;
+}
 
 namespace {
 
@@ -133,39 +187,11 @@ napi_value Open(napi_env env, napi_callback_info info) {
   Config cfg;
   if (!ReadConfig(env, argv[0], &cfg) || !ReadKernel(env, argv[0], &cfg)) return nullptr;
   const char* what = cfg.kernel.ifname.empty() ? "memif open" : "memif bridge open";
-  for (auto [path, fd] : {std::make_pair(&cfg.netns, &cfg.netns_fd), std::make_pair(&cfg.kernel.netns, &cfg.kernel.netns_fd)}) {
-    if (path->empty()) continue;
-    *fd = open(path->c_str(), O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) {
-      int e = errno;
-      if (cfg.netns_fd >= 0) close(cfg.netns_fd);
-      napi_throw(env, nsm::MakeError(env, nsm::Failure(e, "open(" + *path + ")"), what));
-      return nullptr;
-    }
-  }
-  Handle* h = new Handle();
-  napi_value name;
-  napi_create_string_utf8(env, "nsm_memif.events", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[1], nullptr, name, 0, 1, h, FinalizeTsfn, h, CallJs, &h->tsfn) != napi_ok) {
-    delete h;
-    if (cfg.netns_fd >= 0) close(cfg.netns_fd);
-    if (cfg.kernel.netns_fd >= 0) close(cfg.kernel.netns_fd);
-    napi_throw_error(env, nullptr, "napi_create_threadsafe_function failed");
-    return nullptr;
-  }
-  int err_no = 0;
-  std::string failed;
-  h->engine = Engine::Start(std::move(cfg), Sink, h, &err_no, &failed);
-  if (!h->engine) {
-    h->closed = true;
-    h->refs = 1;  // only the thread-safe function's finaliser remains
-    napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
-    napi_throw(env, nsm::MakeError(env, nsm::Failure(err_no, failed), what));
-    return nullptr;
-  }
-  napi_value ext;
-  napi_create_external(env, h, FinalizeExternal, nullptr, &ext);
-  return ext;
+  return WrapHandle(env, argv[1], "nsm_memif.events", what, [&](Handle* h, int* err_no, std::string* err) {
+    if (!OpenFiles({{&cfg.netns, &cfg.netns_fd}, {&cfg.kernel.netns, &cfg.kernel.netns_fd}}, err_no, err)) return false;
+    h->engine = Engine::Start(std::move(cfg), Sink, h, err_no, err);
+    return h->engine != nullptr;
+  });
 }
 
 napi_value Send(napi_env env, napi_callback_info info) {

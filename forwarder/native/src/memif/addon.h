@@ -3,6 +3,11 @@
 
 #include <node_api.h>
 
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <utility>
+
 #include "engine.h"
 #include "proxy.h"
 
@@ -13,6 +18,7 @@ namespace memif {
 struct Handle {
   Engine* engine = nullptr;  // an interface engine (server, client or bridge), or
   Proxy* proxy = nullptr;    // a control-channel proxy
+  napi_env env = nullptr;
   napi_threadsafe_function tsfn = nullptr;
   bool closed = false;
   int refs = 2;
@@ -25,6 +31,17 @@ void Sink(void* ctx, Event* ev);
 void CloseHandle(Handle* h);
 void FinalizeExternal(napi_env env, void* data, void* hint);
 void FinalizeTsfn(napi_env env, void* data, void* hint);
+
+// Opens each (path, descriptor) whose path is not empty, read-only. On failure (err_no, err set)
+// closes those it opened and returns false.
+bool OpenFiles(std::initializer_list<std::pair<const std::string*, int*>> files, int* err_no, std::string* err);
+
+// The JS face of an engine or a proxy: a handle with the thread-safe function that delivers its
+// events to `on_event`, what `start` started on it (setting h->engine or h->proxy; false with
+// err_no and err on failure) and the external that JS holds. nullptr after throwing an error that
+// begins with `what`; `name` names the thread-safe function's async resource.
+napi_value WrapHandle(napi_env env, napi_value on_event, const char* name, const char* what,
+                      const std::function<bool(Handle* h, int* err_no, std::string* err)>& start);
 
 // openProxy(config, onEvent) and proxyStats(handle) (proxy_addon.cc).
 napi_value OpenProxy(napi_env env, napi_callback_info info);

@@ -37,8 +37,13 @@ void SetFrames(napi_env env, napi_value o, Batch* b) {
 void CallJs(napi_env env, napi_value cb, void* ctx, void* data) {
   Handle* h = static_cast<Handle*>(ctx);
   Event* ev = static_cast<Event*>(data);
+  if (!env) {  // the function is being freed (after its finaliser, which may have freed h)
+    delete ev->batch;
+    delete ev;
+    return;
+  }
   if (ev->batch) h->engine->inflight--;
-  if (!env || !cb) {
+  if (!cb) {
     delete ev->batch;
     delete ev;
     return;
@@ -46,6 +51,7 @@ void CallJs(napi_env env, napi_value cb, void* ctx, void* data) {
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value o;
+  bool deliver = true;
   napi_create_object(env, &o);
   SetString(env, o, "type", KindName(ev->kind));
   if (ev->has_id) SetNumber(env, o, "id", ev->id);
@@ -63,23 +69,24 @@ void CallJs(napi_env env, napi_value cb, void* ctx, void* data) {
       SetBool(env, o, "byPeer", ev->by_peer);
       break;
     case EventKind::kFrames: {
-      Batch* b = ev->batch;
-      ev->batch = nullptr;
       napi_value ab, lengths;
-      void* p;
-      size_t bytes = b->lengths.size() * sizeof(uint32_t);
-      napi_create_arraybuffer(env, bytes, &p, &ab);
-      memcpy(p, b->lengths.data(), bytes);
-      napi_create_typedarray(env, napi_uint32_array, b->lengths.size(), ab, 0, &lengths);
+      void* p = nullptr;
+      size_t bytes = ev->batch->lengths.size() * sizeof(uint32_t);
+      // Refused once JS may no longer run (a Worker being terminated): the frames are dropped.
+      deliver = napi_create_arraybuffer(env, bytes, &p, &ab) == napi_ok;
+      if (!deliver) break;
+      memcpy(p, ev->batch->lengths.data(), bytes);
+      napi_create_typedarray(env, napi_uint32_array, ev->batch->lengths.size(), ab, 0, &lengths);
       napi_set_named_property(env, o, "lengths", lengths);
-      SetFrames(env, o, b);
+      SetFrames(env, o, ev->batch);
+      ev->batch = nullptr;
       break;
     }
   }
   napi_value global, ignored;
   napi_get_global(env, &global);
   // An exception thrown by the listener stays pending and surfaces as an uncaught exception.
-  napi_call_function(env, global, cb, 1, &o, &ignored);
+  if (deliver) napi_call_function(env, global, cb, 1, &o, &ignored);
   napi_close_handle_scope(env, scope);
   delete ev->batch;
   delete ev;

@@ -4,6 +4,7 @@
 #include "datapath.h"
 
 #include <cstring>
+#include <vector>
 
 #include <unistd.h>
 
@@ -60,8 +61,16 @@ size_t TransmitClient(Link* l, const Frame* frames, size_t n, Stats* st) {
   return sent;
 }
 
-// Server side of S2C: the client's posted buffers, each descriptor's length is its capacity.
+// Server side of S2C: the client's posted buffers, each descriptor's length is its capacity. The
+// client may rewrite a descriptor at any time: each is read once, and a frame goes into the buffers
+// that read found good (a second read could find one gone and end the chain early, NEXT still on
+// its last written slot, so that the client would run it into the next frame).
 size_t TransmitServer(Link* l, const Frame* frames, size_t n, Stats* st) {
+  struct Room {
+    uint8_t* buf;
+    uint32_t size;
+  };
+  static thread_local std::vector<Room> room;  // the JS thread's, or a bridge engine's
   Queue& q = l->tx;
   q.next = __atomic_load_n(q.ring.tail(), __ATOMIC_RELAXED);  // as above: the peer may reset it
   uint16_t avail = uint16_t(q.ring.LoadHead() - q.next);
@@ -70,34 +79,33 @@ size_t TransmitServer(Link* l, const Frame* frames, size_t n, Stats* st) {
   for (; sent < n; sent++) {
     const Frame& f = frames[sent];
     // First find room for the whole frame without touching the ring, then fill it.
-    uint16_t slots = 0;
-    uint64_t room = 0;
+    room.clear();
+    uint64_t found = 0;
     bool bad = false;
-    while (room < f.len && slots < avail) {
-      Desc d = q.ring.Read(uint16_t(q.next + slots));
-      if (d.length == 0 || !BufferAt(l->regions, d.region, d.offset, d.length)) {
+    while (found < f.len && room.size() < avail) {
+      Desc d = q.ring.Read(uint16_t(q.next + room.size()));
+      uint8_t* buf = d.length ? BufferAt(l->regions, d.region, d.offset, d.length) : nullptr;
+      if (!buf) {
         bad = true;
         break;
       }
-      room += d.length;
-      slots++;
+      room.push_back(Room{buf, d.length});
+      found += d.length;
     }
     if (bad) st->tx_errors.fetch_add(1, std::memory_order_relaxed);
-    if (bad || room < f.len || f.len == 0) break;
+    if (bad || found < f.len || f.len == 0) break;
+    // Every buffer found takes a part of the frame (the last one the rest), and every descriptor
+    // gets its length and all of its flags: NEXT on each but the last.
     uint32_t off = 0;
-    for (uint16_t i = 0; i < slots; i++) {
-      Desc d = q.ring.Read(q.next);
-      uint8_t* buf = BufferAt(l->regions, d.region, d.offset, d.length);
-      if (!buf) break;  // rewritten since the first pass; the frame ends short
-      uint32_t chunk = f.len - off < d.length ? f.len - off : d.length;
-      memcpy(buf, f.data + off, chunk);
+    for (size_t i = 0; i < room.size(); i++) {
+      uint32_t chunk = f.len - off < room[i].size ? f.len - off : room[i].size;
+      memcpy(room[i].buf, f.data + off, chunk);
       off += chunk;
-      Desc* dp = q.ring.desc(q.next);
+      Desc* dp = q.ring.desc(q.next++);
       dp->length = chunk;
-      dp->flags = off < f.len ? kDescNext : 0;
-      q.next++;
+      dp->flags = i + 1 < room.size() ? kDescNext : 0;
     }
-    avail = uint16_t(avail - slots);
+    avail = uint16_t(avail - room.size());
     st->tx_bytes.fetch_add(f.len, std::memory_order_relaxed);
   }
   q.ring.StoreTail(q.next);

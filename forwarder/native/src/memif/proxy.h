@@ -51,7 +51,6 @@ class Proxy {
   void Relay(Side from);
   bool Check(Side from, const uint8_t* buf, ssize_t n, const std::vector<int>& fds, bool ctrunc, Msg* m,
              std::string* why);
-  bool Forward(Side to, const uint8_t* buf, const std::vector<int>& fds);
   void End(const std::string& reason, uint32_t code, bool by_peer, int skip_side);
   void Refuse(int fd, const std::string& reason, uint32_t code);
   void Emit(Event* ev) { sink_(ctx_, ev); }

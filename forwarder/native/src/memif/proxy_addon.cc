@@ -1,11 +1,5 @@
 // N-API face of the memif proxy: openProxy({ listen, connect, listenNetns?, connectNetns?,
 // handshakeMs? }, onEvent) and proxyStats(handle); close(handle) is the engines' own.
-#include <cerrno>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "../common.h"
 #include "addon.h"
 #include "napi_util.h"
 
@@ -29,13 +23,6 @@ bool ReadProxyConfig(napi_env env, napi_value obj, ProxyConfig* cfg) {
          (cfg->handshake_ms = uint32_t(hs), true);
 }
 
-void CloseNs(ProxyConfig* cfg) {
-  for (int* fd : {&cfg->listen_ns_fd, &cfg->connect_ns_fd}) {
-    if (*fd >= 0) close(*fd);
-    *fd = -1;
-  }
-}
-
 }  // namespace
 
 napi_value OpenProxy(napi_env env, napi_callback_info info) {
@@ -50,38 +37,11 @@ napi_value OpenProxy(napi_env env, napi_callback_info info) {
   if (t0 != napi_object || t1 != napi_function) return ThrowArg(env, "openProxy(config: object, onEvent: function)", false), nullptr;
   ProxyConfig cfg;
   if (!ReadProxyConfig(env, argv[0], &cfg)) return nullptr;
-  for (auto [path, fd] : {std::make_pair(&cfg.listen_ns, &cfg.listen_ns_fd), std::make_pair(&cfg.connect_ns, &cfg.connect_ns_fd)}) {
-    if (path->empty()) continue;
-    *fd = open(path->c_str(), O_RDONLY | O_CLOEXEC);
-    if (*fd < 0) {
-      int e = errno;
-      CloseNs(&cfg);
-      napi_throw(env, nsm::MakeError(env, nsm::Failure(e, "open(" + *path + ")"), "memif proxy open"));
-      return nullptr;
-    }
-  }
-  Handle* h = new Handle();
-  napi_value name;
-  napi_create_string_utf8(env, "nsm_memif.proxy", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[1], nullptr, name, 0, 1, h, FinalizeTsfn, h, CallJs, &h->tsfn) != napi_ok) {
-    delete h;
-    CloseNs(&cfg);
-    napi_throw_error(env, nullptr, "napi_create_threadsafe_function failed");
-    return nullptr;
-  }
-  int err_no = 0;
-  std::string failed;
-  h->proxy = Proxy::Start(std::move(cfg), Sink, h, &err_no, &failed);
-  if (!h->proxy) {
-    h->closed = true;
-    h->refs = 1;  // only the thread-safe function's finaliser remains
-    napi_release_threadsafe_function(h->tsfn, napi_tsfn_release);
-    napi_throw(env, nsm::MakeError(env, nsm::Failure(err_no, failed), "memif proxy open"));
-    return nullptr;
-  }
-  napi_value ext;
-  napi_create_external(env, h, FinalizeExternal, nullptr, &ext);
-  return ext;
+  return WrapHandle(env, argv[1], "nsm_memif.proxy", "memif proxy open", [&](Handle* h, int* err_no, std::string* err) {
+    if (!OpenFiles({{&cfg.listen_ns, &cfg.listen_ns_fd}, {&cfg.connect_ns, &cfg.connect_ns_fd}}, err_no, err)) return false;
+    h->proxy = Proxy::Start(std::move(cfg), Sink, h, err_no, err);
+    return h->proxy != nullptr;
+  });
 }
 
 napi_value ProxyStatsOf(napi_env env, napi_callback_info info) {

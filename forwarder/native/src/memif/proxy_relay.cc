@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "proxy.h"
@@ -70,45 +69,13 @@ bool Proxy::Check(Side from, const uint8_t* buf, ssize_t n, const std::vector<in
   return true;
 }
 
-bool Proxy::Forward(Side to, const uint8_t* buf, const std::vector<int>& fds) {
-  iovec iov{const_cast<uint8_t*>(buf), kMsgSize};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  if (!fds.empty()) {
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fds[0], sizeof(int));
-  }
-  return sendmsg(fd_[to], &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == ssize_t(kMsgSize);
-}
-
 void Proxy::Relay(Side from) {
   for (int round = 0; round < 16 && fd_[from] >= 0; round++) {
     uint8_t buf[2 * kMsgSize];
-    iovec iov{buf, sizeof buf};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    alignas(cmsghdr) char ctl[CMSG_SPACE(8 * sizeof(int))];
-    mh.msg_control = ctl;
-    mh.msg_controllen = sizeof ctl;
-    ssize_t n = recvmsg(fd_[from], &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     std::vector<int> fds;
-    for (cmsghdr* c = n >= 0 ? CMSG_FIRSTHDR(&mh) : nullptr; c; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
-        int f;
-        memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof f);
-        fds.push_back(f);
-      }
-    }
+    bool ctrunc = false;
+    ssize_t n = RecvRaw(fd_[from], buf, sizeof buf, &fds, &ctrunc);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     Side to = from == kClient ? kEndpoint : kClient;
     int skip = from == kClient ? kSkipClient : kSkipEndpoint;
     if (n <= 0) {
@@ -118,15 +85,17 @@ void Proxy::Relay(Side from) {
     }
     Msg m;
     std::string why;
-    if (!Check(from, buf, n, fds, mh.msg_flags & MSG_CTRUNC, &m, &why)) {
+    if (!Check(from, buf, n, fds, ctrunc, &m, &why)) {
       CloseAll(&fds);
       return End("memif proxy: " + why, kCodeProtocol, false, 0);
     }
-    bool sent = Forward(to, buf, fds);
+    bool sent = SendRaw(fd_[to], buf, kMsgSize, fds.empty() ? -1 : fds[0]) == ssize_t(kMsgSize);
+    int send_errno = errno;
     size_t passed = fds.size();
     CloseAll(&fds);  // ours only: the receiver holds its own copies now
     if (!sent) {
-      return End(std::string("memif proxy: relaying ") + TypeName(m.type) + " to the " + SideName(to) + ": " + strerror(errno),
+      return End(std::string("memif proxy: relaying ") + TypeName(m.type) + " to the " + SideName(to) + ": " +
+                     strerror(send_errno),
                  kCodeClosed, false, 0);
     }
     stats.messages.fetch_add(1, std::memory_order_relaxed);

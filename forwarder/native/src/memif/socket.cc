@@ -105,10 +105,8 @@ void Unlink(const Address& a, ino_t ino) {
   if (lstat(a.sa.sun_path, &st) == 0 && st.st_ino == ino) unlink(a.sa.sun_path);
 }
 
-bool Send(int fd, const Msg& m, int pass_fd, std::string* err) {
-  uint8_t buf[kMsgSize];
-  Encode(m, buf);
-  iovec iov{buf, sizeof buf};
+ssize_t SendRaw(int fd, const uint8_t* buf, size_t len, int pass_fd) {
+  iovec iov{const_cast<uint8_t*>(buf), len};
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
@@ -122,7 +120,13 @@ bool Send(int fd, const Msg& m, int pass_fd, std::string* err) {
     c->cmsg_len = CMSG_LEN(sizeof(int));
     memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
   }
-  ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+  return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+bool Send(int fd, const Msg& m, int pass_fd, std::string* err) {
+  uint8_t buf[kMsgSize];
+  Encode(m, buf);
+  ssize_t n = SendRaw(fd, buf, sizeof buf, pass_fd);
   if (n != ssize_t(sizeof buf)) {
     *err = std::string("sending ") + TypeName(m.type) + ": " + (n < 0 ? strerror(errno) : "short write");
     return false;
@@ -130,14 +134,8 @@ bool Send(int fd, const Msg& m, int pass_fd, std::string* err) {
   return true;
 }
 
-void CloseAll(std::vector<int>* fds) {
-  for (int f : *fds) close(f);
-  fds->clear();
-}
-
-Recv Receive(int fd, Msg* m, std::vector<int>* fds, std::string* err) {
-  uint8_t buf[2 * kMsgSize];
-  iovec iov{buf, sizeof buf};
+ssize_t RecvRaw(int fd, uint8_t* buf, size_t size, std::vector<int>* fds, bool* ctrunc) {
+  iovec iov{buf, size};
   msghdr mh{};
   mh.msg_iov = &iov;
   mh.msg_iovlen = 1;
@@ -146,11 +144,7 @@ Recv Receive(int fd, Msg* m, std::vector<int>* fds, std::string* err) {
   mh.msg_controllen = sizeof ctl;
   // MSG_TRUNC makes a seqpacket socket report the packet's real length, however long.
   ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return Recv::kAgain;
-    *err = std::string("control channel: ") + strerror(errno);
-    return Recv::kClosed;
-  }
+  if (n < 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -160,12 +154,30 @@ Recv Receive(int fd, Msg* m, std::vector<int>* fds, std::string* err) {
       fds->push_back(f);
     }
   }
+  *ctrunc = mh.msg_flags & MSG_CTRUNC;
+  return n;
+}
+
+void CloseAll(std::vector<int>* fds) {
+  for (int f : *fds) close(f);
+  fds->clear();
+}
+
+Recv Receive(int fd, Msg* m, std::vector<int>* fds, std::string* err) {
+  uint8_t buf[2 * kMsgSize];
+  bool ctrunc = false;
+  ssize_t n = RecvRaw(fd, buf, sizeof buf, fds, &ctrunc);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return Recv::kAgain;
+    *err = std::string("control channel: ") + strerror(errno);
+    return Recv::kClosed;
+  }
   if (n == 0) {
     CloseAll(fds);
     *err = "peer closed the control channel";
     return Recv::kClosed;
   }
-  if (mh.msg_flags & MSG_CTRUNC) {
+  if (ctrunc) {
     CloseAll(fds);
     *err = "too many descriptors with one message";
     return Recv::kBad;

@@ -42,8 +42,17 @@ int AcceptOne(int listenfd, int* spare);
 // Non-blocking connect; -1 with errno set when nobody listens there yet.
 int Connect(const Address& a);
 
+// Sends `len` bytes as one packet, with `pass_fd` as SCM_RIGHTS when >= 0, without waiting.
+// Returns what sendmsg returns (-1 with errno).
+ssize_t SendRaw(int fd, const uint8_t* buf, size_t len, int pass_fd);
+
 // Sends one message, with `pass_fd` as SCM_RIGHTS when >= 0.
 bool Send(int fd, const Msg& m, int pass_fd, std::string* err);
+
+// Receives one packet into `buf` without waiting, and the descriptors that came with it (appended
+// to `fds`, caller owns them; `ctrunc` when more came than fit). Returns the packet's real length,
+// even beyond `size`; 0 when the peer closed; -1 with errno (EAGAIN: nothing there).
+ssize_t RecvRaw(int fd, uint8_t* buf, size_t size, std::vector<int>* fds, bool* ctrunc);
 
 enum class Recv { kOk, kAgain, kClosed, kBad };
 

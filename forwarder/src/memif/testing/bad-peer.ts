@@ -13,6 +13,10 @@ export interface PeerReply {
   reason?: string;
   code?: number;
   len?: number;
+  /** rewrite_s2c: the chains it read off the S2C ring, how many were not two buffers (BUF, 100 bytes). */
+  chains?: number;
+  bad?: number;
+  first_bad?: number[] | null;
 }
 
 /** Whether python3 (3.10+, for os.eventfd) is there to play the bad peer. */
@@ -23,9 +27,19 @@ export function hasPython(): boolean {
   );
 }
 
-/** Runs a bad client against our server at `address`; resolves with the server's last reply. */
-export async function badClient(address: string, scenario: string): Promise<PeerReply | null> {
-  const { stdout } = await run('python3', [SCRIPT, 'client', address, scenario], { timeout: 15_000 });
+/**
+ * Runs a bad client against our server at `address`; resolves with the server's last reply (or
+ * what the scenario reports). `signal` ends it early.
+ */
+export async function badClient(
+  address: string,
+  scenario: string,
+  signal?: AbortSignal,
+): Promise<PeerReply | null> {
+  const { stdout } = await run('python3', [SCRIPT, 'client', address, scenario], {
+    timeout: 15_000,
+    ...(signal ? { signal } : {}),
+  });
   return (JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { reply: PeerReply | null }).reply;
 }
 

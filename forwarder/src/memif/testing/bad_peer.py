@@ -33,9 +33,42 @@ def after_init(s, msg, fds=()):
     return w.recv(s)
 
 
+def rewrite_s2c(mem, want=2000, seconds=10.0):
+    """Keeps the S2C ring full of buffers for the server and, while it writes frames of two buffers
+    (BUF + 100 bytes) into them, keeps pointing the second buffer of the next frame outside the
+    region for a moment. A buffer the server found good it must fill whatever the descriptor says
+    by then, and publish whole chains. Returns how the first `want` chains looked."""
+    head, tail = mem.s2c_cursor('head'), mem.s2c_cursor('tail')
+    try:
+        cursor, chain = 0, []
+        out = {'type': 'CHAINS', 'chains': 0, 'bad': 0, 'first_bad': None}
+        head.value = 1 << mem.LOG2
+        end = time.monotonic() + seconds
+        while out['chains'] < want and time.monotonic() < end:
+            filled = tail.value
+            while cursor != filled:
+                flags, length = mem.s2c_desc(cursor)
+                chain.append(length)
+                if not flags & 1:  # the chain ends here
+                    out['chains'] += 1
+                    if chain != [mem.BUF, 100]:
+                        out['bad'] += 1
+                        out['first_bad'] = out['first_bad'] or chain
+                    chain = []
+                mem.put_s2c(cursor)
+                cursor = (cursor + 1) & 0xFFFF
+            head.value = (cursor + (1 << mem.LOG2)) & 0xFFFF
+            mem.poison_s2c(filled + 1, True)
+            mem.poison_s2c(filled + 1, False)
+        return out
+    finally:
+        del head, tail  # they hold the mapping open
+
+
 def client_scenario(s, name):
     mem = w.Memory(seal=name != 'region_unsealed', cookie=0x1234 if name == 'bad_cookie' else w.COOKIE,
-                   extra=1 << 20 if name == 'region_too_big' else 0)
+                   extra=1 << 20 if name == 'region_too_big' else 0,
+                   buf=60000 if name == 'rewrite_s2c' else w.Memory.BUF)
     r, wp = os.pipe()
     try:
         expect_hello(s)
@@ -101,6 +134,10 @@ def client_scenario(s, name):
             time.sleep(0.2)
             w.send(s, w.disconnect(b'bad peer done'))
             return {'type': 'SENT_DISCONNECT'}
+        if name == 'rewrite_s2c':
+            out = rewrite_s2c(mem)
+            w.send(s, w.disconnect(b'bad peer done'))
+            return out
         if name == 'init_again':
             w.send(s, w.init(0))
             return w.recv(s)

@@ -3,6 +3,7 @@
 Test-only: builds valid and deliberately broken messages and sends them with descriptors.
 """
 import array
+import ctypes
 import fcntl
 import mmap
 import os
@@ -96,7 +97,8 @@ class Memory:
     RING = 128 + (16 << LOG2)
     BUFFERS = 2 * RING
 
-    def __init__(self, seal=True, cookie=COOKIE, extra=0):
+    def __init__(self, seal=True, cookie=COOKIE, extra=0, buf=BUF):
+        self.BUF = buf
         self.size = self.BUFFERS + 2 * (1 << self.LOG2) * self.BUF
         self.fd = os.memfd_create('bad-peer', os.MFD_ALLOW_SEALING)
         os.ftruncate(self.fd, self.size)
@@ -127,6 +129,34 @@ class Memory:
             if not reply or reply['type'] != ('CONNECTED' if msg is steps[-1][0] else 'ACK'):
                 return reply
         return reply
+
+    def s2c_at(self, slot):
+        """Where the descriptor of S2C slot (mod ring size) lies in the region."""
+        return self.RING + 128 + 16 * (slot % (1 << self.LOG2))
+
+    def s2c_buffer(self, slot):
+        return self.BUFFERS + ((1 << self.LOG2) + slot % (1 << self.LOG2)) * self.BUF
+
+    def put_s2c(self, slot):
+        """Gives slot (mod ring size) its empty buffer again, for the server to fill."""
+        struct.pack_into('<HHIII', self.map, self.s2c_at(slot), 0, 0, self.BUF, self.s2c_buffer(slot), 0)
+
+    def poison_s2c(self, slot, on):
+        """Points a posted S2C descriptor outside the region (the top byte of its offset 0x80), or
+        back. One byte is written: the server, reading at any time, sees one offset or the other
+        (struct.pack_into zeroes what it packs into first: an offset 0 for a moment)."""
+        self.map[self.s2c_at(slot) + 11] = 0x80 if on else 0
+
+    def s2c_desc(self, slot):
+        """(flags, length) of an S2C descriptor."""
+        flags, _region, length = struct.unpack_from('<HHI', self.map, self.s2c_at(slot))
+        return flags, length
+
+    def s2c_cursor(self, name):
+        """The S2C ring's 'head' or 'tail', to read or set through .value as one 16-bit word: struct
+        reads and writes a byte at a time, which a server at work on the other side could see half
+        done. Drop it before close()."""
+        return ctypes.c_uint16.from_buffer(self.map, self.RING + (6 if name == 'head' else 64))
 
     def put_c2s(self, slot, offset, length, region=0, flags=0):
         struct.pack_into('<HHIII', self.map, 128 + 16 * slot, flags, region, length, offset, 0)

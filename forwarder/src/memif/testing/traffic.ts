@@ -18,16 +18,23 @@ export function isSwapped(f: Buffer): boolean {
   return f.subarray(0, 6).equals(SRC) && f.subarray(6, 12).equals(DST) && f.readUInt16BE(12) === 0x88b5;
 }
 
+/** The sequence number `ethFrame` put in `f`. */
+export function seqOf(f: Buffer): number {
+  return f.readUInt32BE(14);
+}
+
 /**
- * Sends `total` frames of `len` bytes through `iface` in windows of `window`, waiting for each
- * window to come back from a reflecting peer; resolves with the frames received.
+ * Sends `total` frames of `len` bytes (or `len(seq)` for frame `seq`) through `iface` in windows
+ * of `window`, waiting for each window to come back from a reflecting peer; resolves with the
+ * frames received.
  */
 export async function exchange(
   iface: MemifInterface,
   total: number,
-  len: number,
+  len: number | ((seq: number) => number),
   window = 128,
 ): Promise<Buffer[]> {
+  const lenOf = typeof len === 'number' ? () => len : len;
   const got: Buffer[] = [];
   const onFrames = (f: Buffer[]): void => void got.push(...f);
   iface.on('frames', onFrames);
@@ -39,7 +46,7 @@ export async function exchange(
         throw new Error(`exchange: ${got.length} of ${total} frames back after 20 s (sent ${sent})`);
       if (sent - got.length < window && sent < total) {
         const n = Math.min(window, total - sent);
-        sent += iface.send(Array.from({ length: n }, (_, i) => ethFrame(len, sent + i)));
+        sent += iface.send(Array.from({ length: n }, (_, i) => ethFrame(lenOf(sent + i), sent + i)));
       }
       await new Promise((r) => setTimeout(r, sent - got.length >= window || sent === total ? 1 : 0));
     }
