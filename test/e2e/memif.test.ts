@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusJson, type StatusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
-import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
+import { checkJson, checkProblems, nsm, testLabName } from '../harness/nsm-cli.js';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 
 interface Example {
@@ -52,16 +52,6 @@ const examples: Example[] = [
 
 describe.skipIf(!isRoot)(rootTitle('test/e2e/memif'), () => {
   const nothingLeft = { namespaces: [], processes: [], stateDir: false };
-
-  /** Failing links' problems ([] when every link passes). */
-  async function problems(lab: string): Promise<string[]> {
-    try {
-      const result = await checkJson(lab);
-      return result.ok ? [] : result.links.flatMap((l) => (l.ok ? [] : l.problems));
-    } catch (err) {
-      return [String(err)];
-    }
-  }
 
   for (const ex of examples) {
     describe(ex.dir, () => {
@@ -127,7 +117,7 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/memif'), () => {
             timeout: 15_000,
           })
           .toMatchObject({ state: 'running', restarts: forwarder.restarts + 1 });
-        await expect.poll(() => problems(lab), { timeout: 40_000, interval: 500 }).toEqual([]);
+        await expect.poll(() => checkProblems(lab), { timeout: 40_000, interval: 500 }).toEqual([]);
         const after = await statusJson(lab);
         expect(after.links.map((l) => l.id).sort()).toEqual(before.links.map((l) => l.id).sort());
       }, 90_000);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { counts, inventory, leaks, type Inventory } from '../harness/inventory.js';
 import { statusJson, type StatusJson } from '../harness/lab-probe.js';
 import { leftovers } from '../harness/leaks.js';
-import { checkJson, nsm, testLabName } from '../harness/nsm-cli.js';
+import { checkJson, checkProblems, nsm, testLabName } from '../harness/nsm-cli.js';
 import { peerOf, startPinger } from '../../bench/src/ns/pinger.js';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 
@@ -34,20 +34,10 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/restarts'), () => {
     return ctx;
   }
 
-  /** Failing links' problems ([] when every link passes). */
-  async function problems(lab: string): Promise<string[]> {
-    try {
-      const result = await checkJson(lab);
-      return result.ok ? [] : result.links.flatMap((l) => (l.ok ? [] : l.problems));
-    } catch (err) {
-      return [String(err)];
-    }
-  }
-
   async function expectHealed(lab: string, before: Inventory): Promise<void> {
     // A restarted passthrough heals in ~8 s alone but took up to 29 s under the full suite's load
     // (noted on the issue as work to do); the bound is for correctness, the benchmark for speed.
-    await expect.poll(() => problems(lab), { timeout: 50_000, interval: 300 }).toEqual([]);
+    await expect.poll(() => checkProblems(lab), { timeout: 50_000, interval: 300 }).toEqual([]);
     const after = inventory(await statusJson(lab));
     expect(leaks(after)).toEqual([]);
     expect(counts(after)).toEqual(counts(before));

@@ -61,3 +61,13 @@ export async function checkJson(lab: string): Promise<{
     throw new Error(`nsm check --json printed no JSON (exit ${run.code}): ${run.stderr}`);
   }
 }
+
+/** The problems of the links `nsm check` fails ([] when every link passes; the error when it cannot run). */
+export async function checkProblems(lab: string): Promise<string[]> {
+  try {
+    const result = await checkJson(lab);
+    return result.ok ? [] : result.links.flatMap((l) => (l.ok ? [] : l.problems));
+  } catch (err) {
+    return [String(err)];
+  }
+}
