@@ -1,0 +1,3 @@
+/** SR-IOV resources: the config file, discovery of PFs and VFs in sysfs, the token pool that hands VFs out. */
+export * from './config.js';
+export * from './pci-address.js';
