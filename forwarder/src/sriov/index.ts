@@ -1,3 +1,5 @@
 /** SR-IOV resources: the config file, discovery of PFs and VFs in sysfs, the token pool that hands VFs out. */
 export * from './config.js';
 export * from './pci-address.js';
+export * from './pci-sysfs.js';
+export * from './sysfs.js';
