@@ -3,3 +3,8 @@ export * from './config.js';
 export * from './pci-address.js';
 export * from './pci-sysfs.js';
 export * from './sysfs.js';
+export * from './lease.js';
+export * from './pool.js';
+export { type VfDriverKind } from './select.js';
+export * from './tokens.js';
+export * from './vfio.js';
