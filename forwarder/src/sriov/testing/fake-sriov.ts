@@ -32,8 +32,11 @@ export interface FakePfOptions {
   readonly vfs: number;
   /** `sriov_totalvfs`; max(vfs, 8) by default. */
   readonly totalVfs?: number;
-  /** An IOMMU group per VF (default), or one group shared by all VFs of this PF. */
-  readonly groups?: 'one-per-vf' | 'shared';
+  /**
+   * An IOMMU group per VF (default), one group shared by all VFs of this PF, or the PF's own group
+   * for all of them (hardware without ACS).
+   */
+  readonly groups?: 'one-per-vf' | 'shared' | 'with-pf';
   /** Whether VFs start bound to `vfDriver` (default, as after setting `sriov_numvfs`) or to no driver. */
   readonly vfsBound?: boolean;
 }
@@ -73,7 +76,7 @@ export interface FakeSriov {
   readonly root: string;
   readonly vfioDir: string;
   readonly pfs: readonly FakePf[];
-  /** What the emulated kernel did and refused, oldest first (a refused write fails silently, see {@link FakeKernel}). */
+  /** What the emulated kernel did and refused, oldest first (a refused write fails silently here, where the kernel would fail the write). */
   readonly dmesg: readonly string[];
   /** Failures of the emulation itself (an `ip` or `mknod` that failed); empty when all is well. */
   readonly errors: readonly string[];
@@ -187,7 +190,7 @@ function buildPf(tree: FakeTree, pf: FakePfOptions, groups: { next: number }): F
   tree.addDevice({ address: pf.address, pfAddress: pf.address, index: undefined, iommuGroup: pfGroup });
   tree.writeAttribute(pf.address, 'sriov_totalvfs', String(totalVfs));
   tree.writeAttribute(pf.address, 'sriov_numvfs', String(pf.vfs));
-  const shared = pf.groups === 'shared' ? groups.next++ : undefined;
+  const shared = pf.groups === 'shared' ? groups.next++ : pf.groups === 'with-pf' ? pfGroup : undefined;
   const vfs: FakeVf[] = [];
   for (let index = 0; index < pf.vfs; index++) {
     const address = vfAddress(pf.address, parts, index);
