@@ -4,28 +4,17 @@ import { Code, NsmError } from '@nsm-ts/sdk/core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AcquireRequest, SriovPool } from './pool.js';
-import { SriovPoolFixture, type FixturePf } from './testing/pool-fixture.js';
+import { SriovPoolFixture, plainPf } from './testing/pool-fixture.js';
 import { sriovTokenId } from './tokens.js';
 
 // Netdevs exist only in sysfs here (no netns): these suites need no root and no VFIO nodes.
-const PF1: FixturePf = {
-  address: '0000:01:00.0',
-  driver: 'i40e',
-  vfDriver: 'iavf',
-  netdev: { name: 'ens1f0' },
-  vfs: 2,
-  capabilities: ['intel', '10G'],
-  serviceDomains: ['worker.domain'],
-};
-const PF2: FixturePf = {
-  address: '0000:02:00.0',
+const PF1 = plainPf(1, { capabilities: ['intel', '10G'], serviceDomains: ['worker.domain'] });
+const PF2 = plainPf(2, {
   driver: 'ice',
-  vfDriver: 'iavf',
-  netdev: { name: 'ens2f0' },
   vfs: 3,
   capabilities: ['10G'],
   serviceDomains: ['worker.domain', 'other.domain'],
-};
+});
 
 const TEN_G = 'worker.domain/10G';
 
@@ -229,6 +218,19 @@ describe('SriovPool', () => {
     expect((await pool.acquire({ owner: 'new', name: TEN_G, driver: 'kernel' })).address).toBe(
       '0000:01:00.1',
     );
+  });
+
+  it('does not give VFs for vfio whose IOMMU group holds a device outside the pool, but does for kernel', async () => {
+    const { pool, hw } = fx.make([{ ...PF1, groups: 'with-pf' }]);
+    const err = await refusal(pool, { owner: 'a', name: TEN_G, driver: 'vfio' });
+    expect([err.code, err.message]).toEqual([
+      Code.RESOURCE_EXHAUSTED,
+      `pool ${TEN_G} has no VF left for vfio: it has 2 VFs; ` +
+        '0000:01:00.1 is free but its IOMMU group 1 also holds 0000:01:00.0, which vfio-pci would take from their drivers; ' +
+        '0000:01:00.2 is free but its IOMMU group 1 also holds 0000:01:00.0, which vfio-pci would take from their drivers',
+    ]);
+    expect((await pool.acquire({ owner: 'a', name: TEN_G, driver: 'kernel' })).address).toBe('0000:01:00.1');
+    expect(hw.driverOf('0000:01:00.0')).toBe('i40e');
   });
 
   it('gives the VF back and names the step when the kernel does not bind in time', async () => {

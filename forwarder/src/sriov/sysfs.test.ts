@@ -5,22 +5,11 @@ import type { PhysicalFunctionConfig, SriovConfig } from './config.js';
 import { SriovSetupError, discoverSriov } from './sysfs.js';
 import { fakeSriovConfig } from './testing/fake-config.js';
 import { type FakePfOptions, type FakeSriov, createFakeSriov } from './testing/fake-sriov.js';
+import { plainPf } from './testing/pool-fixture.js';
 
-/** Emulated hardware with sysfs-only netdevs: no root needed. */
-const PF1: FakePfOptions = {
-  address: '0000:01:00.0',
-  driver: 'i40e',
-  vfDriver: 'iavf',
-  netdev: { name: 'ens1f0' },
-  vfs: 2,
-};
-const PF2: FakePfOptions = {
-  address: '0000:02:00.0',
-  driver: 'i40e',
-  vfDriver: 'iavf',
-  netdev: { name: 'ens2f0' },
-  vfs: 3,
-};
+// Netdevs exist only in sysfs: no root needed.
+const PF1 = plainPf(1);
+const PF2 = plainPf(2, { vfs: 3 });
 
 describe('discoverSriov', () => {
   const opened: FakeSriov[] = [];

@@ -8,6 +8,22 @@ import { type FakePfOptions, type FakeSriov, createFakeSriov } from './fake-srio
 export interface FixturePf extends FakePfOptions, FakePools {}
 
 /**
+ * A PF on bus `bus` (`0000:<bus>:00.0`, netdev `ens<bus>f0`, i40e/iavf, 2 VFs) whose netdevs exist
+ * only in sysfs, so suites need no root: `plainPf(2, { vfs: 3, driver: 'ice' })`.
+ */
+export function plainPf(bus: number, extra: Partial<FixturePf> = {}): FixturePf {
+  const bb = bus.toString(16).padStart(2, '0');
+  return {
+    address: `0000:${bb}:00.0`,
+    driver: 'i40e',
+    vfDriver: 'iavf',
+    netdev: { name: `ens${bus}f0` },
+    vfs: 2,
+    ...extra,
+  };
+}
+
+/**
  * Builds emulated hardware and a pool over it; {@link SriovPoolFixture.close} closes every one made.
  * Usage: `const fx = new SriovPoolFixture(); afterEach(() => fx.close()); const { hw, pool } = fx.make([pf1]);`
  */
