@@ -82,6 +82,8 @@ export async function prepareVf(
   vfioDir: string,
   poll: PollOptions,
 ): Promise<VfLease> {
+  // Queued behind other rebinds, the caller may have given up already: then touch nothing.
+  poll.signal?.throwIfAborted();
   for (const vf of group) await bindDriver(sysfs, vf.vf.address, driverFor(vf, hold.driver), poll);
   if (hold.driver === 'kernel') {
     const netdev = await waitForNetdev(sysfs, hold.vf.vf.address, poll);

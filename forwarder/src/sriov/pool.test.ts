@@ -252,5 +252,11 @@ describe('SriovPool', () => {
     await expect(pending).rejects.toMatchObject({ code: Code.CANCELLED });
     expect(pool.heldBy('a')).toBeUndefined();
     expect(pool.tokens().every((t) => t.holder === undefined)).toBe(true);
+    // Even when nothing would need waiting for.
+    const bound = fx.make([PF1]).pool;
+    await expect(
+      bound.acquire({ owner: 'a', name: TEN_G, driver: 'kernel', signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: Code.CANCELLED });
+    expect(bound.heldBy('a')).toBeUndefined();
   });
 });

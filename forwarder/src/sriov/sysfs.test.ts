@@ -1,3 +1,6 @@
+import { symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { Code } from '@nsm-ts/sdk/core';
@@ -109,6 +112,18 @@ describe('discoverSriov', () => {
     const hw = fake(PF1, { ...PF2, netdev: { name: 'ens1f0' } });
     expect(problemsOf(fakeSriovConfig(hw), hw.root)).toEqual([
       'PFs 0000:01:00.0 and 0000:02:00.0 share netdev ens1f0: expected each PF to have its own',
+    ]);
+  });
+
+  it('refuses a VF under two PFs, and a VF without an IOMMU group', () => {
+    const hw = fake(PF1, PF2);
+    const pf2 = join(hw.root, 'bus/pci/devices/0000:02:00.0');
+    symlinkSync('../pci0000:01/0000:01:00.2', join(pf2, 'virtfn3'));
+    writeFileSync(join(pf2, 'sriov_numvfs'), '4\n');
+    unlinkSync(join(hw.root, 'bus/pci/devices/0000:02:00.1/iommu_group'));
+    expect(problemsOf(fakeSriovConfig(hw), hw.root)).toEqual([
+      'VF 0000:02:00.1 (virtfn0 of PF 0000:02:00.0) has no iommu_group link: expected the IOMMU on (intel_iommu=on or amd_iommu=on)',
+      'PFs 0000:01:00.0 and 0000:02:00.0 share VF 0000:01:00.2: expected each PF to have its own',
     ]);
   });
 
