@@ -17,6 +17,7 @@ import {
 } from '../networkservice/common/heal/heal.js';
 import { mechanismPreferences } from '../networkservice/common/mechanisms/preferences.js';
 import { refresh } from '../networkservice/common/refresh/refresh.js';
+import { sriovTokenClient } from '../networkservice/common/sriovtoken/sriovtoken.js';
 import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
 
 /** Options for `createClientChain`. */
@@ -63,6 +64,8 @@ export function createClientChain(options: ClientChainOptions): NetworkServiceEl
     named('heal', heal(healOptions)),
     named('clientInfo', clientInfo(options.info ?? {})),
     named('mechanismPreferences', mechanismPreferences(options.preferences ?? [])),
+    // A request labelled sriovToken=<pool> takes one of the pod's SR-IOV tokens (NSM_SRIOV_TOKENS_*).
+    named('sriovToken', sriovTokenClient()),
     ...(options.extra ?? []),
     named('manager', managerHop(options.pool, options.managerUrl)),
   );

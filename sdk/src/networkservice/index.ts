@@ -30,6 +30,7 @@ export * from './common/passthrough/passthrough.js';
 export * from './common/refresh/refresh.js';
 export * from './common/roundrobin/roundrobin.js';
 export * from './common/roundrobin/weighted.js';
+export * from './common/sriovtoken/sriovtoken.js';
 export * from './common/timeout/timeout.js';
 export * from './common/trimpath/trimpath.js';
 export * from './common/updatepath/updatepath.js';

@@ -1,0 +1,163 @@
+/**
+ * SR-IOV tokens, as upstream NSM passes them: a device plugin hands a pod tokens for the pools it
+ * asked for (`resources.limits: { worker.domain/10G: 1 }`) in environment variables
+ * `NSM_SRIOV_TOKENS_<pool>=<id>[,<id>...]`. A client that labels a request `sriovToken=<pool>` gets
+ * one of its tokens as the mechanism parameter `tokenID`, and the label is replaced by
+ * `serviceDomain=<domain>` (so selectors can match the domain); an endpoint puts one of its tokens
+ * on the KERNEL mechanism it answers. The forwarder gives the VF that token stands for.
+ */
+import { Code, NsmError } from '../../../core/errors.js';
+import type { Connection, Mechanism } from '../../../api/types.js';
+import type { NetworkServiceElement } from '../../../core/chain.js';
+import { metadataSlot } from '../../../core/metadata.js';
+
+/** The connection label a client names its pool with, as upstream. */
+export const SRIOV_TOKEN_LABEL = 'sriovToken';
+/** The label the client element puts in its place. */
+export const SERVICE_DOMAIN_LABEL = 'serviceDomain';
+/** The KERNEL/VFIO mechanism parameter that carries the token, as upstream. */
+export const TOKEN_ID_PARAMETER = 'tokenID';
+const ENV_PREFIX = 'NSM_SRIOV_TOKENS_';
+
+/** The tokens of a pod by pool name, from its environment. */
+export function tokensFromEnv(env: NodeJS.ProcessEnv = process.env): Map<string, string[]> {
+  const tokens = new Map<string, string[]>();
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const ids = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    tokens.set(key.slice(ENV_PREFIX.length), ids);
+  }
+  return tokens;
+}
+
+/** Which connection holds which of a pod's tokens. */
+class TokenBook {
+  readonly #holders = new Map<string, string>();
+  constructor(readonly tokens: Map<string, string[]>) {}
+
+  /** A free token of `pool` for `connId` (the one it holds already, if any), or a clear error. */
+  assign(pool: string, connId: string, held: string | undefined): string {
+    if (held && this.#holders.get(held) === connId) return held;
+    const ids = this.tokens.get(pool);
+    if (!ids || ids.length === 0) {
+      const known = [...this.tokens.keys()];
+      throw new NsmError(
+        Code.FAILED_PRECONDITION,
+        `this pod holds no SR-IOV token of pool "${pool}": expected ${ENV_PREFIX}${pool} from the device plugin ` +
+          `(resources.limits ${pool}: 1)${known.length ? `; it holds tokens of ${known.join(', ')}` : ''}`,
+      );
+    }
+    const free = ids.find((id) => !this.#holders.has(id));
+    if (!free)
+      throw new NsmError(
+        Code.RESOURCE_EXHAUSTED,
+        `every SR-IOV token of pool "${pool}" this pod holds (${ids.length}) is in use by another connection; ` +
+          `expected one more in resources.limits ${pool}`,
+      );
+    this.#holders.set(free, connId);
+    return free;
+  }
+
+  release(tokenId: string | undefined, connId: string): void {
+    if (tokenId && this.#holders.get(tokenId) === connId) this.#holders.delete(tokenId);
+  }
+}
+
+function withToken(mech: Mechanism, tokenId: string): Mechanism {
+  return { ...mech, parameters: { ...mech.parameters, [TOKEN_ID_PARAMETER]: tokenId } };
+}
+
+/**
+ * Client element: a request labelled `sriovToken=<pool>` gets a token of that pool on every
+ * mechanism it offers (and on its mechanism, when it has one), and `serviceDomain=<domain>` in place
+ * of the label. FAILED_PRECONDITION when the pod holds no token of the pool, RESOURCE_EXHAUSTED
+ * when all of them are in use. The token is the connection's until it closes.
+ * Usage: in the client chain after `mechanismPreferences(...)`: `sriovTokenClient()`.
+ */
+export function sriovTokenClient(env: NodeJS.ProcessEnv = process.env): NetworkServiceElement {
+  const book = new TokenBook(tokensFromEnv(env));
+  // A refresh carries the connection as answered, whose labels no longer have the pool: it is kept here.
+  const slot = metadataSlot<{ pool: string; tokenId: string }>('sriovToken.client', 'client');
+  return {
+    async request(ctx, req, next) {
+      const conn = req.connection;
+      const pool = conn?.labels[SRIOV_TOKEN_LABEL] ?? slot.get(ctx)?.pool;
+      if (!conn || !pool) return next.request(ctx, req);
+      const before = slot.get(ctx)?.tokenId;
+      const tokenId = book.assign(pool, conn.id, before);
+      slot.set(ctx, { pool, tokenId });
+      const labels: Record<string, string> = {
+        ...conn.labels,
+        [SERVICE_DOMAIN_LABEL]: pool.split('/')[0] ?? pool,
+      };
+      delete labels[SRIOV_TOKEN_LABEL];
+      const out: Connection = {
+        ...conn,
+        labels,
+        ...(conn.mechanism ? { mechanism: withToken(conn.mechanism, tokenId) } : {}),
+      };
+      try {
+        return await next.request(ctx, {
+          ...req,
+          connection: out,
+          mechanism_preferences: req.mechanism_preferences.map((m) => withToken(m, tokenId)),
+        });
+      } catch (err) {
+        if (!before) {
+          book.release(tokenId, conn.id);
+          slot.delete(ctx);
+        }
+        throw err;
+      }
+    },
+    async close(ctx, conn, next) {
+      book.release(slot.get(ctx)?.tokenId, conn.id);
+      slot.delete(ctx);
+      await next.close(ctx, conn);
+    },
+  };
+}
+
+/**
+ * Endpoint element: puts a token of `pool` (one of this pod's, `NSM_SRIOV_TOKENS_<pool>`) on the
+ * KERNEL mechanism of each connection it serves that has none, so the forwarder gives this pod a VF
+ * of that pool. Usage: `createEndpoint({ ..., mechanisms: { KERNEL: chain(sriovTokenEndpoint('worker.domain/10G'), kernelEndpoint()) } })`.
+ */
+export function sriovTokenEndpoint(
+  pool: string,
+  env: NodeJS.ProcessEnv = process.env,
+): NetworkServiceElement {
+  const book = new TokenBook(tokensFromEnv(env));
+  const slot = metadataSlot<string>('sriovToken.endpoint', 'server');
+  return {
+    async request(ctx, req, next) {
+      const conn = req.connection;
+      const mech = conn?.mechanism;
+      if (!conn || !mech || mech.type !== 'KERNEL' || mech.parameters[TOKEN_ID_PARAMETER])
+        return next.request(ctx, req);
+      const before = slot.get(ctx);
+      const tokenId = book.assign(pool, conn.id, before);
+      slot.set(ctx, tokenId);
+      try {
+        return await next.request(ctx, {
+          ...req,
+          connection: { ...conn, mechanism: withToken(mech, tokenId) },
+        });
+      } catch (err) {
+        if (!before) {
+          book.release(tokenId, conn.id);
+          slot.delete(ctx);
+        }
+        throw err;
+      }
+    },
+    async close(ctx, conn, next) {
+      book.release(slot.get(ctx), conn.id);
+      slot.delete(ctx);
+      await next.close(ctx, conn);
+    },
+  };
+}
