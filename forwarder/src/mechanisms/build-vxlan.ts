@@ -60,7 +60,7 @@ async function createDevice(
  * resolves with its index in the pod. The kernel moves a device before it renames it, so a move and
  * a rename in one message could leave a device in the pod under its temporary name: they are two.
  */
-async function moveIntoPod(
+export async function moveIntoPod(
   netlinks: NetlinkCache,
   node: Netlink,
   dev: LinkInfo,

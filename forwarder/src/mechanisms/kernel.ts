@@ -26,6 +26,8 @@ import {
 } from './memif-running.js';
 import { type PodEnd, podEnd, target, vethPlan, vxlanClientPlan } from './plans.js';
 import { rollback } from './rollback.js';
+import { closeSriov, requestSriov, tokenOf } from './sriov.js';
+import type { SriovPool } from '../sriov/index.js';
 import type { WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
 
@@ -34,13 +36,15 @@ const VNI_ATTEMPTS = 3;
 
 /**
  * The KERNEL mechanism element for the forwarder chain.
- * Usage: `mechanisms({ KERNEL: kernelMechanism(deps), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() })`.
+ * Usage: `mechanisms({ KERNEL: kernelMechanism(deps, { sriov: pool }), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() })`.
  */
-export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
+export function kernelMechanism(deps: KernelDeps, options: { sriov?: SriovPool } = {}): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
       if (!conn?.mechanism) throw invalidArgument('KERNEL request without connection.mechanism');
+      // A token asks for an SR-IOV VF as the client's interface (sriov.ts).
+      if (tokenOf(conn.mechanism)) return requestSriov(deps, options.sriov, ctx, req, next);
       const mech = clone(conn.mechanism);
       const client = podEnd(mech, 'nsc', kernelInterfaceName(mech, conn.network_service));
       contextMtu(conn);
@@ -74,6 +78,7 @@ export function kernelMechanism(deps: KernelDeps): NetworkServiceElement {
     },
     async close(ctx, conn, next) {
       stopRunning(ctx);
+      await closeSriov(deps, options.sriov, ctx, conn.id);
       await dropWire(deps, conn.id, ctx.log);
       await next.close(ctx, conn);
     },

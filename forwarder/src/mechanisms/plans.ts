@@ -24,10 +24,13 @@ export interface PodEnd {
 
 const WHO = { nsc: 'client', nse: 'endpoint' } as const;
 
-/** Resolves the namespace of a KERNEL mechanism; `name` is the interface name to use there. */
-export function podEnd(mech: Mechanism, role: 'nsc' | 'nse', name: string): PodEnd {
+/**
+ * Resolves the namespace of a KERNEL mechanism; `name` is the interface name to use there. A
+ * mechanism asking for an SR-IOV device is refused unless `sriov` says the caller provides one.
+ */
+export function podEnd(mech: Mechanism, role: 'nsc' | 'nse', name: string, o: { sriov?: boolean } = {}): PodEnd {
   const p = kernelParameters(mech);
-  if (p.pciAddress || p.tokenID) {
+  if (!o.sriov && (p.pciAddress || p.tokenID)) {
     throw new NsmError(
       Code.UNIMPLEMENTED,
       `the ${WHO[role]}'s KERNEL mechanism asks for an SR-IOV device (pciAddress/tokenID), which this forwarder does not provide`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newMechanism, newRequest } from '../../../api/builders.js';
-import type { Connection, NetworkServiceRequest } from '../../../api/types.js';
+import type { NetworkServiceRequest } from '../../../api/types.js';
 import { toHandler } from '../../../core/chain.js';
 import { createContext } from '../../../core/context.js';
 import { Code, type NsmError } from '../../../core/errors.js';
