@@ -22,6 +22,8 @@ export interface ForwarderConfig {
   /** How long a request that no endpoint matches waits for one to register. */
   discoverWaitMs: number;
   logLevel: string;
+  /** SR-IOV: upstream's config file ('' for none), the sysfs root and the VFIO device directory. */
+  sriov: { configFile: string; sysfsRoot: string; vfioDir: string };
   /** Identity (mTLS, tokens) and policies. */
   security: SecurityConfig;
 }
@@ -42,6 +44,9 @@ export const usage = `Usage: forwarder (configured by environment variables)
   NSM_DISCOVER_WAIT                    how long a request that no endpoint matches waits for one to
                                        register, within its deadline (default 5s; 0 answers at once)
   NSM_LOG_LEVEL                        trace|debug|info|warn|error (default info)
+  NSM_SRIOV_CONFIG_FILE                SR-IOV PFs and their pools, upstream's format (default: no SR-IOV)
+  NSM_SYSFS_ROOT                       where sysfs is (default /sys; the lab's emulated NICs set it)
+  NSM_VFIO_DIR                         where the VFIO device nodes are (default /dev/vfio)
 ${SECURITY_USAGE}`;
 
 /** Reads the configuration; throws ConfigError listing every problem. */
@@ -63,6 +68,11 @@ export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): Forwa
     dialTimeoutMs: r.duration('NSM_DIAL_TIMEOUT', '1s'),
     discoverWaitMs: r.duration('NSM_DISCOVER_WAIT', '5s'),
     logLevel: r.string('NSM_LOG_LEVEL', 'info'),
+    sriov: {
+      configFile: r.string('NSM_SRIOV_CONFIG_FILE', ''),
+      sysfsRoot: r.string('NSM_SYSFS_ROOT', '/sys'),
+      vfioDir: r.string('NSM_VFIO_DIR', '/dev/vfio'),
+    },
     security: readSecurityEnv(r),
   };
   if (r.errors.length > 0) throw new ConfigError(r.errors);

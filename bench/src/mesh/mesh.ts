@@ -180,6 +180,7 @@ export async function createMesh(options: MeshOptions = {}) {
           connectTo: managerUrl,
           serviceName: 'forwarder',
           labels: { p2p: 'true' },
+          sriov: { configFile: '', sysfsRoot: '/sys', vfioDir: '/dev/vfio' },
           tunnelIp,
           vxlanPort: 4789,
           maxTokenLifetimeMs: tokenLifetime,

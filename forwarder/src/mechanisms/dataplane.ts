@@ -1,5 +1,6 @@
 /** The kernel data plane as the forwarder daemon plugs it in. */
 import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
+import type { SriovPool } from '../sriov/index.js';
 import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './deps.js';
 import { kernelMechanism } from './kernel.js';
 import { memifMechanism } from './memif.js';
@@ -21,11 +22,13 @@ export interface KernelDataplane {
  * Creates deps (scanning for a previous run's interfaces) and the KERNEL, MEMIF, VXLAN and NOOP elements.
  * Usage: `startForwarder(config, { log, dataplane: await createKernelDataplane({ ...config, log }) })`.
  */
-export async function createKernelDataplane(options: KernelDepsOptions): Promise<KernelDataplane> {
+export async function createKernelDataplane(
+  options: KernelDepsOptions & { sriov?: SriovPool },
+): Promise<KernelDataplane> {
   const deps = await createKernelDeps(options);
   return {
     mechanisms: {
-      KERNEL: kernelMechanism(deps),
+      KERNEL: kernelMechanism(deps, options.sriov ? { sriov: options.sriov } : {}),
       MEMIF: memifMechanism(deps),
       VXLAN: vxlanMechanism(deps),
       NOOP: noopMechanism(),

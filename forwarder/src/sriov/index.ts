@@ -13,6 +13,7 @@ export {
   type SriovToken,
   SriovPool,
   createSriovPool,
+  openSriovPool,
 } from './pool.js';
 export type { VfDriverKind } from './select.js';
 export { poolNamesOf, sriovTokenId } from './tokens.js';

@@ -14,7 +14,8 @@ import {
   exhausted,
   pickVf,
 } from './select.js';
-import type { SriovInventory } from './sysfs.js';
+import { readSriovConfigFile } from './config.js';
+import { discoverSriov, type SriovInventory } from './sysfs.js';
 import { type InventoryIndex, indexInventory, sriovTokenId } from './tokens.js';
 import { DEFAULT_VFIO_DIR } from './vfio.js';
 import type { PollOptions } from './wait.js';
@@ -303,4 +304,14 @@ function cmp(a: string, b: string): number {
  */
 export function createSriovPool(inventory: SriovInventory, options: SriovPoolOptions = {}): SriovPool {
   return new SriovPool(inventory, options);
+}
+
+/**
+ * The pool of a forwarder from its settings: reads the config file, checks it against sysfs and
+ * makes the pool; throws the config's or the discovery's errors, each naming what is wrong.
+ * Usage: `const pool = openSriovPool({ configFile: '/etc/nsm/sriov.yaml', sysfsRoot: '/sys', vfioDir: '/dev/vfio' })`.
+ */
+export function openSriovPool(o: { configFile: string; sysfsRoot: string; vfioDir: string }): SriovPool {
+  const inventory = discoverSriov(readSriovConfigFile(o.configFile), { root: o.sysfsRoot });
+  return createSriovPool(inventory, { vfioDir: o.vfioDir });
 }
