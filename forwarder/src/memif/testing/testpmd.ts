@@ -22,7 +22,10 @@ export interface TestpmdOptions {
   forwardMode: string;
   /** Unique per run: DPDK keeps its runtime files in /var/run/dpdk/<prefix>. */
   prefix: string;
-  /** EAL cores; the second runs the forwarding loop (default 0,1). */
+  /**
+   * EAL cores, the main lcore first, then the one that runs the forwarding loop (default `0,1`);
+   * the first is passed as `--main-lcore` (EAL would otherwise take the lowest).
+   */
   cores?: string;
   id?: number;
   bufferSize?: number;
@@ -60,10 +63,13 @@ export class Testpmd {
       `socket-abstract=${abstract ? 'yes' : 'no'}`,
       ...(o.bufferSize ? [`bsize=${o.bufferSize}`] : []),
     ].join(',');
+    const cores = o.cores ?? '0,1';
     const args = [
       ...[
         '-l',
-        o.cores ?? '0,1',
+        cores,
+        '--main-lcore',
+        cores.split(/[,-]/)[0]!,
         '--no-huge',
         '-m',
         '1024',
