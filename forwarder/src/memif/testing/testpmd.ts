@@ -14,6 +14,18 @@ export interface TestpmdCounts {
   txPps: number;
 }
 
+/** One block of port statistics (`--stats-period 1`), with when it reached us. */
+export interface TestpmdSample {
+  /** performance.now() when the block arrived. */
+  at: number;
+  /** The port's totals so far. */
+  rxPackets: number;
+  txPackets: number;
+  /** testpmd's own rates since its previous block (timed by its TSC, not by our clock). */
+  rxPps: number;
+  txPps: number;
+}
+
 export interface TestpmdOptions {
   role: 'client' | 'server';
   /** A path, or `@name` for an abstract socket. */
@@ -37,6 +49,9 @@ function lastNumber(out: string, re: RegExp): number {
   return Number(all.at(-1)?.[1] ?? NaN);
 }
 
+const BLOCK =
+  /RX-packets:\s+(\d+)\s+RX-missed[\s\S]*?TX-packets:\s+(\d+)\s+TX-errors[\s\S]*?Rx-pps:\s+(\d+)[\s\S]*?Tx-pps:\s+(\d+)\s+Tx-bps/g;
+
 function maxNumber(out: string, re: RegExp): number {
   return Math.max(0, ...[...out.matchAll(re)].map((m) => Number(m[1])));
 }
@@ -48,6 +63,8 @@ function maxNumber(out: string, re: RegExp): number {
 export class Testpmd {
   readonly proc: ChildProcess;
   #out = '';
+  #parsed = 0;
+  #samples: TestpmdSample[] = [];
   #exited: Promise<void>;
   #prefix: string;
 
@@ -82,9 +99,49 @@ export class Testpmd {
     ];
     // stdin stays an open pipe: testpmd without a terminal would otherwise read EOF and quit.
     this.proc = spawn(TESTPMD, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stdout?.on('data', (d: Buffer) => (this.#out += d.toString()));
+    this.proc.stdout?.on('data', (d: Buffer) => {
+      this.#out += d.toString();
+      this.#sample();
+    });
     this.proc.stderr?.on('data', (d: Buffer) => (this.#out += d.toString()));
     this.#exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+  }
+
+  /** Reads the port statistics blocks completed since the last call. */
+  #sample(): void {
+    const at = performance.now();
+    BLOCK.lastIndex = this.#parsed;
+    for (let m = BLOCK.exec(this.#out); m; m = BLOCK.exec(this.#out)) {
+      const [rxPackets, txPackets, rxPps, txPps] = m.slice(1).map(Number) as [number, number, number, number];
+      this.#samples.push({ at, rxPackets, txPackets, rxPps, txPps });
+      this.#parsed = BLOCK.lastIndex;
+    }
+  }
+
+  /** The port statistics blocks received so far. */
+  get samples(): readonly TestpmdSample[] {
+    return this.#samples;
+  }
+
+  /**
+   * The port's mean packet rate over the blocks that arrived between `from` and `to`
+   * (performance.now()): their packets over their intervals, each interval as testpmd timed it
+   * (packets / its pps; 1 s, the period, for a block without packets). NaN without blocks.
+   */
+  rate(direction: 'rx' | 'tx', from: number, to: number): number {
+    let packets = 0;
+    let seconds = 0;
+    let prev = this.#samples.findLast((s) => s.at <= from);
+    for (const s of this.#samples) {
+      if (s.at <= from || s.at > to) continue;
+      const d =
+        direction === 'rx' ? s.rxPackets - (prev?.rxPackets ?? 0) : s.txPackets - (prev?.txPackets ?? 0);
+      const pps = direction === 'rx' ? s.rxPps : s.txPps;
+      packets += d;
+      seconds += d > 0 && pps > 0 ? d / pps : 1;
+      prev = s;
+    }
+    return seconds > 0 ? packets / seconds : NaN;
   }
 
   get output(): string {
@@ -94,6 +151,12 @@ export class Testpmd {
   /** Whether testpmd has started forwarding (it prints its first statistics after that). */
   get started(): boolean {
     return this.#out.includes('Port statistics');
+  }
+
+  /** For exit paths that cannot wait: SIGKILL and remove the runtime directory at once. */
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+    rmSync(`/var/run/dpdk/${this.#prefix}`, { recursive: true, force: true });
   }
 
   async stop(): Promise<TestpmdCounts> {
