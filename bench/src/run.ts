@@ -5,6 +5,7 @@
 import { controlPlaneBench } from './control-plane.js';
 import { controlPlaneLabBench } from './control-plane-lab.js';
 import { healBench } from './heal.js';
+import { memifBench } from './memif.js';
 import { registryFindBench } from './registry-find.js';
 import { scaleBench } from './scale.js';
 import { securityBench } from './security.js';
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<BenchResult>> = {
   throughput: throughputBench,
   heal: healBench,
   security: securityBench,
+  memif: memifBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { NamespaceFixture } from '../kernel/testing/netns-fixture.js';
 import { createMemifBridge, createMemifClient, loadMemifAddon, type MemifInterface } from './index.js';
 import { abstractName, Closer } from './testing/names.js';
 import { Testpmd, TESTPMD } from './testing/testpmd.js';
-import { ethFrame } from './testing/traffic.js';
+import { blast as blastUntil } from './testing/traffic.js';
 import { linkStats, vethPair, type VethPair } from './testing/wires.js';
 
 // Frame rates through the bridge beside the same veth fed by sendmmsg alone, printed side by
@@ -36,18 +36,8 @@ afterAll(() => {
 
 const mpps = (frames: number, ms: number): string => `${(frames / ms / 1000).toFixed(2)} Mpps`;
 
-/** Sends from JS as fast as the ring takes frames for MS; yields when it is full. */
-async function blast(iface: MemifInterface): Promise<number> {
-  const batch = Array.from({ length: 256 }, (_, i) => ethFrame(LEN, i));
-  let sent = 0;
-  const end = performance.now() + MS;
-  for (let i = 0; performance.now() < end; i++) {
-    const k = iface.send(batch);
-    sent += k;
-    if (k < batch.length || i % 8 === 7) await new Promise((r) => setImmediate(r));
-  }
-  return sent;
-}
+/** Sends from JS as fast as the ring takes frames for MS. */
+const blast = (iface: MemifInterface): Promise<number> => blastUntil(iface, LEN, AbortSignal.timeout(MS));
 
 async function bridged(w: VethPair, batch: number): Promise<ReturnType<typeof createMemifClient>> {
   const socket = abstractName('rate');

@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { createMemifClient, createMemifProxy, createMemifServer, type MemifInterface } from './index.js';
 import { abstractName, Closer, tempDir } from './testing/names.js';
 import { Testpmd, TESTPMD } from './testing/testpmd.js';
-import { ethFrame } from './testing/traffic.js';
+import { blast as blastUntil, countFrames as counter } from './testing/traffic.js';
 
 // Quick packet-rate figures, printed, not asserted beyond "frames moved": this machine has two
 // shared vCPUs and the numbers only make sense side by side from one run.
@@ -32,28 +32,13 @@ afterAll(() =>
   console.log(`memif figures (${SECONDS} s each, batches of ${BATCH}):\n  ${figures.join('\n  ')}`),
 );
 
+/** Sends as fast as the ring takes frames for SECONDS. */
+const blast = (iface: MemifInterface, len: number): Promise<number> =>
+  blastUntil(iface, len, AbortSignal.timeout(SECONDS * 1000), BATCH);
+
 function fmt(frames: number, len: number, seconds: number): string {
   const pps = frames / seconds;
   return `${(pps / 1e6).toFixed(2)} Mpps, ${((pps * len * 8) / 1e9).toFixed(2)} Gbit/s`;
-}
-
-/** Sends as fast as the ring takes frames for SECONDS; yields to the event loop when it is full. */
-async function blast(iface: MemifInterface, len: number): Promise<number> {
-  const batch = Array.from({ length: BATCH }, (_, i) => ethFrame(len, i));
-  let sent = 0;
-  const end = performance.now() + SECONDS * 1000;
-  for (let i = 0; performance.now() < end; i++) {
-    const k = iface.send(batch);
-    sent += k;
-    if (k < BATCH || i % 8 === 7) await new Promise((r) => setImmediate(r));
-  }
-  return sent;
-}
-
-function counter(iface: MemifInterface): { frames: number } {
-  const c = { frames: 0 };
-  iface.on('frames', (f) => (c.frames += f.length));
-  return c;
 }
 
 // Busy-polling testpmd for seconds would slow every other suite of a full run: on request only.

@@ -14,6 +14,18 @@ export interface TestpmdCounts {
   txPps: number;
 }
 
+/** One block of port statistics (`--stats-period 1`), with when it reached us. */
+export interface TestpmdSample {
+  /** performance.now() when the block arrived. */
+  at: number;
+  /** The port's totals so far. */
+  rxPackets: number;
+  txPackets: number;
+  /** testpmd's own rates since its previous block (timed by its TSC, not by our clock). */
+  rxPps: number;
+  txPps: number;
+}
+
 export interface TestpmdOptions {
   role: 'client' | 'server';
   /** A path, or `@name` for an abstract socket. */
@@ -22,7 +34,10 @@ export interface TestpmdOptions {
   forwardMode: string;
   /** Unique per run: DPDK keeps its runtime files in /var/run/dpdk/<prefix>. */
   prefix: string;
-  /** EAL cores; the second runs the forwarding loop (default 0,1). */
+  /**
+   * EAL cores, the main lcore first, then the one that runs the forwarding loop (default `0,1`);
+   * the first is passed as `--main-lcore` (EAL would otherwise take the lowest).
+   */
   cores?: string;
   id?: number;
   bufferSize?: number;
@@ -36,6 +51,9 @@ function lastNumber(out: string, re: RegExp): number {
   return Number(all.at(-1)?.[1] ?? NaN);
 }
 
+const BLOCK =
+  /RX-packets:\s+(\d+)\s+RX-missed[\s\S]*?TX-packets:\s+(\d+)\s+TX-errors[\s\S]*?Rx-pps:\s+(\d+)[\s\S]*?Tx-pps:\s+(\d+)\s+Tx-bps/g;
+
 function maxNumber(out: string, re: RegExp): number {
   return Math.max(0, ...[...out.matchAll(re)].map((m) => Number(m[1])));
 }
@@ -47,6 +65,8 @@ function maxNumber(out: string, re: RegExp): number {
 export class Testpmd {
   readonly proc: ChildProcess;
   #out = '';
+  #parsed = 0;
+  #samples: TestpmdSample[] = [];
   #exited: Promise<void>;
   #prefix: string;
 
@@ -62,10 +82,13 @@ export class Testpmd {
       `socket-abstract=${abstract ? 'yes' : 'no'}`,
       ...(o.bufferSize ? [`bsize=${o.bufferSize}`] : []),
     ].join(',');
+    const cores = o.cores ?? '0,1';
     const args = [
       ...[
         '-l',
-        o.cores ?? '0,1',
+        cores,
+        '--main-lcore',
+        cores.split(/[,-]/)[0]!,
         '--no-huge',
         '-m',
         '1024',
@@ -79,9 +102,49 @@ export class Testpmd {
     // stdin stays an open pipe: testpmd without a terminal would otherwise read EOF and quit.
     const [cmd, argv] = o.netns ? ['ip', ['netns', 'exec', o.netns, TESTPMD, ...args]] : [TESTPMD, args];
     this.proc = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stdout?.on('data', (d: Buffer) => (this.#out += d.toString()));
+    this.proc.stdout?.on('data', (d: Buffer) => {
+      this.#out += d.toString();
+      this.#sample();
+    });
     this.proc.stderr?.on('data', (d: Buffer) => (this.#out += d.toString()));
     this.#exited = new Promise((resolve) => this.proc.once('exit', () => resolve()));
+  }
+
+  /** Reads the port statistics blocks completed since the last call. */
+  #sample(): void {
+    const at = performance.now();
+    BLOCK.lastIndex = this.#parsed;
+    for (let m = BLOCK.exec(this.#out); m; m = BLOCK.exec(this.#out)) {
+      const [rxPackets, txPackets, rxPps, txPps] = m.slice(1).map(Number) as [number, number, number, number];
+      this.#samples.push({ at, rxPackets, txPackets, rxPps, txPps });
+      this.#parsed = BLOCK.lastIndex;
+    }
+  }
+
+  /** The port statistics blocks received so far. */
+  get samples(): readonly TestpmdSample[] {
+    return this.#samples;
+  }
+
+  /**
+   * The port's mean packet rate over the blocks that arrived between `from` and `to`
+   * (performance.now()): their packets over their intervals, each interval as testpmd timed it
+   * (packets / its pps; 1 s, the period, for a block without packets). NaN without blocks.
+   */
+  rate(direction: 'rx' | 'tx', from: number, to: number): number {
+    let packets = 0;
+    let seconds = 0;
+    let prev = this.#samples.findLast((s) => s.at <= from);
+    for (const s of this.#samples) {
+      if (s.at <= from || s.at > to) continue;
+      const d =
+        direction === 'rx' ? s.rxPackets - (prev?.rxPackets ?? 0) : s.txPackets - (prev?.txPackets ?? 0);
+      const pps = direction === 'rx' ? s.rxPps : s.txPps;
+      packets += d;
+      seconds += d > 0 && pps > 0 ? d / pps : 1;
+      prev = s;
+    }
+    return seconds > 0 ? packets / seconds : NaN;
   }
 
   get output(): string {
@@ -91,6 +154,12 @@ export class Testpmd {
   /** Whether testpmd has started forwarding (it prints its first statistics after that). */
   get started(): boolean {
     return this.#out.includes('Port statistics');
+  }
+
+  /** For exit paths that cannot wait: SIGKILL and remove the runtime directory at once. */
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+    rmSync(`/var/run/dpdk/${this.#prefix}`, { recursive: true, force: true });
   }
 
   async stop(): Promise<TestpmdCounts> {

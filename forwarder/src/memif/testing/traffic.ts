@@ -55,3 +55,36 @@ export async function exchange(
     iface.off('frames', onFrames);
   }
 }
+
+/**
+ * Sends copies of `batch` frames of `len` bytes as fast as the ring takes them until `stop` aborts;
+ * yields to the event loop when the ring is full and every 8 batches. Resolves with the frames sent.
+ */
+export async function blast(
+  iface: MemifInterface,
+  len: number,
+  stop: AbortSignal,
+  batch = 256,
+): Promise<number> {
+  const frames = Array.from({ length: batch }, (_, i) => ethFrame(len, i));
+  let sent = 0;
+  for (let i = 0; !stop.aborted; i++) {
+    const k = iface.send(frames);
+    sent += k;
+    if (k < batch || i % 8 === 7) await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
+/** Counts the frames `iface` delivers from now on, until `off()`. */
+export function countFrames(iface: MemifInterface): { readonly frames: number; off(): void } {
+  let frames = 0;
+  const onFrames = (f: Buffer[]): void => void (frames += f.length);
+  iface.on('frames', onFrames);
+  return {
+    get frames() {
+      return frames;
+    },
+    off: () => void iface.off('frames', onFrames),
+  };
+}

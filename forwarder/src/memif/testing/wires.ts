@@ -19,8 +19,11 @@ function noIpv6(ns: TestNamespace): void {
   execFileSync('ip', ['netns', 'exec', ns.name, 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
 }
 
-/** Creates the pair in fresh namespaces of `fx` (removed by its cleanup, also on failure). */
-export function vethPair(fx: NamespaceFixture, tag: string): VethPair {
+/**
+ * Creates the pair in fresh namespaces of `fx` (removed by its cleanup, also on failure): a
+ * {@link NamespaceFixture}, or anything else that makes namespaces (the benchmarks' own).
+ */
+export function vethPair(fx: Pick<NamespaceFixture, 'add'>, tag: string): VethPair {
   const a = fx.add(`${tag}a`);
   const b = fx.add(`${tag}b`);
   noIpv6(a);
