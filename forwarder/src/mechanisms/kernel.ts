@@ -38,7 +38,10 @@ const VNI_ATTEMPTS = 3;
  * The KERNEL mechanism element for the forwarder chain.
  * Usage: `mechanisms({ KERNEL: kernelMechanism(deps, { sriov: pool }), VXLAN: vxlanMechanism(deps), NOOP: noopMechanism() })`.
  */
-export function kernelMechanism(deps: KernelDeps, options: { sriov?: SriovPool } = {}): NetworkServiceElement {
+export function kernelMechanism(
+  deps: KernelDeps,
+  options: { sriov?: SriovPool } = {},
+): NetworkServiceElement {
   return {
     async request(ctx, req, next) {
       const conn = req.connection;

@@ -28,7 +28,12 @@ const WHO = { nsc: 'client', nse: 'endpoint' } as const;
  * Resolves the namespace of a KERNEL mechanism; `name` is the interface name to use there. A
  * mechanism asking for an SR-IOV device is refused unless `sriov` says the caller provides one.
  */
-export function podEnd(mech: Mechanism, role: 'nsc' | 'nse', name: string, o: { sriov?: boolean } = {}): PodEnd {
+export function podEnd(
+  mech: Mechanism,
+  role: 'nsc' | 'nse',
+  name: string,
+  o: { sriov?: boolean } = {},
+): PodEnd {
   const p = kernelParameters(mech);
   if (!o.sriov && (p.pciAddress || p.tokenID)) {
     throw new NsmError(

@@ -39,16 +39,5 @@ export {
   type MemifProxyStats,
   type MemifProxyUp,
 } from './proxy.js';
-export {
-  endpointSocketOf,
-  memifEndpoint,
-  openMemifOf,
-  type MemifEndpointOptions,
-} from './mesh.js';
-export {
-  MemifProbe,
-  probeOverMemif,
-  type ProbeEvents,
-  type ProbeOptions,
-  type ProbeStats,
-} from './probe.js';
+export { endpointSocketOf, memifEndpoint, openMemifOf, type MemifEndpointOptions } from './mesh.js';
+export { MemifProbe, probeOverMemif, type ProbeEvents, type ProbeOptions, type ProbeStats } from './probe.js';
