@@ -5,6 +5,7 @@ import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './dep
 import { kernelMechanism } from './kernel.js';
 import { memifMechanism } from './memif.js';
 import { noopMechanism } from './noop.js';
+import { returnStrayVfs } from './sriov.js';
 import { vxlanMechanism } from './vxlan.js';
 
 /** Matches `ForwarderDataplane` of forwarder.ts, plus the deps for inspection. */
@@ -26,6 +27,8 @@ export async function createKernelDataplane(
   options: KernelDepsOptions & { sriov?: SriovPool },
 ): Promise<KernelDataplane> {
   const deps = await createKernelDeps(options);
+  // VFs a previous run left in pods go back to the node first: the pool hands them out anew.
+  if (options.sriov) await returnStrayVfs(deps);
   return {
     mechanisms: {
       KERNEL: kernelMechanism(deps, options.sriov ? { sriov: options.sriov } : {}),

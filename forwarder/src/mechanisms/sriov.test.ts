@@ -16,6 +16,7 @@ import { fakeSriovConfig } from '../sriov/testing/fake-config.js';
 import { createFakeSriov } from '../sriov/testing/fake-sriov.js';
 import { createKernelDeps } from './deps.js';
 import { kernelMechanism } from './kernel.js';
+import { returnStrayVfs } from './sriov.js';
 import { noopMechanism } from './noop.js';
 import { NSE_IP, clientRequest, endpointDouble, rejectionOf } from './testing/harness.js';
 import { addressesOf, linksOf } from './testing/inspect.js';
@@ -118,6 +119,28 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/sriov'), () => {
     expect(linksOf(nse.name)).toEqual([]);
     expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1']);
     expect(s.pool.tokens().map((t) => t.holder)).toEqual([undefined, undefined]);
+  });
+
+  it('a restarted forwarder gives the VFs its previous run left in pods back to the node under their names', async () => {
+    const s = await setUp();
+    const [nsc, nse] = [fx.add('sc'), fx.add('se')];
+    const { handler } = chain(s, nse.path, s.endpointToken);
+    await handler.request(ctx, vfRequest(nsc.path, s.clientToken));
+    expect(nodeNames(s.node.name)).toEqual(['ens1f0']);
+    // The same forwarder (same owner mark) starting again, without the previous run's state.
+    const again = await createKernelDeps({
+      name: s.deps.owner,
+      tunnelIp: '',
+      vxlanPort: 4789,
+      nodeNs: s.node.path,
+      adopt: false,
+    });
+    fx.defer(() => again.close());
+    expect(await returnStrayVfs(again)).toBe(2);
+    expect(linksOf(nsc.name)).toEqual([]);
+    expect(linksOf(nse.name)).toEqual([]);
+    expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1']);
+    expect(linksOf(s.node.name).filter((l) => l.ifalias?.startsWith('nsm-vf:'))).toEqual([]);
   });
 
   it('refuses an endpoint without a token of its own, and a forwarder without SR-IOV config, leaving every VF in the node', async () => {

@@ -19,6 +19,7 @@ import type { KernelDeps } from './deps.js';
 import { nsKeyOf } from './netlink-cache.js';
 import { EMPTY_CONFIG, podConfig } from './pod-config.js';
 import { podEnd, type PodEnd } from './plans.js';
+import { listNamespaces } from './adopt.js';
 import { inNamespace, type EndTarget } from './wire.js';
 
 /** The KERNEL parameter that names a pod's SR-IOV token, as upstream. */
@@ -195,4 +196,56 @@ export async function closeSriov(
   connId: string,
 ): Promise<void> {
   if (pool) await releaseAll(deps, pool, ctx, connId);
+}
+
+/**
+ * At start: every VF a previous run of this forwarder left in a pod (marked `nsm-vf:<owner>:...`)
+ * goes back to the node under its original name. The connections it served heal by asking again,
+ * and get a VF anew; a VF is never left in a pod that no connection of this run holds.
+ * Returns how many it gave back.
+ */
+export async function returnStrayVfs(deps: KernelDeps): Promise<number> {
+  const mark = `${VF_ALIAS_PREFIX}${deps.owner}:`;
+  const nodePath = deps.nodeNs ?? '/proc/self/ns/net';
+  const nodeKey = nsKeyOf(nodePath);
+  let count = 0;
+  for (const ns of listNamespaces([nodePath])) {
+    const links = await inNamespace(deps.netlinks, ns.path, ns.key, (nl) => nl.listLinks()).catch(
+      () => undefined,
+    );
+    for (const link of links ?? []) {
+      if (!link.alias?.startsWith(mark)) continue;
+      const original = link.alias.slice(link.alias.lastIndexOf(':') + 1);
+      try {
+        if (ns.key !== nodeKey) {
+          const fd = openEndNamespace(nodeTarget(deps, original));
+          try {
+            await inNamespace(deps.netlinks, ns.path, ns.key, (nl) =>
+              nl.execute([
+                setLinkRequest(link.index, { up: false }),
+                setLinkRequest(link.index, { nsFd: fd }),
+              ]),
+            );
+          } finally {
+            closeSync(fd);
+          }
+        }
+        const node = deps.netlinkFor(null);
+        try {
+          const back = (await node.nl.listLinks()).find((l) => l.alias === link.alias);
+          if (back) await node.nl.execute([setLinkRequest(back.index, { name: original, alias: '' })]);
+        } finally {
+          node.release();
+        }
+        count++;
+        deps.log.info({ vf: original, from: ns.path }, 'a VF of a previous run went back to the node');
+      } catch (err) {
+        deps.log.warn(
+          { vf: original, from: ns.path, err: String(err) },
+          'cannot give a VF of a previous run back',
+        );
+      }
+    }
+  }
+  return count;
 }
