@@ -2,7 +2,10 @@
  * The mesh daemons of a lab: the registry on the fabric, a manager and a forwarder per node. They
  * run under the lab's supervisor; these are their specs and the start-up order `nsm up` follows.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createContext } from '@nsm-ts/sdk/core';
+import { EMULATED_VFS, type LabSriov } from '../manifests/sriov.js';
 import { componentId, identityEnv, labDial } from './identities.js';
 import { MANAGER_PORT, REGISTRY_PORT, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
@@ -48,6 +51,48 @@ export function registrySpec(lab: Lab, logLevel: string, secure: boolean): Compo
   };
 }
 
+/** Where a node's emulated SR-IOV NICs are, and the config file the forwarders read. */
+export function sriovPaths(lab: Lab, node: string): { root: string; vfioDir: string; config: string } {
+  const dir = join(lab.dir, 'sriov');
+  return { root: join(dir, node, 'sys'), vfioDir: join(dir, node, 'vfio'), config: join(dir, 'config.yaml') };
+}
+
+/** The spec of a node's emulated SR-IOV NICs (the PFs of the lab's SR-IOV config, in its namespace). */
+export function emulatorSpec(lab: Lab, node: string, sriov: LabSriov): ComponentSpec {
+  const paths = sriovPaths(lab, node);
+  const pfs = sriov.config.physicalFunctions.map((pf) => ({
+    address: pf.address,
+    driver: pf.pfKernelDriver,
+    vfDriver: pf.vfKernelDriver,
+    vfs: EMULATED_VFS,
+  }));
+  return {
+    name: `sriov-${node}`,
+    kind: 'emulator',
+    node,
+    netns: lab.netns(node),
+    script: scripts.sriovEmulator,
+    log: lab.log(`sriov-${node}`),
+    // Its tree and stand-ins are the node's hardware: it is not restarted under a running forwarder.
+    restart: 'Never',
+    env: {
+      NSM_SYSFS_ROOT: paths.root,
+      NSM_VFIO_DIR: paths.vfioDir,
+      NSM_NETNS_NAME: lab.netns(node),
+      NSM_SRIOV_EMULATE: JSON.stringify(pfs),
+    },
+  };
+}
+
+/** Starts a node's emulated NICs and waits until their tree is built. */
+export async function startEmulator(lab: Lab, spec: ComponentSpec): Promise<void> {
+  await addComponent(lab, spec);
+  const ready = join(spec.env['NSM_SYSFS_ROOT'] ?? '', '.ready');
+  await waitFor(`the emulated SR-IOV NICs of ${spec.node ?? ''}`, 20_000, () =>
+    existsSync(ready) ? true : undefined,
+  );
+}
+
 /** The specs of node `index`'s manager and forwarder, in its namespace. */
 export function nodeSpecs(
   lab: Lab,
@@ -55,6 +100,7 @@ export function nodeSpecs(
   index: number,
   logLevel: string,
   secure: boolean,
+  sriov?: LabSriov,
 ): ComponentSpec[] {
   const common = {
     NODE_NAME: node,
@@ -93,6 +139,13 @@ export function nodeSpecs(
         NSM_NAME: `forwarder-${node}`,
         NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
         NSM_CONNECT_TO: managerUrl,
+        ...(sriov
+          ? {
+              NSM_SRIOV_CONFIG_FILE: sriovPaths(lab, node).config,
+              NSM_SYSFS_ROOT: sriovPaths(lab, node).root,
+              NSM_VFIO_DIR: sriovPaths(lab, node).vfioDir,
+            }
+          : {}),
       },
     },
   ];

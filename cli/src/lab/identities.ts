@@ -52,6 +52,9 @@ export function componentId(kind: ComponentSpec['kind'], name: string, node?: st
       const [base, ns] = dot > 0 ? [pod.slice(0, dot), pod.slice(dot + 1)] : [pod, 'default'];
       return spiffeId(TRUST_DOMAIN, 'ns', ns, 'pod', base);
     }
+    case 'emulator':
+      // Emulated hardware speaks no gRPC; an ID for completeness (it is never issued).
+      return spiffeId(TRUST_DOMAIN, 'emulator', node ?? name);
   }
 }
 

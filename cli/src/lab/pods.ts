@@ -30,6 +30,8 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
     env['NSM_MECHANISMS'] = pod.endpoint.mechanisms.join(',');
     env['NSM_LISTEN_ON'] = lab.socket(`pod-${pod.name}`);
   }
+  // What a device plugin would give it for its resources.limits of SR-IOV pools.
+  Object.assign(env, pod.sriovTokens ?? {});
   return env;
 }
 

@@ -20,4 +20,6 @@ export const scripts = {
   /** What endpoint and passthrough pods run: the `nse` command. */
   nse: join(cliDir, 'dist', 'roles', 'nse.js'),
   supervisor: join(cliDir, 'dist', 'lab', 'supervisor', 'main.js'),
+  /** A node's emulated SR-IOV NICs. */
+  sriovEmulator: join(cliDir, 'dist', 'lab', 'sriov-emulator.js'),
 };

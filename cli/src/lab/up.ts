@@ -5,7 +5,9 @@
  * up and why. Interrupted or failed half way, it removes what it built.
  */
 import { loadManifests, roleOf, type LabPlan } from '../manifests/manifests.js';
-import { nodeSpecs, registrySpec, startDaemon } from './daemons.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { emulatorSpec, nodeSpecs, registrySpec, sriovPaths, startDaemon, startEmulator } from './daemons.js';
 import { down } from './down.js';
 import { createLabCa, DEFAULT_CERT_LIFETIME_MS } from './identities.js';
 import { Lab, type LabState } from './lab.js';
@@ -97,9 +99,23 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
   await startDaemon(lab, registry, 'the registry');
   await registerServices(lab, plan.services);
   options.progress(`registry up; network services: ${plan.services.map((s) => s.name).join(', ')}`);
+  if (plan.sriov) {
+    const file = sriovPaths(lab, plan.nodes[0] ?? '').config;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, plan.sriov.text);
+  }
   for (const [i, node] of plan.nodes.entries()) {
     step();
-    const [manager, forwarder] = nodeSpecs(lab, node, i + 1, logLevel, state.secure);
+    if (plan.sriov) {
+      const emulator = emulatorSpec(lab, node, plan.sriov);
+      state.components.push(emulator);
+      lab.writeState(state);
+      await startEmulator(lab, emulator);
+      options.progress(
+        `${node}: emulated SR-IOV NICs (${plan.sriov.config.physicalFunctions.map((pf) => pf.address).join(', ')})`,
+      );
+    }
+    const [manager, forwarder] = nodeSpecs(lab, node, i + 1, logLevel, state.secure, plan.sriov);
     state.components.push(manager!, forwarder!);
     lab.writeState(state);
     await startDaemon(lab, manager!, `the manager of ${node}`);

@@ -15,6 +15,9 @@ export const CLIENT_ANNOTATION = 'networkservicemesh.io';
  */
 export const MEMIF_ANNOTATION = 'nsm-ts.io/memif';
 
+/** The query key that asks for an SR-IOV VF of a pool (the SDK turns it into a token). */
+const SRIOV_TOKEN = 'sriovToken';
+
 /** The mechanisms a client URL can ask for, by scheme. */
 export const URL_MECHANISMS = { kernel: 'KERNEL', memif: 'MEMIF' } as const;
 
@@ -52,7 +55,13 @@ function parseQuery(query: string, problems: string[]): Record<string, string> {
       labels[key] = value;
     }
   }
-  problems.push(...labelProblems(labels, 'query'));
+  // sriovToken names an SR-IOV pool, <serviceDomain>/<capability>, as upstream: not a label value.
+  const { [SRIOV_TOKEN]: pool, ...plain } = labels;
+  if (pool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(pool))
+    problems.push(
+      `query["${SRIOV_TOKEN}"] is "${pool}"; expected an SR-IOV pool <serviceDomain>/<capability> such as worker.domain/10G`,
+    );
+  problems.push(...labelProblems(plain, 'query'));
   return labels;
 }
 

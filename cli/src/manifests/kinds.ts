@@ -5,6 +5,7 @@ import { dnsLabelProblem } from './names.js';
 import { readNetworkService } from './network-service.js';
 import { formatPosition, type ManifestDoc, type Position } from './report.js';
 import { readDeployment, readPod, type PodDraft } from './workload.js';
+import { readSriovConfigMap, SRIOV_CONFIG_MAP, type LabSriov } from './sriov.js';
 
 /** The kinds the lab builds from, with the apiVersion each needs. */
 export const KINDS = {
@@ -27,6 +28,8 @@ export const IGNORED_KINDS: readonly string[] = [
 export interface Manifests {
   services: { ns: NetworkService; doc: ManifestDoc }[];
   pods: PodDraft[];
+  /** The ConfigMap sriov-config: the lab's nodes get emulated NICs with its PFs. */
+  sriov?: LabSriov;
 }
 
 const understood =
@@ -43,6 +46,7 @@ function kindOf(doc: ManifestDoc): Kind | undefined {
   const apiVersion = stringAt(doc, ['apiVersion'], true, 'an apiVersion such as apps/v1');
   const kind = stringAt(doc, ['kind'], true, `a kind: one of ${understood}`);
   if (kind === undefined || apiVersion === undefined) return undefined;
+  if (kind === 'ConfigMap' && doc.get(['metadata', 'name']) === SRIOV_CONFIG_MAP) return undefined;
   if (IGNORED_KINDS.includes(kind)) {
     doc.warn(['kind'], `kind ${kind} is not used by the lab; ignored`);
     return undefined;
@@ -105,6 +109,15 @@ export function readManifests(docs: readonly ManifestDoc[]): Manifests {
   const out: Manifests = { services: [], pods: [] };
   const seen = new Map<string, Position>();
   for (const doc of docs) {
+    if (doc.get(['kind']) === 'ConfigMap' && doc.get(['metadata', 'name']) === SRIOV_CONFIG_MAP) {
+      const sriov = readSriovConfigMap(doc);
+      if (sriov && out.sriov)
+        doc.error(
+          ['metadata', 'name'],
+          `ConfigMap ${SRIOV_CONFIG_MAP} is defined twice; expected one SR-IOV config for the lab`,
+        );
+      else if (sriov) out.sriov = sriov;
+    }
     const kind = kindOf(doc);
     if (!kind || !mapAt(doc, ['metadata'], true)) continue;
     const name = stringAt(doc, ['metadata', 'name'], true, 'a name (a DNS-1123 label)');

@@ -5,9 +5,10 @@
  */
 import type { NetworkService } from '@nsm-ts/sdk/api';
 import type { ClientRequest } from './client-url.js';
+import { assignTokens, labPools, readSriovLimits, type LabSriov } from './sriov.js';
 import { crossCheck, endpointName } from './cross-check.js';
 import { formatProblem, ManifestError, type ManifestProblem } from './errors.js';
-import { KINDS, readManifests } from './kinds.js';
+import { KINDS, readManifests, type Manifests } from './kinds.js';
 import { nodeNames, placePods } from './placement.js';
 import { readDocuments } from './read.js';
 import { Report, type ManifestDoc } from './report.js';
@@ -38,6 +39,8 @@ export interface PodPlan {
   /** `memifExternal`: a program the user attaches opens the memifs, not the lab's role. */
   client?: { requests: ClientRequest[]; memifExternal?: true };
   endpoint?: EndpointPlan;
+  /** The SR-IOV tokens its node's device plugin would hand it: NSM_SRIOV_TOKENS_<pool> variables. */
+  sriovTokens?: Record<string, string>;
 }
 
 /** What `nsm up` creates. */
@@ -45,6 +48,8 @@ export interface LabPlan {
   services: NetworkService[];
   pods: PodPlan[];
   nodes: string[];
+  /** The SR-IOV config (ConfigMap sriov-config): every node gets emulated NICs with its PFs. */
+  sriov?: LabSriov;
   /** `file:line:col: ...` lines for what was accepted but is ignored in the lab. */
   warnings: string[];
 }
@@ -53,6 +58,28 @@ export interface LabPlan {
 export interface LoadOptions {
   /** How many emulated nodes (`node-1` ... `node-<nodes>`); an integer >= 1. */
   nodes: number;
+}
+
+/** The SR-IOV tokens of each pod, from its containers' resources.limits; too few VFs on a node is reported. */
+function sriovTokens(
+  manifests: Manifests,
+  placed: readonly (string | undefined)[],
+): Map<string, Record<string, string>> {
+  const pools = manifests.sriov ? labPools(manifests.sriov) : undefined;
+  const names = pools ? new Set(pools.keys()) : undefined;
+  const asking = manifests.pods.map((pod, i) => ({
+    pod,
+    name: pod.name,
+    node: placed[i] ?? '',
+    asked: readSriovLimits(pod.doc, pod.containers, names),
+  }));
+  if (!pools) return new Map();
+  const { env, problems } = assignTokens(pools, asking);
+  for (const problem of problems) {
+    const pod = asking.find((a) => problem.startsWith(`pod ${a.name} `))?.pod;
+    pod?.doc.error(pod.containers[0] ?? [], problem);
+  }
+  return env;
 }
 
 /** What role a pod plays. Usage: `roleOf(pod) === 'passthrough'`. */
@@ -100,6 +127,7 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
   const manifests = readManifests(docs);
   requireManifests(paths, docs, report);
   const placed = placePods(manifests.pods, nodes);
+  const tokens = sriovTokens(manifests, placed);
   crossCheck(manifests);
   if (report.problems.length > 0) throw new ManifestError(report.problems.sort(byPosition(files)));
   return {
@@ -127,8 +155,10 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
             },
           }
         : {}),
+      ...(tokens.has(pod.name) ? { sriovTokens: tokens.get(pod.name)! } : {}),
     })),
     nodes,
+    ...(manifests.sriov ? { sriov: manifests.sriov } : {}),
     warnings: report.warnings.sort(byPosition(files)).map(formatProblem),
   };
 }

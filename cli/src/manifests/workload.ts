@@ -21,6 +21,8 @@ export interface PodDraft {
   node?: { name: string; path: FieldPath };
   client?: { requests: ClientRequest[]; path: FieldPath; memifExternal?: true };
   endpoint?: EndpointDraft;
+  /** Where its containers are (their resources.limits may ask for SR-IOV VFs). */
+  containers: FieldPath[];
 }
 
 function readNode(doc: ManifestDoc, spec: FieldPath): PodDraft['node'] {
@@ -103,10 +105,12 @@ export function readTemplate(
     return [];
   }
   const source = { file: doc.file, line: doc.at([]).line };
+  const containerPaths = containers.map((_, i) => [...spec, 'containers', i]);
   return names.map((name) => ({
     name,
     doc,
     source,
+    containers: containerPaths,
     ...(node ? { node } : {}),
     ...(client ? { client } : {}),
     ...(endpoint ? { endpoint } : {}),

@@ -9,8 +9,8 @@
  * answering ARP and ping and pinging the client over it), or both.
  */
 import { kernelEndpoint } from '@nsm-ts/sdk';
-import { element, type NetworkServiceElement } from '@nsm-ts/sdk/core';
-import { kernelMechanism } from '@nsm-ts/sdk/elements';
+import { chain, element, type NetworkServiceElement } from '@nsm-ts/sdk/core';
+import { kernelMechanism, sriovTokenEndpoint, tokensFromEnv } from '@nsm-ts/sdk/elements';
 import { memifEndpoint } from '@nsm-ts/forwarder/memif';
 import { parseLabels } from '@nsm-ts/sdk/tools';
 import { parseClientAnnotation } from '../manifests/client-url.js';
@@ -59,7 +59,12 @@ const runtime = await startRuntime(common, onward ? 'passthrough' : 'endpoint');
 const { log, security, status } = runtime;
 const memif = new MemifSides();
 const mechanisms: Record<string, NetworkServiceElement> = { NOOP: element({}) };
-if (served.includes('KERNEL')) mechanisms['KERNEL'] = kernelEndpoint();
+// A pod given SR-IOV tokens (resources.limits of a pool) serves each connection on a VF of its own.
+const [sriovPool] = [...tokensFromEnv(env).keys()];
+if (served.includes('KERNEL'))
+  mechanisms['KERNEL'] = sriovPool
+    ? chain(sriovTokenEndpoint(sriovPool, env), kernelEndpoint())
+    : kernelEndpoint();
 if (served.includes('MEMIF')) {
   mechanisms['MEMIF'] = memifEndpoint({
     onConnection: (conn, iface) => {

@@ -10,7 +10,7 @@ import type { Lab } from '../lab.js';
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
 /** What a component is. */
-export type ComponentKind = 'registry' | 'manager' | 'forwarder' | 'pod';
+export type ComponentKind = 'registry' | 'manager' | 'forwarder' | 'pod' | 'emulator';
 
 /** How to run one component: a compiled script run by node inside a namespace. */
 export interface ComponentSpec {

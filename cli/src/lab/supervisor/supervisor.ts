@@ -111,7 +111,7 @@ export class Supervisor {
   /** Stops everything: pods first (they close their connections while the mesh still runs). */
   async shutdown(): Promise<void> {
     this.closing = true;
-    const order: ComponentSpec['kind'][] = ['pod', 'forwarder', 'manager', 'registry'];
+    const order: ComponentSpec['kind'][] = ['pod', 'forwarder', 'emulator', 'manager', 'registry'];
     for (const kind of order) {
       const names = [...this.entries.values()].filter((e) => e.spec.kind === kind).map((e) => e.spec.name);
       await Promise.all(names.map((n) => this.stop(n)));

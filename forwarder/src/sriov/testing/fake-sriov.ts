@@ -215,7 +215,13 @@ function buildPf(tree: FakeTree, pf: FakePfOptions, groups: { next: number }): F
   };
 }
 
-/** The functions after the PF's, on its bus. */
+/** The address the emulation gives VF `index` of PF `pf`: the functions after the PF's, on its bus. */
+export function emulatedVfAddress(pf: string, index: number): string {
+  const parts = parsePciAddress(pf);
+  if (!parts) throw invalidArgument(`fake SR-IOV: "${pf}" is not a PCI address`);
+  return vfAddress(pf, parts, index);
+}
+
 function vfAddress(
   pf: string,
   parts: NonNullable<ReturnType<typeof parsePciAddress>>,
