@@ -28,9 +28,10 @@ export const LOCAL_MECHANISM_PARAMETER = 'nsm_local_mechanism';
  * Besides its own kind, what a local client's mechanism can be joined to on this node, in order: a
  * memif client reaches a kernel endpoint, and a kernel client a memif endpoint, through the
  * forwarder's packet loop. Neither is offered NOOP (a NOOP endpoint would leave it without its
- * interface).
+ * interface). A VFIO client's VF reaches the network through its NIC: its endpoint answers NOOP,
+ * as upstream's Vfio2Noop.
  */
-const JOINABLE: Record<string, string[]> = { MEMIF: ['KERNEL'], KERNEL: ['MEMIF'] };
+const JOINABLE: Record<string, string[]> = { MEMIF: ['KERNEL'], KERNEL: ['MEMIF'], VFIO: ['NOOP'] };
 
 /** Usage: `createForwarderChain({ ..., offer: forwarderOffer({ tunnelIp, vxlanPort: 4789, localTypes: ['KERNEL'] }) })`. */
 export function forwarderOffer(options: OfferOptions): OfferFn {

@@ -6,6 +6,7 @@ import { kernelMechanism } from './kernel.js';
 import { memifMechanism } from './memif.js';
 import { noopMechanism } from './noop.js';
 import { returnStrayVfs } from './sriov.js';
+import { vfioMechanism } from './vfio.js';
 import { vxlanMechanism } from './vxlan.js';
 
 /** Matches `ForwarderDataplane` of forwarder.ts, plus the deps for inspection. */
@@ -34,6 +35,7 @@ export async function createKernelDataplane(
       KERNEL: kernelMechanism(deps, options.sriov ? { sriov: options.sriov } : {}),
       MEMIF: memifMechanism(deps),
       VXLAN: vxlanMechanism(deps),
+      VFIO: vfioMechanism({ sriov: options.sriov }),
       NOOP: noopMechanism(),
     },
     localTypes: ['KERNEL', 'MEMIF', 'NOOP'],
