@@ -9,7 +9,8 @@
 import { Code, NsmError } from '../../../core/errors.js';
 import type { Connection, Mechanism } from '../../../api/types.js';
 import type { NetworkServiceElement } from '../../../core/chain.js';
-import { metadataSlot } from '../../../core/metadata.js';
+import { metadataSlot, type MetadataSlot } from '../../../core/metadata.js';
+import type { Context } from '../../../core/context.js';
 
 /** The connection label a client names its pool with, as upstream. */
 export const SRIOV_TOKEN_LABEL = 'sriovToken';
@@ -66,6 +67,38 @@ class TokenBook {
   }
 }
 
+/** The token a connection holds, and its pool. */
+interface Held {
+  pool: string;
+  tokenId: string;
+}
+
+/**
+ * Runs `call` with connection `connId` holding a token of `pool` (the one it held, on a refresh);
+ * when a first request fails, the token is given back.
+ */
+async function withHeldToken<T>(
+  ctx: Context,
+  book: TokenBook,
+  slot: MetadataSlot<Held>,
+  pool: string,
+  connId: string,
+  call: (tokenId: string) => Promise<T>,
+): Promise<T> {
+  const before = slot.get(ctx)?.tokenId;
+  const tokenId = book.assign(pool, connId, before);
+  slot.set(ctx, { pool, tokenId });
+  try {
+    return await call(tokenId);
+  } catch (err) {
+    if (!before) {
+      book.release(tokenId, connId);
+      slot.delete(ctx);
+    }
+    throw err;
+  }
+}
+
 function withToken(mech: Mechanism, tokenId: string): Mechanism {
   return { ...mech, parameters: { ...mech.parameters, [TOKEN_ID_PARAMETER]: tokenId } };
 }
@@ -80,38 +113,29 @@ function withToken(mech: Mechanism, tokenId: string): Mechanism {
 export function sriovTokenClient(env: NodeJS.ProcessEnv = process.env): NetworkServiceElement {
   const book = new TokenBook(tokensFromEnv(env));
   // A refresh carries the connection as answered, whose labels no longer have the pool: it is kept here.
-  const slot = metadataSlot<{ pool: string; tokenId: string }>('sriovToken.client', 'client');
+  const slot = metadataSlot<Held>('sriovToken.client', 'client');
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
       const pool = conn?.labels[SRIOV_TOKEN_LABEL] ?? slot.get(ctx)?.pool;
       if (!conn || !pool) return next.request(ctx, req);
-      const before = slot.get(ctx)?.tokenId;
-      const tokenId = book.assign(pool, conn.id, before);
-      slot.set(ctx, { pool, tokenId });
-      const labels: Record<string, string> = {
-        ...conn.labels,
-        [SERVICE_DOMAIN_LABEL]: pool.split('/')[0] ?? pool,
-      };
-      delete labels[SRIOV_TOKEN_LABEL];
-      const out: Connection = {
-        ...conn,
-        labels,
-        ...(conn.mechanism ? { mechanism: withToken(conn.mechanism, tokenId) } : {}),
-      };
-      try {
-        return await next.request(ctx, {
+      return withHeldToken(ctx, book, slot, pool, conn.id, (tokenId) => {
+        const labels: Record<string, string> = {
+          ...conn.labels,
+          [SERVICE_DOMAIN_LABEL]: pool.split('/')[0] ?? pool,
+        };
+        delete labels[SRIOV_TOKEN_LABEL];
+        const out: Connection = {
+          ...conn,
+          labels,
+          ...(conn.mechanism ? { mechanism: withToken(conn.mechanism, tokenId) } : {}),
+        };
+        return next.request(ctx, {
           ...req,
           connection: out,
           mechanism_preferences: req.mechanism_preferences.map((m) => withToken(m, tokenId)),
         });
-      } catch (err) {
-        if (!before) {
-          book.release(tokenId, conn.id);
-          slot.delete(ctx);
-        }
-        throw err;
-      }
+      });
     },
     async close(ctx, conn, next) {
       book.release(slot.get(ctx)?.tokenId, conn.id);
@@ -131,31 +155,19 @@ export function sriovTokenEndpoint(
   env: NodeJS.ProcessEnv = process.env,
 ): NetworkServiceElement {
   const book = new TokenBook(tokensFromEnv(env));
-  const slot = metadataSlot<string>('sriovToken.endpoint', 'server');
+  const slot = metadataSlot<Held>('sriovToken.endpoint', 'server');
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
       const mech = conn?.mechanism;
       if (!conn || !mech || mech.type !== 'KERNEL' || mech.parameters[TOKEN_ID_PARAMETER])
         return next.request(ctx, req);
-      const before = slot.get(ctx);
-      const tokenId = book.assign(pool, conn.id, before);
-      slot.set(ctx, tokenId);
-      try {
-        return await next.request(ctx, {
-          ...req,
-          connection: { ...conn, mechanism: withToken(mech, tokenId) },
-        });
-      } catch (err) {
-        if (!before) {
-          book.release(tokenId, conn.id);
-          slot.delete(ctx);
-        }
-        throw err;
-      }
+      return withHeldToken(ctx, book, slot, pool, conn.id, (tokenId) =>
+        next.request(ctx, { ...req, connection: { ...conn, mechanism: withToken(mech, tokenId) } }),
+      );
     },
     async close(ctx, conn, next) {
-      book.release(slot.get(ctx), conn.id);
+      book.release(slot.get(ctx)?.tokenId, conn.id);
       slot.delete(ctx);
       await next.close(ctx, conn);
     },
