@@ -105,11 +105,7 @@ void Engine::Release() {
 
 void Engine::Stop() {
   if (!worker_.running()) return;
-  stop_ = true;
-  uint64_t one = 1;
-  ssize_t n = write(wakefd_, &one, sizeof one);
-  (void)n;
-  worker_.Join();
+  worker_.Stop(&stop_, wakefd_);
   Release();
 }
 

@@ -160,11 +160,7 @@ void Proxy::Release() {
 
 void Proxy::Stop() {
   if (!worker_.running()) return;
-  stop_ = true;
-  uint64_t one = 1;
-  ssize_t n = write(wakefd_, &one, sizeof one);
-  (void)n;
-  worker_.Join();
+  worker_.Stop(&stop_, wakefd_);
   Release();
 }
 

@@ -1,6 +1,9 @@
 #include "worker.h"
 
+#include <unistd.h>
+
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 namespace memif {
@@ -53,6 +56,15 @@ bool Worker::Start(const char* name, std::function<bool()> enter, std::function<
   running_ = true;
   if (!l.ok) Join();
   return l.ok;
+}
+
+void Worker::Stop(std::atomic<bool>* stop, int wakefd) {
+  if (!running_) return;
+  *stop = true;
+  uint64_t one = 1;
+  ssize_t n = write(wakefd, &one, sizeof one);
+  (void)n;  // the eventfd cannot be full: one write is enough to wake the poll
+  Join();
 }
 
 void Worker::Join() {

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -19,6 +20,8 @@ class Worker {
   bool running() const { return running_; }
   // Waits for the thread to end (the caller has told it to stop).
   void Join();
+  // Tells a thread that polls the eventfd `wakefd` and checks `*stop` to end, and waits for it.
+  void Stop(std::atomic<bool>* stop, int wakefd);
 
  private:
   pthread_t tid_{};
