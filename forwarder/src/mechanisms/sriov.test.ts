@@ -10,7 +10,7 @@ import { newMechanism } from '@nsm-ts/sdk/api';
 import { Code, createContext, metadata, toHandler } from '@nsm-ts/sdk/core';
 import { begin, exposeNextHopMechanism, mechanisms, nextHopMechanism } from '@nsm-ts/sdk/elements';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
-import { NamespaceFixture, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
+import { NamespaceFixture, ipIn, randomSuffix, succeedsIn } from '../kernel/testing/netns-fixture.js';
 import { createSriovPool, discoverSriov, type SriovPool } from '../sriov/index.js';
 import { fakeSriovConfig } from '../sriov/testing/fake-config.js';
 import { createFakeSriov } from '../sriov/testing/fake-sriov.js';
@@ -141,6 +141,19 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/sriov'), () => {
     expect(linksOf(nse.name)).toEqual([]);
     expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1']);
     expect(linksOf(s.node.name).filter((l) => l.ifalias?.startsWith('nsm-vf:'))).toEqual([]);
+  });
+
+  it('gives the VFs back when the client pod has the interface name taken', async () => {
+    const s = await setUp();
+    const [nsc, nse] = [fx.add('sc'), fx.add('se')];
+    ipIn(nsc.name, 'link', 'add', 'nsm0', 'type', 'veth', 'peer', 'name', 'y0');
+    const { handler, endpoint } = chain(s, nse.path, s.endpointToken);
+    const err = await rejectionOf(handler.request(ctx, vfRequest(nsc.path, s.clientToken)));
+    expect(err.code).toBe(Code.ALREADY_EXISTS);
+    expect(endpoint.closes).toBe(1);
+    expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1']);
+    expect(linksOf(nse.name)).toEqual([]);
+    expect(s.pool.tokens().map((t) => t.holder)).toEqual([undefined, undefined]);
   });
 
   it('refuses an endpoint without a token of its own, and a forwarder without SR-IOV config, leaving every VF in the node', async () => {

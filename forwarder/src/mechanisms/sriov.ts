@@ -46,7 +46,10 @@ function nodeTarget(deps: KernelDeps, name: string): EndTarget {
   return { role: 'nse', nsPath, nsKey: nsKeyOf(nsPath), name, side: 'dst', config: EMPTY_CONFIG };
 }
 
-/** Moves the leased VF's netdev into `pod` under its name, marked and configured. */
+/**
+ * Moves the leased VF's netdev into `pod` (still under its node name, marked); its name and
+ * configuration come after, once the caller holds it. A failure before the move unmarks it again.
+ */
 async function moveVfIn(deps: KernelDeps, lease: VfLease, pod: EndTarget, connId: string): Promise<HeldVf> {
   const netdev = lease.netdev;
   if (!netdev)
@@ -64,10 +67,13 @@ async function moveVfIn(deps: KernelDeps, lease: VfLease, pod: EndTarget, connId
         `VF ${lease.address}'s netdev ${netdev} is not in the node namespace`,
       );
     await node.nl.execute([setLinkRequest(dev.index, { alias, up: false })]);
-    const index = await moveIntoPod(deps.netlinks, node.nl, { ...dev, alias }, pod, alias);
-    const held: HeldVf = { lease, target: pod, index };
-    await configureEnd(deps.netlinks, { target: pod, index, applied: EMPTY_CONFIG, mtu: undefined }, alias);
-    return held;
+    try {
+      const index = await moveIntoPod(deps.netlinks, node.nl, { ...dev, alias }, pod, alias);
+      return { lease, target: pod, index };
+    } catch (err) {
+      await node.nl.execute([setLinkRequest(dev.index, { alias: '' })]).catch(() => undefined);
+      throw err;
+    }
   } finally {
     node.release();
   }
@@ -124,7 +130,14 @@ async function vfFor(
     signal: ctx.signal,
   });
   const held = await moveVfIn(deps, lease, o.pod, o.connId);
+  // Held before it is named and configured: should that fail, the caller's release moves it back.
   kVfs.set(ctx, [...(kVfs.get(ctx) ?? []), held]);
+  const alias = `${VF_ALIAS_PREFIX}${deps.owner}:${o.connId}:${lease.netdev ?? ''}`;
+  await configureEnd(
+    deps.netlinks,
+    { target: o.pod, index: held.index, applied: EMPTY_CONFIG, mtu: undefined },
+    alias,
+  );
   return held;
 }
 
