@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newMechanism, newRequest } from '../../../api/builders.js';
 import type { NetworkServiceRequest } from '../../../api/types.js';
-import { toHandler } from '../../../core/chain.js';
+import { toHandler, type NetworkServiceElement } from '../../../core/chain.js';
 import { createContext } from '../../../core/context.js';
 import { Code, type NsmError } from '../../../core/errors.js';
 import { metadata } from '../../../core/metadata.js';
@@ -56,7 +56,11 @@ describe('SR-IOV tokens', () => {
     const a = await handler.request(ctx, ask('a'));
     const b = await handler.request(ctx, ask('b'));
     expect(seen.map((r) => r.mechanism_preferences[0]!.parameters['tokenID'])).toEqual(['tok-1', 'tok-2']);
-    expect(seen[0]!.connection!.labels).toEqual({ serviceDomain: 'worker.domain', app: 'a' });
+    expect(seen[0]!.connection!.labels).toEqual({
+      sriovToken: POOL,
+      serviceDomain: 'worker.domain',
+      app: 'a',
+    });
     // A refresh (labels as answered, no sriovToken) keeps the token; a third connection finds none free.
     await handler.request(ctx, { connection: a, mechanism_preferences: [] });
     expect(seen[2]!.connection!.mechanism!.parameters['tokenID']).toBe('tok-1');
@@ -67,6 +71,39 @@ describe('SR-IOV tokens', () => {
     await handler.close(ctx, b);
     await handler.request(ctx, ask('c'));
     expect(seen.at(-1)!.mechanism_preferences[0]!.parameters['tokenID']).toBe('tok-2');
+  });
+
+  it('a reselect that closes and asks again with the connection as answered gets a token of the same pool', async () => {
+    const seen: NetworkServiceRequest[] = [];
+    // Stands where heal is, below the metadata element: a reselect closes the connection down the
+    // chain and requests it again as it was answered (labels without sriovToken).
+    const reselect: NetworkServiceElement = {
+      async request(ctx, req, next) {
+        const first = await next.request(ctx, req);
+        await next.close(ctx, first);
+        return next.request(ctx, {
+          connection: first,
+          mechanism_preferences: [newMechanism('KERNEL', 'LOCAL')],
+        });
+      },
+      close: (ctx, conn, next) => next.close(ctx, conn),
+    };
+    const handler = toHandler([
+      metadata('client'),
+      reselect,
+      sriovTokenClient(env),
+      {
+        request: (_ctx, req) => {
+          seen.push(req);
+          return Promise.resolve({ ...req.connection!, mechanism: req.mechanism_preferences[0]! });
+        },
+        close: () => Promise.resolve(),
+      },
+    ]);
+    const req = newRequest({ id: 'h', labels: { sriovToken: POOL } }, [newMechanism('KERNEL', 'LOCAL')]);
+    await handler.request(createContext(), req);
+    expect(seen.map((r) => r.mechanism_preferences[0]!.parameters['tokenID'])).toEqual(['tok-1', 'tok-1']);
+    expect(seen[1]!.connection!.labels).toEqual({ sriovToken: POOL, serviceDomain: 'worker.domain' });
   });
 
   it('names the variable a pod without tokens of the pool lacks', async () => {

@@ -2,8 +2,9 @@
  * SR-IOV tokens, as upstream NSM passes them: a device plugin hands a pod tokens for the pools it
  * asked for (`resources.limits: { worker.domain/10G: 1 }`) in environment variables
  * `NSM_SRIOV_TOKENS_<pool>=<id>[,<id>...]`. A client that labels a request `sriovToken=<pool>` gets
- * one of its tokens as the mechanism parameter `tokenID`, and the label is replaced by
- * `serviceDomain=<domain>` (so selectors can match the domain); an endpoint puts one of its tokens
+ * one of its tokens as the mechanism parameter `tokenID`, and `serviceDomain=<domain>` beside the
+ * label (so selectors can match the domain; upstream replaces the label, which a request made again
+ * from the answered connection would then lack); an endpoint puts one of its tokens
  * on the KERNEL mechanism it answers. The forwarder gives the VF that token stands for.
  */
 import { Code, NsmError } from '../../../core/errors.js';
@@ -67,12 +68,6 @@ class TokenBook {
   }
 }
 
-/** The token a connection holds, and its pool. */
-interface Held {
-  pool: string;
-  tokenId: string;
-}
-
 /**
  * Runs `call` with connection `connId` holding a token of `pool` (the one it held, on a refresh);
  * when a first request fails, the token is given back.
@@ -80,14 +75,14 @@ interface Held {
 async function withHeldToken<T>(
   ctx: Context,
   book: TokenBook,
-  slot: MetadataSlot<Held>,
+  slot: MetadataSlot<string>,
   pool: string,
   connId: string,
   call: (tokenId: string) => Promise<T>,
 ): Promise<T> {
-  const before = slot.get(ctx)?.tokenId;
+  const before = slot.get(ctx);
   const tokenId = book.assign(pool, connId, before);
-  slot.set(ctx, { pool, tokenId });
+  slot.set(ctx, tokenId);
   try {
     return await call(tokenId);
   } catch (err) {
@@ -105,26 +100,23 @@ function withToken(mech: Mechanism, tokenId: string): Mechanism {
 
 /**
  * Client element: a request labelled `sriovToken=<pool>` gets a token of that pool on every
- * mechanism it offers (and on its mechanism, when it has one), and `serviceDomain=<domain>` in place
- * of the label. FAILED_PRECONDITION when the pod holds no token of the pool, RESOURCE_EXHAUSTED
+ * mechanism it offers (and on its mechanism, when it has one), and `serviceDomain=<domain>` beside
+ * the label. FAILED_PRECONDITION when the pod holds no token of the pool, RESOURCE_EXHAUSTED
  * when all of them are in use. The token is the connection's until it closes.
  * Usage: in the client chain after `mechanismPreferences(...)`: `sriovTokenClient()`.
  */
 export function sriovTokenClient(env: NodeJS.ProcessEnv = process.env): NetworkServiceElement {
   const book = new TokenBook(tokensFromEnv(env));
-  // A refresh carries the connection as answered, whose labels no longer have the pool: it is kept here.
-  const slot = metadataSlot<Held>('sriovToken.client', 'client');
+  const slot = metadataSlot<string>('sriovToken.client', 'client');
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
-      const pool = conn?.labels[SRIOV_TOKEN_LABEL] ?? slot.get(ctx)?.pool;
+      const pool = conn?.labels[SRIOV_TOKEN_LABEL];
       if (!conn || !pool) return next.request(ctx, req);
       return withHeldToken(ctx, book, slot, pool, conn.id, (tokenId) => {
-        const labels: Record<string, string> = {
-          ...conn.labels,
-          [SERVICE_DOMAIN_LABEL]: pool.split('/')[0] ?? pool,
-        };
-        delete labels[SRIOV_TOKEN_LABEL];
+        // The label stays: heal asks again with the connection as answered (a reselect after a
+        // close), and that request must still name the pool.
+        const labels = { ...conn.labels, [SERVICE_DOMAIN_LABEL]: pool.split('/')[0] ?? pool };
         const out: Connection = {
           ...conn,
           labels,
@@ -138,7 +130,7 @@ export function sriovTokenClient(env: NodeJS.ProcessEnv = process.env): NetworkS
       });
     },
     async close(ctx, conn, next) {
-      book.release(slot.get(ctx)?.tokenId, conn.id);
+      book.release(slot.get(ctx), conn.id);
       slot.delete(ctx);
       await next.close(ctx, conn);
     },
@@ -155,7 +147,7 @@ export function sriovTokenEndpoint(
   env: NodeJS.ProcessEnv = process.env,
 ): NetworkServiceElement {
   const book = new TokenBook(tokensFromEnv(env));
-  const slot = metadataSlot<Held>('sriovToken.endpoint', 'server');
+  const slot = metadataSlot<string>('sriovToken.endpoint', 'server');
   return {
     async request(ctx, req, next) {
       const conn = req.connection;
@@ -167,7 +159,7 @@ export function sriovTokenEndpoint(
       );
     },
     async close(ctx, conn, next) {
-      book.release(slot.get(ctx)?.tokenId, conn.id);
+      book.release(slot.get(ctx), conn.id);
       slot.delete(ctx);
       await next.close(ctx, conn);
     },
