@@ -76,8 +76,8 @@ function sriovTokens(
   if (!pools) return new Map();
   const { env, problems } = assignTokens(pools, asking);
   for (const problem of problems) {
-    const pod = asking.find((a) => problem.startsWith(`pod ${a.name} `))?.pod;
-    pod?.doc.error(pod.containers[0] ?? [], problem);
+    const pod = asking.find((a) => a.name === problem.pod)?.pod;
+    pod?.doc.error(pod.containers[0] ?? [], problem.message);
   }
   return env;
 }

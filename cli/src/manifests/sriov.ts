@@ -107,9 +107,9 @@ export function readSriovLimits(
 export function assignTokens(
   pools: Map<string, string[]>,
   pods: { name: string; node: string; asked: Record<string, number> }[],
-): { env: Map<string, Record<string, string>>; problems: string[] } {
+): { env: Map<string, Record<string, string>>; problems: { pod: string; message: string }[] } {
   const env = new Map<string, Record<string, string>>();
-  const problems: string[] = [];
+  const problems: { pod: string; message: string }[] = [];
   const used = new Map<string, Set<string>>(); // node → VF addresses handed out
   for (const pod of pods) {
     const taken = used.get(pod.node) ?? new Set<string>();
@@ -117,9 +117,10 @@ export function assignTokens(
     for (const [pool, n] of Object.entries(pod.asked)) {
       const free = (pools.get(pool) ?? []).filter((vf) => !taken.has(vf)).slice(0, n);
       if (free.length < n) {
-        problems.push(
-          `pod ${pod.name} asks for ${n} VF(s) of ${pool}, but ${pod.node} has ${free.length} left of ${pools.get(pool)?.length ?? 0} (the lab emulates ${EMULATED_VFS} per PF); expected fewer VFs asked on that node`,
-        );
+        problems.push({
+          pod: pod.name,
+          message: `pod ${pod.name} asks for ${n} VF(s) of ${pool}, but ${pod.node} has ${free.length} left of ${pools.get(pool)?.length ?? 0} (the lab emulates ${EMULATED_VFS} per PF); expected fewer VFs asked on that node`,
+        });
         continue;
       }
       for (const vf of free) taken.add(vf);

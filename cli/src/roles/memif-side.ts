@@ -119,10 +119,6 @@ export class MemifSides {
     });
   }
 
-  has(connId: string): boolean {
-    return this.#sides.has(connId);
-  }
-
   /** The report of connection `connId`'s memif, for the status file. */
   report(connId: string): MemifReport | undefined {
     const s = this.#sides.get(connId);

@@ -9,7 +9,7 @@ import { ipIn, NamespaceFixture } from '../kernel/testing/netns-fixture.js';
 import { answerArpAndIcmp, createMemifBridge, createMemifClient, type MemifClient } from './index.js';
 import { parseL4, synAck, type L4 } from './testing/l4.js';
 import { abstractName, Closer } from './testing/names.js';
-import { linkStats, vethPair, type VethPair } from './testing/wires.js';
+import { linkStats, vethPair, vxlanOver, type VethPair } from './testing/wires.js';
 
 // The kernel hands a packet socket frames as its stack built them: transport checksums left for
 // the "hardware" (checksum offload) and TCP or UDP super-frames (GSO) on a veth. A memif peer
@@ -33,35 +33,7 @@ async function wire(
 ): Promise<{ w: VethPair; client: MemifClient; got: L4[]; ifB: string }> {
   const w = vethPair(fx, tag);
   let [ifA, ifB] = [w.ifA, w.ifB];
-  if (vxlan) {
-    ipIn(w.a.name, 'addr', 'add', '10.61.0.1/24', 'dev', w.ifA);
-    ipIn(w.b.name, 'addr', 'add', '10.61.0.2/24', 'dev', w.ifB);
-    ifA = ifB = `vo${process.pid % 100000}`;
-    for (const [ns, local, remote] of [
-      [w.a.name, '10.61.0.1', '10.61.0.2'],
-      [w.b.name, '10.61.0.2', '10.61.0.1'],
-    ] as const) {
-      ipIn(
-        ns,
-        'link',
-        'add',
-        ifA,
-        'type',
-        'vxlan',
-        'id',
-        '43',
-        'local',
-        local,
-        'remote',
-        remote,
-        'dstport',
-        '4789',
-        'dev', // so that its MTU leaves room for the 50 bytes of VXLAN
-        ns === w.a.name ? w.ifA : w.ifB,
-      );
-      ipIn(ns, 'link', 'set', ifA, 'up');
-    }
-  }
+  if (vxlan) ifA = ifB = vxlanOver(w, `vo${process.pid % 100000}`, 43, true);
   ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', ifB);
   const socket = abstractName('offload');
   closer.add(

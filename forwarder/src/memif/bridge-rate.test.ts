@@ -5,7 +5,7 @@ import { isRoot } from '@nsm-ts/sdk/testing';
 import { NamespaceFixture } from '../kernel/testing/netns-fixture.js';
 import { createMemifBridge, createMemifClient, loadMemifAddon, type MemifInterface } from './index.js';
 import { abstractName, Closer } from './testing/names.js';
-import { Testpmd, TESTPMD } from './testing/testpmd.js';
+import { stopAll, Testpmd, TESTPMD } from './testing/testpmd.js';
 import { blast as blastUntil } from './testing/traffic.js';
 import { linkStats, vethPair, type VethPair } from './testing/wires.js';
 
@@ -18,17 +18,13 @@ const fx = new NamespaceFixture();
 const closer = new Closer();
 const figures: string[] = [];
 const pmds: Testpmd[] = [];
-afterEach(async () => {
-  try {
-    await Promise.all(pmds.splice(0).map((p) => p.stop()));
-  } finally {
-    try {
-      closer.closeAll();
-    } finally {
-      fx.cleanup();
-    }
-  }
-});
+afterEach(() =>
+  stopAll(
+    pmds,
+    () => closer.closeAll(),
+    () => fx.cleanup(),
+  ),
+);
 afterAll(() => {
   if (figures.length)
     console.log(`memif bridge figures (${LEN}-byte frames, ${MS} ms each):\n  ${figures.join('\n  ')}`);

@@ -5,24 +5,20 @@ import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 import { ipIn, NamespaceFixture } from '../kernel/testing/netns-fixture.js';
 import { answerArpAndIcmp, createMemifBridge, createMemifClient, createMemifServer } from './index.js';
 import { abstractName, Closer } from './testing/names.js';
-import { Testpmd, TESTPMD } from './testing/testpmd.js';
+import { stopAll, Testpmd, TESTPMD } from './testing/testpmd.js';
 import { threadTicks } from './testing/resources.js';
-import { linkStats, pingFrom, vethPair } from './testing/wires.js';
+import { linkStats, pingFrom, vethPair, vxlanOver } from './testing/wires.js';
 
 const fx = new NamespaceFixture();
 const closer = new Closer();
 const pmds: Testpmd[] = [];
-afterEach(async () => {
-  try {
-    await Promise.all(pmds.splice(0).map((p) => p.stop()));
-  } finally {
-    try {
-      closer.closeAll();
-    } finally {
-      fx.cleanup();
-    }
-  }
-});
+afterEach(() =>
+  stopAll(
+    pmds,
+    () => closer.closeAll(),
+    () => fx.cleanup(),
+  ),
+);
 
 describe.skipIf(!isRoot)(rootTitle('memif bridge to a kernel interface'), () => {
   test('ping from a namespace reaches a JS responder on a memif client through a bridge (server role)', async () => {
@@ -97,31 +93,7 @@ describe.skipIf(!isRoot)(rootTitle('memif bridge to a kernel interface'), () => 
 
   test('a VXLAN device as the kernel side: ping over the tunnel reaches the memif responder', async () => {
     const w = vethPair(fx, 'bx');
-    ipIn(w.a.name, 'addr', 'add', '10.61.0.1/24', 'dev', w.ifA);
-    ipIn(w.b.name, 'addr', 'add', '10.61.0.2/24', 'dev', w.ifB);
-    const vx = `vx${process.pid % 100000}`;
-    for (const [ns, local, remote] of [
-      [w.a.name, '10.61.0.1', '10.61.0.2'],
-      [w.b.name, '10.61.0.2', '10.61.0.1'],
-    ] as const) {
-      ipIn(
-        ns,
-        'link',
-        'add',
-        vx,
-        'type',
-        'vxlan',
-        'id',
-        '42',
-        'local',
-        local,
-        'remote',
-        remote,
-        'dstport',
-        '4789',
-      );
-      ipIn(ns, 'link', 'set', vx, 'up');
-    }
+    const vx = vxlanOver(w, `vx${process.pid % 100000}`, 42);
     ipIn(w.b.name, 'addr', 'add', '10.60.0.1/24', 'dev', vx);
     const socket = abstractName('bridge-vxlan');
     const bridge = closer.add(

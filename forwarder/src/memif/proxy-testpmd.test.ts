@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 
 import { createMemifClient, createMemifProxy, createMemifServer } from './index.js';
 import { abstractName, Closer, tempDir } from './testing/names.js';
-import { Testpmd, TESTPMD } from './testing/testpmd.js';
+import { stopAll, Testpmd, TESTPMD } from './testing/testpmd.js';
 import { exchange, isSwapped } from './testing/traffic.js';
 
 const closer = new Closer();
@@ -13,17 +13,15 @@ const dirs: { remove(): void }[] = [];
 let n = 0;
 const prefix = (): string => `nsm-memif-proxy-${process.pid}-${++n}`;
 
-afterEach(async () => {
-  try {
-    await Promise.all(pmds.splice(0).map((p) => p.stop()));
-  } finally {
-    try {
-      closer.closeAll();
-    } finally {
+afterEach(() =>
+  stopAll(
+    pmds,
+    () => closer.closeAll(),
+    () => {
       for (const d of dirs.splice(0)) d.remove();
-    }
-  }
-});
+    },
+  ),
+);
 
 // Short runs: testpmd busy-polls both cores while it forwards.
 describe.skipIf(!TESTPMD)('memif proxy with DPDK dpdk-testpmd at either end', () => {

@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, test } from 'vitest';
 
 import { createMemifClient, createMemifProxy, createMemifServer, type MemifInterface } from './index.js';
 import { abstractName, Closer, tempDir } from './testing/names.js';
-import { Testpmd, TESTPMD } from './testing/testpmd.js';
+import { stopAll, Testpmd, TESTPMD } from './testing/testpmd.js';
 import { blast as blastUntil, countFrames as counter } from './testing/traffic.js';
 
 // Quick packet-rate figures, printed, not asserted beyond "frames moved": this machine has two
@@ -17,17 +17,15 @@ const dirs: { remove(): void }[] = [];
 const figures: string[] = [];
 let n = 0;
 
-afterEach(async () => {
-  try {
-    await Promise.all(pmds.splice(0).map((p) => p.stop()));
-  } finally {
-    try {
-      closer.closeAll();
-    } finally {
+afterEach(() =>
+  stopAll(
+    pmds,
+    () => closer.closeAll(),
+    () => {
       for (const d of dirs.splice(0)) d.remove();
-    }
-  }
-});
+    },
+  ),
+);
 afterAll(() =>
   console.log(`memif figures (${SECONDS} s each, batches of ${BATCH}):\n  ${figures.join('\n  ')}`),
 );

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 
 import { createMemifClient, createMemifServer, type MemifInterface } from './index.js';
 import { abstractName, Closer, tempDir } from './testing/names.js';
-import { Testpmd, TESTPMD } from './testing/testpmd.js';
+import { stopAll, Testpmd, TESTPMD } from './testing/testpmd.js';
 import { exchange, isSwapped, seqOf } from './testing/traffic.js';
 
 const closer = new Closer();
@@ -13,17 +13,15 @@ const dirs: { remove(): void }[] = [];
 let n = 0;
 const prefix = (): string => `nsm-memif-${process.pid}-${++n}`;
 
-afterEach(async () => {
-  try {
-    await Promise.all(pmds.splice(0).map((p) => p.stop()));
-  } finally {
-    try {
-      closer.closeAll();
-    } finally {
+afterEach(() =>
+  stopAll(
+    pmds,
+    () => closer.closeAll(),
+    () => {
       for (const d of dirs.splice(0)) d.remove();
-    }
-  }
-});
+    },
+  ),
+);
 
 /**
  * Frames of two buffers (3000 bytes) and of one take turns, so that ring slots that carried the

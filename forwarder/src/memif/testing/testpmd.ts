@@ -180,3 +180,21 @@ export class Testpmd {
     };
   }
 }
+
+/**
+ * Stops every testpmd in `pmds` (emptying it), then runs each of `then` in order; all of them run
+ * even when one fails, and the first failure is thrown at the end. For a suite's afterEach:
+ * `afterEach(() => stopAll(pmds, () => closer.closeAll(), () => fx.cleanup()))`.
+ */
+export async function stopAll(pmds: Testpmd[], ...then: (() => void)[]): Promise<void> {
+  const failures: unknown[] = [];
+  await Promise.all(pmds.splice(0).map((p) => p.stop().catch((err: unknown) => void failures.push(err))));
+  for (const step of then) {
+    try {
+      step();
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+}

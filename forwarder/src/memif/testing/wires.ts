@@ -48,6 +48,25 @@ export function linkStats(ns: string, ifname: string): { rx: number; tx: number;
   return { rx: link!.stats64.rx.packets, tx: link!.stats64.tx.packets, rxDropped: link!.stats64.rx.dropped };
 }
 
+/**
+ * A VXLAN tunnel over the pair: 10.61.0.1/24 and 10.61.0.2/24 on the veth ends, and a device named
+ * `name` (VNI `vni`, port 4789) at each end, up; with `onVeth` bound to the veth, so its MTU leaves
+ * room for the 50 bytes of VXLAN. Returns the device name (the same on both sides).
+ */
+export function vxlanOver(w: VethPair, name: string, vni: number, onVeth = false): string {
+  ipIn(w.a.name, 'addr', 'add', '10.61.0.1/24', 'dev', w.ifA);
+  ipIn(w.b.name, 'addr', 'add', '10.61.0.2/24', 'dev', w.ifB);
+  for (const [ns, local, remote, dev] of [
+    [w.a.name, '10.61.0.1', '10.61.0.2', w.ifA],
+    [w.b.name, '10.61.0.2', '10.61.0.1', w.ifB],
+  ] as const) {
+    const args = ['link', 'add', name, 'type', 'vxlan', 'id', String(vni), 'local', local, 'remote', remote];
+    ipIn(ns, ...args, 'dstport', '4789', ...(onVeth ? ['dev', dev] : []));
+    ipIn(ns, 'link', 'set', name, 'up');
+  }
+  return name;
+}
+
 /** Pings from inside `ns` without blocking the event loop (the responder answers on it). */
 export async function pingFrom(
   ns: string,
