@@ -85,7 +85,7 @@ async function sends(
 ): Promise<{ ok: boolean; peerMac?: string }> {
   const pod = side === 'client' ? link.client : link.endpoint;
   const view = side === 'client' ? link.clientMemif : link.endpointMemif;
-  if (view?.external) return { ok: true }; // not tried: see checkLink's note
+  if (view?.external) return { ok: false }; // not tried, not a problem: see checkLink's note
   if (view) {
     const connectionId = side === 'client' ? link.id : (view.connectionId ?? '');
     const report = await memifAnswered(lab, { pod, connectionId, side, view, peerIp: to }, problems);
@@ -113,9 +113,8 @@ async function checkPair(
     ? `${link.endpoint}'s memif`
     : `${link.endpoint}/${link.endpointInterface}`;
   if (facts && !facts.ips.includes(endpointIp)) problems.push(`${endpointIp} is not on ${where}`);
-  else if (facts && link.clientMemif?.external)
-    peer = true; // not tried: see checkLink's note
-  else if (facts) {
+  else if (facts && !link.clientMemif?.external) {
+    // (A memif left to an attached program is not tried: see checkLink's note.)
     const mac = link.clientMemif
       ? forward.peerMac || undefined
       : await neighbourMac(lab.netns(link.client), link.clientInterface, endpointIp);
