@@ -1,6 +1,7 @@
 /**
  * What a forwarder offers the next hop: toward an endpoint on another node (reached through that node's
- * manager over TCP) a VXLAN tunnel from this node's tunnel IP; toward a local endpoint (unix socket)
+ * manager over TCP) a VXLAN tunnel from this node's tunnel IP (VLAN on the physical network for an
+ * SR-IOV client); toward a local endpoint (unix socket)
  * the local mechanism the client asked for (and the kinds it can be joined to), or every local type
  * this forwarder builds when the request arrived over a tunnel.
  */
@@ -33,12 +34,33 @@ export const LOCAL_MECHANISM_PARAMETER = 'nsm_local_mechanism';
  */
 const JOINABLE: Record<string, string[]> = { MEMIF: ['KERNEL'], KERNEL: ['MEMIF'], VFIO: ['NOOP'] };
 
+/**
+ * An SR-IOV client's VF sends on the physical network behind its NIC, not through a tunnel: the
+ * next hop is offered VLAN (see mechanisms/sriov-remote.ts) with the client's pool, from its
+ * `sriovToken` label, and the VLAN it asked for.
+ */
+function sriovOffer(labels: Record<string, string>, vlan: string | undefined) {
+  const pool = labels['sriovToken'];
+  if (!pool)
+    throw new NsmError(
+      Code.INVALID_ARGUMENT,
+      "the client's KERNEL mechanism has tokenID, but the request has no sriovToken label naming its pool: expected the SDK's sriovTokenClient to label it",
+    );
+  return newMechanism('VLAN', 'REMOTE', {
+    sriov_pool: pool,
+    [LOCAL_MECHANISM_PARAMETER]: 'KERNEL',
+    ...(vlan ? { 'vlan-id': vlan } : {}),
+  });
+}
+
 /** Usage: `createForwarderChain({ ..., offer: forwarderOffer({ tunnelIp, vxlanPort: 4789, localTypes: ['KERNEL'] }) })`. */
 export function forwarderOffer(options: OfferOptions): OfferFn {
   return (ctx, req) => {
     const url = clientUrlOf(ctx) ?? '';
     const incoming = req.connection?.mechanism;
     if (!url.startsWith('unix://')) {
+      if (incoming?.cls === 'LOCAL' && incoming.type === 'KERNEL' && incoming.parameters['tokenID'])
+        return [sriovOffer(req.connection?.labels ?? {}, incoming.parameters['vlan-id'])];
       if (!options.tunnelIp) {
         throw new NsmError(
           Code.FAILED_PRECONDITION,

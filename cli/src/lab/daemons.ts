@@ -11,7 +11,7 @@ import { MANAGER_PORT, REGISTRY_PORT, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
 import { addComponent } from './supervisor/control.js';
 import type { ComponentSpec } from './supervisor/spec.js';
-import { REGISTRY_IP, tunnelIp } from './topology.js';
+import { PHYSNET_BRIDGE, REGISTRY_IP, tunnelIp } from './topology.js';
 import { waitFor } from './wait.js';
 
 /** Waits until the gRPC server at `url` answers its health check (over mTLS in a secure lab). */
@@ -80,6 +80,8 @@ export function emulatorSpec(lab: Lab, node: string, sriov: LabSriov): Component
       NSM_VFIO_DIR: paths.vfioDir,
       NSM_NETNS_NAME: lab.netns(node),
       NSM_SRIOV_EMULATE: JSON.stringify(pfs),
+      // Every PF is cabled to the lab's physical network, where the VFs of all nodes meet.
+      NSM_SRIOV_UPLINK: `${lab.netns('fabric')}/${PHYSNET_BRIDGE}`,
     },
   };
 }

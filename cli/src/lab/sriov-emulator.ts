@@ -3,7 +3,8 @@
  * The emulated SR-IOV NICs of one lab node, run by the lab's supervisor in the node's namespace
  * before its forwarder: builds the sysfs tree (NSM_SYSFS_ROOT) and the VFIO directory
  * (NSM_VFIO_DIR) with the PFs of NSM_SRIOV_EMULATE (JSON: [{ address, driver, vfDriver, netdev, vfs }]),
- * with a real veth "PF" in this namespace and macvlans on it standing in for the VF netdevs, then
+ * with a real veth "PF" in this namespace and macvlans on it standing in for the VF netdevs (the
+ * veth's other end, the PF's cable, goes to the bridge NSM_SRIOV_UPLINK names: <netns>/<bridge>), then
  * honours driver binds until SIGTERM, when it removes everything it made.
  */
 import { writeFileSync } from 'node:fs';
@@ -14,11 +15,14 @@ const env = process.env;
 const root = env['NSM_SYSFS_ROOT'];
 const vfioDir = env['NSM_VFIO_DIR'];
 const netns = env['NSM_NETNS_NAME'];
+// <netns>/<bridge>: where the PFs' cables go (the physical network).
+const [uplinkNs, uplinkBridge] = (env['NSM_SRIOV_UPLINK'] ?? '').split('/');
+const uplink = uplinkNs && uplinkBridge ? { netns: uplinkNs, bridge: uplinkBridge } : undefined;
 let pfs: EmulatedPfOptions[];
 try {
   pfs = (JSON.parse(env['NSM_SRIOV_EMULATE'] ?? '') as Omit<EmulatedPfOptions, 'netdev'>[]).map((pf, i) => ({
     ...pf,
-    netdev: { name: `ens${i + 1}f0`, ...(netns ? { netns } : {}) },
+    netdev: { name: `ens${i + 1}f0`, ...(netns ? { netns } : {}), ...(uplink ? { uplink } : {}) },
   }));
 } catch (err) {
   process.stderr.write(

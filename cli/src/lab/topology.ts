@@ -13,8 +13,14 @@ export function tunnelIp(index: number): string {
 /** The registry's address on the fabric. */
 export const REGISTRY_IP = `${FABRIC_PREFIX}.1`;
 
-/** Creates the fabric and the nodes. */
-export async function createFabric(lab: Lab, nodes: string[]): Promise<void> {
+/**
+ * The physical network the lab's emulated SR-IOV NICs are cabled to: a bridge in the fabric
+ * namespace, apart from the nodes' own network (br0). VFs of every node meet on it.
+ */
+export const PHYSNET_BRIDGE = 'phys0';
+
+/** Creates the fabric and the nodes; with `physnet`, the bridge emulated NICs are cabled to. */
+export async function createFabric(lab: Lab, nodes: string[], o: { physnet?: boolean } = {}): Promise<void> {
   const fabric = lab.netns('fabric');
   await ipBatch([fabric, ...nodes.map((n) => lab.netns(n))].map((ns) => `netns add ${ns}`));
   await ipBatch(
@@ -23,6 +29,7 @@ export async function createFabric(lab: Lab, nodes: string[]): Promise<void> {
       'link add br0 type bridge',
       `addr add ${REGISTRY_IP}/24 dev br0`,
       'link set br0 up',
+      ...(o.physnet ? [`link add ${PHYSNET_BRIDGE} type bridge`, `link set ${PHYSNET_BRIDGE} up`] : []),
       ...nodes.flatMap((node, i) => [
         `link add n${i + 1} type veth peer name eth0 netns ${lab.netns(node)}`,
         `link set n${i + 1} master br0 up`,

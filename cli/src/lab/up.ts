@@ -81,7 +81,7 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
   const step = (): void => {
     if (options.signal?.aborted) throw new UpInterruptedError('interrupted');
   };
-  await createFabric(lab, plan.nodes);
+  await createFabric(lab, plan.nodes, { physnet: plan.sriov !== undefined });
   options.progress(`created the fabric and ${plan.nodes.length} nodes (${plan.nodes.join(', ')})`);
   step();
   if (state.secure) {

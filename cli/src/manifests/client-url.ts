@@ -56,7 +56,14 @@ function parseQuery(query: string, problems: string[]): Record<string, string> {
     }
   }
   // sriovToken names an SR-IOV pool, <serviceDomain>/<capability>, as upstream: not a label value.
-  const { [SRIOV_TOKEN]: pool, ...plain } = labels;
+  // mac (a VF's MAC, set through its PF) is written aa:bb:cc:dd:ee:ff: not a label value either.
+  const { [SRIOV_TOKEN]: pool, mac, ...plain } = labels;
+  if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac))
+    problems.push(`query["mac"] is "${mac}"; expected a MAC address such as 02:00:00:00:00:01`);
+  if (mac !== undefined && pool === undefined)
+    problems.push(
+      `query["mac"] asks for a VF's MAC, but the query has no ${SRIOV_TOKEN}; expected it beside ${SRIOV_TOKEN}=<pool>`,
+    );
   if (pool !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/.test(pool))
     problems.push(
       `query["${SRIOV_TOKEN}"] is "${pool}"; expected an SR-IOV pool <serviceDomain>/<capability> such as worker.domain/10G`,

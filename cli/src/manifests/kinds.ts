@@ -111,10 +111,11 @@ export function readManifests(docs: readonly ManifestDoc[]): Manifests {
   for (const doc of docs) {
     if (doc.get(['kind']) === 'ConfigMap' && doc.get(['metadata', 'name']) === SRIOV_CONFIG_MAP) {
       const sriov = readSriovConfigMap(doc);
-      if (sriov && out.sriov)
+      // The same config twice is one config (examples run together each bring it, as kubectl apply allows).
+      if (sriov && out.sriov && sriov.text !== out.sriov.text)
         doc.error(
           ['metadata', 'name'],
-          `ConfigMap ${SRIOV_CONFIG_MAP} is defined twice; expected one SR-IOV config for the lab`,
+          `ConfigMap ${SRIOV_CONFIG_MAP} is defined twice with different configs; expected one SR-IOV config for the lab`,
         );
       else if (sriov) out.sriov = sriov;
     }

@@ -6,6 +6,7 @@ import { kernelMechanism } from './kernel.js';
 import { memifMechanism } from './memif.js';
 import { noopMechanism } from './noop.js';
 import { returnStrayVfs } from './sriov.js';
+import { vlanMechanism } from './sriov-remote.js';
 import { vfioMechanism } from './vfio.js';
 import { vxlanMechanism } from './vxlan.js';
 
@@ -21,7 +22,7 @@ export interface KernelDataplane {
 }
 
 /**
- * Creates deps (scanning for a previous run's interfaces) and the KERNEL, MEMIF, VXLAN and NOOP elements.
+ * Creates deps (scanning for a previous run's interfaces) and the KERNEL, MEMIF, VXLAN, VLAN (SR-IOV across nodes), VFIO and NOOP elements.
  * Usage: `startForwarder(config, { log, dataplane: await createKernelDataplane({ ...config, log }) })`.
  */
 export async function createKernelDataplane(
@@ -35,6 +36,7 @@ export async function createKernelDataplane(
       KERNEL: kernelMechanism(deps, options.sriov ? { sriov: options.sriov } : {}),
       MEMIF: memifMechanism(deps),
       VXLAN: vxlanMechanism(deps),
+      VLAN: vlanMechanism(deps, options.sriov ? { sriov: options.sriov } : {}),
       VFIO: vfioMechanism({ sriov: options.sriov }),
       NOOP: noopMechanism(),
     },

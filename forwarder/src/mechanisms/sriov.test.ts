@@ -156,16 +156,23 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/sriov'), () => {
     expect(s.pool.tokens().map((t) => t.holder)).toEqual([undefined, undefined]);
   });
 
-  it('refuses an endpoint without a token of its own, and a forwarder without SR-IOV config, leaving every VF in the node', async () => {
+  it('gives an endpoint without a token of its own a VF of the pool the client labels; refuses one without that label, and a forwarder without SR-IOV config', async () => {
     const s = await setUp();
     const [nsc, nse] = [fx.add('sc'), fx.add('se')];
     const { handler, endpoint } = chain(s, nse.path, undefined);
+    const labelled = vfRequest(nsc.path, s.clientToken);
+    labelled.connection!.labels = { sriovToken: 'worker.domain/10G' };
+    const conn = await handler.request(ctx, labelled);
+    expect(linksOf(nse.name).map((l) => [l.ifname, l.linkinfo?.info_kind])).toEqual([['nse0', 'macvlan']]);
+    expect(succeedsIn(nsc.name, 'ping', '-c1', '-W2', NSE_IP)).toBe(true);
+    await handler.close(ctx, conn);
+    expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1']);
     const err = await rejectionOf(handler.request(ctx, vfRequest(nsc.path, s.clientToken)));
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.message).toContain(
-      'the endpoint answered KERNEL without tokenID: an SR-IOV client is joined to an SR-IOV endpoint',
+      'the endpoint answered KERNEL without tokenID, and the request has no sriovToken label naming the pool',
     );
-    expect(endpoint.closes).toBe(1);
+    expect(endpoint.closes).toBe(2);
     expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1']);
     expect(s.pool.tokens().map((t) => t.holder)).toEqual([undefined, undefined]);
     const bare = chain({ ...s, usePool: false }, nse.path, s.endpointToken);

@@ -48,6 +48,8 @@ export const IFLA = {
   LINK: 5,
   LINKINFO: 18,
   IFALIAS: 20,
+  /** VF settings of an SR-IOV PF: IFLA_VF_INFO entries. */
+  VFINFO_LIST: 22,
   NET_NS_FD: 28,
   /** With a namespace move: the index the link gets there (EEXIST if taken). */
   NEW_IFINDEX: 49,
@@ -55,6 +57,11 @@ export const IFLA = {
 
 /** Attributes nested in IFLA_LINKINFO. */
 export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
+
+/** IFLA_VFINFO_LIST holds IFLA_VF_INFO entries, each with the settings of one VF. */
+export const IFLA_VF_INFO = 1;
+/** Settings in an IFLA_VF_INFO: `ifla_vf_mac { u32 vf; u8 mac[32] }`, `ifla_vf_vlan { u32 vf, vlan, qos }`. */
+export const IFLA_VF = { MAC: 1, VLAN: 2 } as const;
 
 /** Attribute nested in the veth IFLA_INFO_DATA: the peer's own ifinfomsg and attributes. */
 export const VETH_INFO_PEER = 1;

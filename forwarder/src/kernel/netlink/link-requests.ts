@@ -10,8 +10,18 @@ import {
   u32Attr,
   u8Attr,
 } from './attributes.js';
-import { IFF_UP, IFLA, IFLA_INFO, IFLA_VXLAN, NLM_F, RTM, VETH_INFO_PEER } from './constants.js';
-import { parseIp } from './inet.js';
+import {
+  IFF_UP,
+  IFLA,
+  IFLA_INFO,
+  IFLA_VF,
+  IFLA_VF_INFO,
+  IFLA_VXLAN,
+  NLM_F,
+  RTM,
+  VETH_INFO_PEER,
+} from './constants.js';
+import { parseIp, parseMac } from './inet.js';
 import type { NetlinkRequest } from './message.js';
 import { ifinfomsg } from './structs.js';
 import { validateAlias, validateFd, validateIfIndex, validateIfName, validateInt } from './validate.js';
@@ -160,6 +170,42 @@ export function setLinkRequest(ref: LinkRef, changes: LinkChanges): NetlinkReque
     change: up === undefined ? 0 : IFF_UP,
   });
   return { operation: `setLink(${ref})`, type: RTM.SETLINK, flags: 0, header, attrs };
+}
+
+/** What {@link setVfRequest} sets on one VF through its PF (`ip link set <pf> vf N mac .. vlan ..`). */
+export interface VfSettings {
+  /** The VF's administrative MAC; 00:00:00:00:00:00 clears it. */
+  readonly mac?: string;
+  /** Port VLAN the NIC tags and strips for the VF, 1..4094; 0 clears it. */
+  readonly vlan?: number;
+}
+
+/** Sets MAC and/or VLAN of VF `vf` of the PF `pf` (RTM_SETLINK with IFLA_VFINFO_LIST). */
+export function setVfRequest(pf: LinkRef, vf: number, settings: VfSettings): NetlinkRequest {
+  validateInt(vf, 0, 0xffff, 'VF index');
+  const sel = selector(pf);
+  const entry: Attr[] = [];
+  if (settings.mac !== undefined) {
+    const mac = Buffer.alloc(4 + 32);
+    mac.writeUInt32LE(vf, 0);
+    parseMac(settings.mac).copy(mac, 4);
+    entry.push(bytesAttr(IFLA_VF.MAC, mac));
+  }
+  if (settings.vlan !== undefined) {
+    validateInt(settings.vlan, 0, 4094, 'VF VLAN');
+    const vlan = Buffer.alloc(12);
+    vlan.writeUInt32LE(vf, 0);
+    vlan.writeUInt32LE(settings.vlan, 4);
+    entry.push(bytesAttr(IFLA_VF.VLAN, vlan));
+  }
+  if (entry.length === 0) throw invalidArgument(`setVf(${pf}, ${vf}): nothing to set, expected mac or vlan`);
+  return {
+    operation: `setVf(${pf}, vf ${vf})`,
+    type: RTM.SETLINK,
+    flags: 0,
+    header: ifinfomsg({ index: sel.index }),
+    attrs: [...sel.attrs, nestedAttr(IFLA.VFINFO_LIST, [nestedAttr(IFLA_VF_INFO, entry)])],
+  };
 }
 
 /** Deletes a link (a veth takes its peer with it). */

@@ -6,7 +6,7 @@ import { encodeBatch, settleBatch } from './batch.js';
 import { NLM_F, NLMSG, RTM } from './constants.js';
 import { KernelError } from './errors.js';
 import { formatIp, parseCidr, parseIp, parseMac } from './inet.js';
-import { createVethRequest, setLinkRequest } from './link-requests.js';
+import { createVethRequest, setLinkRequest, setVfRequest } from './link-requests.js';
 import { type NetlinkMessage, decodeAck, encodeRequest, parseMessages } from './message.js';
 
 /** Builds the NLMSG_ERROR reply the kernel would send for `seq`, with an extended-ack text. */
@@ -56,6 +56,23 @@ describe('netlink encoding', () => {
     const peerAttrs = parseAttrs(peer.subarray(16));
     expect(peerAttrs.get(3)?.toString()).toBe('b0\0');
     expect(peerAttrs.get(28)?.readInt32LE(0)).toBe(9);
+  });
+
+  it('puts VF settings in IFLA_VFINFO_LIST > IFLA_VF_INFO as ifla_vf_mac and ifla_vf_vlan', () => {
+    const req = setVfRequest('ens1f0', 3, { mac: '02:aa:00:00:00:01', vlan: 100 });
+    const attrs = parseAttrs(encodeAttrs(req.attrs));
+    expect(attrs.get(3)?.toString()).toBe('ens1f0\0');
+    const info = parseAttrs(parseAttrs(attrs.get(22) ?? Buffer.alloc(0)).get(1) ?? Buffer.alloc(0));
+    const mac = info.get(1) ?? Buffer.alloc(0);
+    expect([mac.length, mac.readUInt32LE(0), mac.subarray(4, 10).toString('hex')]).toEqual([
+      36,
+      3,
+      '02aa00000001',
+    ]);
+    const vlan = info.get(2) ?? Buffer.alloc(0);
+    expect([vlan.readUInt32LE(0), vlan.readUInt32LE(4), vlan.readUInt32LE(8)]).toEqual([3, 100, 0]);
+    expect(() => setVfRequest('ens1f0', 0, {})).toThrow('nothing to set, expected mac or vlan');
+    expect(() => setVfRequest('ens1f0', 0, { vlan: 4095 })).toThrow('VF VLAN must be an integer in 0..4094');
   });
 
   it('decodes an error with the extended-ack message', () => {

@@ -12,7 +12,7 @@ import { VFIO_PCI_DRIVER } from '../pci-sysfs.js';
 import { formatPciAddress, parsePciAddress } from '../pci-address.js';
 import { FakeKernel, type FakePort } from './fake-kernel.js';
 import { FakeTree } from './fake-tree.js';
-import { createPortLink, deleteLink } from './stand-ins.js';
+import { cablePort, createPortLink, deleteLink } from './stand-ins.js';
 
 /** One emulated NIC port. */
 export interface FakePfOptions {
@@ -27,7 +27,16 @@ export interface FakePfOptions {
    * namespace, and each VF bound to a network driver gets a real macvlan on it (needs root);
    * without, the names exist only in sysfs.
    */
-  readonly netdev: { readonly name: string; readonly netns?: string };
+  readonly netdev: {
+    readonly name: string;
+    readonly netns?: string;
+    /**
+     * The PF's cable: with `netns`, the veth's other end goes into this namespace (an `ip netns`
+     * name), enslaved to `bridge` there, so VFs of PFs cabled to the same bridge reach each other.
+     * Without, that end stays beside the PF.
+     */
+    readonly uplink?: { readonly netns: string; readonly bridge: string };
+  };
   /** `sriov_numvfs`: how many VFs exist. */
   readonly vfs: number;
   /** `sriov_totalvfs`; max(vfs, 8) by default. */
@@ -139,6 +148,7 @@ export function createFakeSriov(options: FakeSriovOptions): FakeSriov {
           `nsm-fake-sriov:${id}:${pf.address}`,
         );
         portLinks.push({ netns: pf.netdev.netns, name: pf.netdev.name });
+        if (pf.netdev.uplink) cablePort(pf.netdev.netns, `fk${id}${ordinal}`, pf.netdev.uplink);
       }
       kernel.attach(pf.address, pf.driver);
       if (pf.vfsBound ?? true) for (const vf of built.vfs) kernel.attach(vf.address, pf.vfDriver);

@@ -32,6 +32,15 @@ export function createPortLink(netns: string, name: string, peer: string, alias:
   for (const end of [name, peer]) ip(netns, 'link', 'set', 'dev', end, 'alias', alias, 'up');
 }
 
+/**
+ * Cables a port: moves the PF stand-in's other end `peer` from `netns` into `uplink.netns` and
+ * enslaves it to `uplink.bridge` there (the physical network). Deleting the PF deletes it.
+ */
+export function cablePort(netns: string, peer: string, uplink: { netns: string; bridge: string }): void {
+  ip(netns, 'link', 'set', 'dev', peer, 'netns', uplink.netns);
+  ip(uplink.netns, 'link', 'set', 'dev', peer, 'master', uplink.bridge, 'up');
+}
+
 /** Creates a VF stand-in: a macvlan (mode bridge) on the PF stand-in, down like a freshly probed VF. */
 export function createStandIn(netns: string, port: string, name: string, mark: StandInMark): void {
   ip(

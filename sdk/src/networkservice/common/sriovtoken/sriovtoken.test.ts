@@ -106,6 +106,29 @@ describe('SR-IOV tokens', () => {
     expect(seen[1]!.connection!.labels).toEqual({ sriovToken: POOL, serviceDomain: 'worker.domain' });
   });
 
+  it('labels vlan-id and mac become parameters of every mechanism offered; bad ones are refused', async () => {
+    const { handler, seen } = chainWith(sriovTokenClient(env), 'client');
+    const ask = (labels: Record<string, string>) =>
+      newRequest({ id: 'v', labels: { sriovToken: POOL, ...labels } }, [
+        newMechanism('KERNEL', 'LOCAL'),
+        newMechanism('KERNEL', 'LOCAL', { name: 'x' }),
+      ]);
+    await handler.request(createContext(), ask({ 'vlan-id': '0100', mac: '02:AA:00:00:00:01' }));
+    for (const m of seen[0]!.mechanism_preferences)
+      expect(m.parameters).toMatchObject({ tokenID: 'tok-1', 'vlan-id': '100', mac: '02:aa:00:00:00:01' });
+    expect(seen[0]!.connection!.labels['vlan-id']).toBe('0100');
+    for (const [labels, text] of [
+      [{ 'vlan-id': '4095' }, 'label vlan-id is "4095"; expected a VLAN id 1..4094'],
+      [{ 'vlan-id': 'ten' }, 'label vlan-id is "ten"'],
+      [{ mac: '01:00:5e:00:00:01' }, 'expected a unicast MAC address'],
+      [{ mac: '02:00:00:00:01' }, 'label mac is "02:00:00:00:01"'],
+    ] as const) {
+      const err = await rejection(handler.request(createContext(), ask(labels)));
+      expect(err?.code).toBe(Code.INVALID_ARGUMENT);
+      expect(err?.message).toContain(text);
+    }
+  });
+
   it('names the variable a pod without tokens of the pool lacks', async () => {
     const { handler } = chainWith(sriovTokenClient({}), 'client');
     const req = newRequest({ id: 'a', labels: { sriovToken: POOL } }, [newMechanism('KERNEL', 'LOCAL')]);

@@ -20,6 +20,34 @@ export const SERVICE_DOMAIN_LABEL = 'serviceDomain';
 /** The KERNEL/VFIO mechanism parameter that carries the token, as upstream. */
 export const TOKEN_ID_PARAMETER = 'tokenID';
 const ENV_PREFIX = 'NSM_SRIOV_TOKENS_';
+/**
+ * Labels of an SR-IOV request that ask for VF settings made through the PF: a port VLAN
+ * (`vlan-id`, 1..4094, upstream's key) and a MAC (`mac`). They become mechanism parameters of the
+ * same names, and stay as labels for a request made again from the answered connection.
+ */
+export const VF_SETTING_LABELS = ['vlan-id', 'mac'] as const;
+
+/** The VF settings asked by `labels`, checked; INVALID_ARGUMENT naming a bad one. */
+function vfSettings(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const vlan = labels['vlan-id'];
+  if (vlan !== undefined) {
+    const n = /^\d{1,4}$/.test(vlan) ? Number(vlan) : NaN;
+    if (!(n >= 1 && n <= 4094))
+      throw new NsmError(Code.INVALID_ARGUMENT, `label vlan-id is "${vlan}"; expected a VLAN id 1..4094`);
+    out['vlan-id'] = String(n);
+  }
+  const mac = labels['mac'];
+  if (mac !== undefined) {
+    if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1)
+      throw new NsmError(
+        Code.INVALID_ARGUMENT,
+        `label mac is "${mac}"; expected a unicast MAC address like 02:00:00:00:00:01 for the VF`,
+      );
+    out['mac'] = mac.toLowerCase();
+  }
+  return out;
+}
 
 /** The tokens of a pod by pool name, from its environment. */
 export function tokensFromEnv(env: NodeJS.ProcessEnv = process.env): Map<string, string[]> {
@@ -94,14 +122,15 @@ async function withHeldToken<T>(
   }
 }
 
-function withToken(mech: Mechanism, tokenId: string): Mechanism {
-  return { ...mech, parameters: { ...mech.parameters, [TOKEN_ID_PARAMETER]: tokenId } };
+function withToken(mech: Mechanism, tokenId: string, settings: Record<string, string> = {}): Mechanism {
+  return { ...mech, parameters: { ...mech.parameters, ...settings, [TOKEN_ID_PARAMETER]: tokenId } };
 }
 
 /**
  * Client element: a request labelled `sriovToken=<pool>` gets a token of that pool on every
  * mechanism it offers (and on its mechanism, when it has one), and `serviceDomain=<domain>` beside
- * the label. FAILED_PRECONDITION when the pod holds no token of the pool, RESOURCE_EXHAUSTED
+ * the label; labels `vlan-id` and `mac` become mechanism parameters too (VF settings the forwarder
+ * makes through the PF). FAILED_PRECONDITION when the pod holds no token of the pool, RESOURCE_EXHAUSTED
  * when all of them are in use. The token is the connection's until it closes.
  * Usage: in the client chain after `mechanismPreferences(...)`: `sriovTokenClient()`.
  */
@@ -113,6 +142,7 @@ export function sriovTokenClient(env: NodeJS.ProcessEnv = process.env): NetworkS
       const conn = req.connection;
       const pool = conn?.labels[SRIOV_TOKEN_LABEL];
       if (!conn || !pool) return next.request(ctx, req);
+      const settings = vfSettings(conn.labels);
       return withHeldToken(ctx, book, slot, pool, conn.id, (tokenId) => {
         // The label stays: heal asks again with the connection as answered (a reselect after a
         // close), and that request must still name the pool.
@@ -120,12 +150,12 @@ export function sriovTokenClient(env: NodeJS.ProcessEnv = process.env): NetworkS
         const out: Connection = {
           ...conn,
           labels,
-          ...(conn.mechanism ? { mechanism: withToken(conn.mechanism, tokenId) } : {}),
+          ...(conn.mechanism ? { mechanism: withToken(conn.mechanism, tokenId, settings) } : {}),
         };
         return next.request(ctx, {
           ...req,
           connection: out,
-          mechanism_preferences: req.mechanism_preferences.map((m) => withToken(m, tokenId)),
+          mechanism_preferences: req.mechanism_preferences.map((m) => withToken(m, tokenId, settings)),
         });
       });
     },

@@ -1,0 +1,299 @@
+/**
+ * The VFs a connection holds: leased from the pool, their netdevs moved from the node into a pod,
+ * marked, renamed and configured, MAC and VLAN set through the PF where asked; and given back (the
+ * netdev to the node under its original name, the settings cleared, the lease to the pool). What a
+ * connection holds lives in its metadata. Used by the KERNEL element (a client with a token) and
+ * the VLAN element (the endpoint's side of an SR-IOV connection from another node).
+ */
+import { closeSync } from 'node:fs';
+import type { Mechanism } from '@nsm-ts/sdk/api';
+import { Code, NsmError, metadataSlot, type Context } from '@nsm-ts/sdk/core';
+import { setLinkRequest, setVfRequest, type VfSettings } from '../kernel/netlink/link-requests.js';
+import type { SriovPool, VfLease } from '../sriov/index.js';
+import { configureEnd, openEndNamespace } from './build-veth.js';
+import { moveIntoPod } from './build-vxlan.js';
+import type { KernelDeps } from './deps.js';
+import { nsKeyOf } from './netlink-cache.js';
+import { EMPTY_CONFIG } from './pod-config.js';
+import { listNamespaces } from './adopt.js';
+import { inNamespace, type EndTarget } from './wire.js';
+
+/** The KERNEL parameter that names a pod's SR-IOV token, as upstream. */
+export const TOKEN_ID = 'tokenID';
+/** The parameter asking for a port VLAN on the VF (set through the PF), as upstream's VLAN mechanism names it. */
+export const VLAN_ID = 'vlan-id';
+/** The KERNEL parameter asking for the VF's MAC (set through the PF). */
+export const VF_MAC = 'mac';
+/** Marks a VF moved into a pod: `nsm-vf:<owner>:<connection id>:<its name in the node>`. */
+export const VF_ALIAS_PREFIX = 'nsm-vf:';
+
+/** One VF a connection holds: where it is, what it was called in the node, what was set through its PF. */
+interface HeldVf {
+  lease: VfLease;
+  target: EndTarget;
+  index: number;
+  settings?: VfSettings;
+}
+
+const kVfs = metadataSlot<HeldVf[]>('sriov.vfs', 'server');
+
+/** The token of a KERNEL mechanism, if it asks for a VF. */
+export function tokenOf(mech: Mechanism | null | undefined): string | undefined {
+  return mech?.parameters[TOKEN_ID] || undefined;
+}
+
+/**
+ * The VLAN a mechanism asks for (`vlan-id`, 1..4094), undefined when it asks none; a bad value is
+ * INVALID_ARGUMENT naming it.
+ */
+export function vlanOf(mech: Mechanism | null | undefined): number | undefined {
+  const text = mech?.parameters[VLAN_ID];
+  if (text === undefined || text === '' || text === '0') return undefined;
+  const vlan = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
+  if (!(vlan >= 1 && vlan <= 4094))
+    throw new NsmError(
+      Code.INVALID_ARGUMENT,
+      `mechanism ${mech?.type ?? ''} parameter ${VLAN_ID} is "${text}"; expected a VLAN id 1..4094`,
+    );
+  return vlan;
+}
+
+/** What a mechanism asks to be set on its VF through the PF: its VLAN and MAC (`mac`). */
+export function vfSettingsOf(
+  mech: Mechanism | null | undefined,
+  vlan = vlanOf(mech),
+): VfSettings | undefined {
+  const mac = mech?.parameters[VF_MAC] || undefined;
+  if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac))
+    throw new NsmError(
+      Code.INVALID_ARGUMENT,
+      `mechanism ${mech?.type ?? ''} parameter ${VF_MAC} is "${mac}"; expected a MAC address like 02:00:00:00:00:01`,
+    );
+  if (mac !== undefined && (parseInt(mac.slice(0, 2), 16) & 1) === 1)
+    throw new NsmError(
+      Code.INVALID_ARGUMENT,
+      `mechanism ${mech?.type ?? ''} parameter ${VF_MAC} is ${mac}, a multicast address; expected a unicast MAC for a VF`,
+    );
+  if (vlan === undefined && mac === undefined) return undefined;
+  return { ...(vlan !== undefined ? { vlan } : {}), ...(mac !== undefined ? { mac } : {}) };
+}
+
+function nodeTarget(deps: KernelDeps, name: string): EndTarget {
+  const nsPath = deps.nodeNs ?? '/proc/self/ns/net';
+  return { role: 'nse', nsPath, nsKey: nsKeyOf(nsPath), name, side: 'dst', config: EMPTY_CONFIG };
+}
+
+/**
+ * Moves the leased VF's netdev into `pod` (still under its node name, marked); its name and
+ * configuration come after, once the caller holds it. A failure before the move unmarks it again.
+ */
+async function moveVfIn(deps: KernelDeps, lease: VfLease, pod: EndTarget, connId: string): Promise<HeldVf> {
+  const netdev = lease.netdev;
+  if (!netdev)
+    throw new NsmError(
+      Code.INTERNAL,
+      `VF ${lease.address} has no netdev in the node: is it bound to its kernel driver?`,
+    );
+  const alias = `${VF_ALIAS_PREFIX}${deps.owner}:${connId}:${netdev}`;
+  const node = deps.netlinkFor(null);
+  try {
+    const dev = await node.nl.findLink(netdev);
+    if (!dev)
+      throw new NsmError(
+        Code.NOT_FOUND,
+        `VF ${lease.address}'s netdev ${netdev} is not in the node namespace`,
+      );
+    await node.nl.execute([setLinkRequest(dev.index, { alias, up: false })]);
+    try {
+      const index = await moveIntoPod(deps.netlinks, node.nl, { ...dev, alias }, pod, alias);
+      return { lease, target: pod, index };
+    } catch (err) {
+      await node.nl.execute([setLinkRequest(dev.index, { alias: '' })]).catch(() => undefined);
+      throw err;
+    }
+  } finally {
+    node.release();
+  }
+}
+
+/** Sets MAC and VLAN of the held VF through its PF (in the node); a PF that cannot is FAILED_PRECONDITION. */
+async function applySettings(deps: KernelDeps, held: HeldVf, settings: VfSettings): Promise<void> {
+  const { lease } = held;
+  const asked = [
+    ...(settings.vlan !== undefined ? [`VLAN ${settings.vlan}`] : []),
+    ...(settings.mac !== undefined ? [`MAC ${settings.mac}`] : []),
+  ].join(' and ');
+  if (!lease.pfNetdev)
+    throw new NsmError(
+      Code.FAILED_PRECONDITION,
+      `cannot set ${asked} on VF ${lease.index} (${lease.address}): its PF ${lease.pfAddress} has no netdev in the node, and VF settings go through the PF's netdev`,
+    );
+  const node = deps.netlinkFor(null);
+  try {
+    held.settings = settings;
+    await node.nl.execute([setVfRequest(lease.pfNetdev, lease.index, settings)]);
+  } catch (err) {
+    throw new NsmError(
+      Code.FAILED_PRECONDITION,
+      `cannot set ${asked} on VF ${lease.index} (${lease.address}) through its PF ${lease.pfNetdev}: ${(err as Error).message}; expected a PF driver with VF settings (an emulated PF is a veth, which has none)`,
+    );
+  } finally {
+    node.release();
+  }
+}
+
+/** Clears what was set through the PF; errors are logged (the next holder sets its own). */
+async function clearSettings(deps: KernelDeps, held: HeldVf, ctx: Context): Promise<void> {
+  const set = held.settings;
+  if (!set || !held.lease.pfNetdev) return;
+  const node = deps.netlinkFor(null);
+  try {
+    await node.nl.execute([
+      setVfRequest(held.lease.pfNetdev, held.lease.index, {
+        ...(set.vlan !== undefined ? { vlan: 0 } : {}),
+        ...(set.mac !== undefined ? { mac: '00:00:00:00:00:00' } : {}),
+      }),
+    ]);
+  } catch (err) {
+    ctx.log.warn(
+      { vf: held.lease.address, err: String(err) },
+      'clearing the VF settings through its PF failed',
+    );
+  } finally {
+    node.release();
+  }
+}
+
+/** Moves a VF back into the node under its original name, down and unmarked; errors are logged. */
+async function moveVfBack(deps: KernelDeps, held: HeldVf, ctx: Context): Promise<void> {
+  const name = held.lease.netdev ?? '';
+  const fd = openEndNamespace(nodeTarget(deps, name));
+  try {
+    const moved = await inNamespace(deps.netlinks, held.target.nsPath, held.target.nsKey, async (nl) => {
+      await nl.execute([setLinkRequest(held.index, { up: false })]);
+      await nl.execute([setLinkRequest(held.index, { nsFd: fd })]);
+      return true;
+    });
+    if (!moved) ctx.log.warn({ vf: held.lease.address }, 'the pod of a VF is gone: the VF went with it');
+    else {
+      const node = deps.netlinkFor(null);
+      try {
+        const alias = `${VF_ALIAS_PREFIX}${deps.owner}:`;
+        const back = (await node.nl.listLinks()).find(
+          (l) => l.alias?.startsWith(alias) === true && l.alias.endsWith(`:${name}`),
+        );
+        if (back) await node.nl.execute([setLinkRequest(back.index, { name, alias: '' })]);
+      } finally {
+        node.release();
+      }
+    }
+  } catch (err) {
+    ctx.log.warn({ vf: held.lease.address, err: String(err) }, 'giving the VF back to the node failed');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Whether the connection of `ctx` holds its VFs already (a refresh). */
+export function holdsVfs(ctx: Context): boolean {
+  return kVfs.get(ctx) !== undefined;
+}
+
+/** Gives back every VF the connection of `ctx` holds, and the leases of its owners. */
+export async function releaseVfs(
+  deps: KernelDeps,
+  pool: SriovPool,
+  ctx: Context,
+  connId: string,
+): Promise<void> {
+  for (const held of kVfs.get(ctx) ?? []) {
+    await clearSettings(deps, held, ctx);
+    await moveVfBack(deps, held, ctx);
+  }
+  kVfs.delete(ctx);
+  pool.release(`${connId}/nsc`);
+  pool.release(`${connId}/nse`);
+}
+
+/** Who a VF is for and how: a pool's token (or, with `name` alone, any VF of that pool). */
+export interface VfAsk {
+  owner: string;
+  tokenId?: string;
+  name?: string;
+  pod: EndTarget;
+  connId: string;
+  settings?: VfSettings;
+}
+
+/** A pod's VF: leased for `owner`, moved into `pod`, set through its PF, named and configured. */
+export async function vfFor(deps: KernelDeps, pool: SriovPool, ctx: Context, o: VfAsk): Promise<void> {
+  const lease = await pool.acquire({
+    owner: o.owner,
+    ...(o.tokenId ? { tokenId: o.tokenId } : {}),
+    ...(o.name ? { name: o.name } : {}),
+    driver: 'kernel',
+    signal: ctx.signal,
+  });
+  const held = await moveVfIn(deps, lease, o.pod, o.connId);
+  // Held before it is set, named and configured: should that fail, the caller's release gives it back.
+  kVfs.set(ctx, [...(kVfs.get(ctx) ?? []), held]);
+  if (o.settings) await applySettings(deps, held, o.settings);
+  const alias = `${VF_ALIAS_PREFIX}${deps.owner}:${o.connId}:${lease.netdev ?? ''}`;
+  await configureEnd(
+    deps.netlinks,
+    { target: o.pod, index: held.index, applied: EMPTY_CONFIG, mtu: undefined },
+    alias,
+  );
+}
+
+/**
+ * At start: every VF a previous run of this forwarder left in a pod (marked `nsm-vf:<owner>:...`)
+ * goes back to the node under its original name. The connections it served heal by asking again,
+ * and get a VF anew; a VF is never left in a pod that no connection of this run holds.
+ * Returns how many it gave back.
+ */
+export async function returnStrayVfs(deps: KernelDeps): Promise<number> {
+  const mark = `${VF_ALIAS_PREFIX}${deps.owner}:`;
+  const nodePath = deps.nodeNs ?? '/proc/self/ns/net';
+  const nodeKey = nsKeyOf(nodePath);
+  let count = 0;
+  for (const ns of listNamespaces([nodePath])) {
+    const links = await inNamespace(deps.netlinks, ns.path, ns.key, (nl) => nl.listLinks()).catch(
+      () => undefined,
+    );
+    for (const link of links ?? []) {
+      if (!link.alias?.startsWith(mark)) continue;
+      const original = link.alias.slice(link.alias.lastIndexOf(':') + 1);
+      try {
+        if (ns.key !== nodeKey) {
+          const fd = openEndNamespace(nodeTarget(deps, original));
+          try {
+            await inNamespace(deps.netlinks, ns.path, ns.key, (nl) =>
+              nl.execute([
+                setLinkRequest(link.index, { up: false }),
+                setLinkRequest(link.index, { nsFd: fd }),
+              ]),
+            );
+          } finally {
+            closeSync(fd);
+          }
+        }
+        const node = deps.netlinkFor(null);
+        try {
+          const back = (await node.nl.listLinks()).find((l) => l.alias === link.alias);
+          if (back) await node.nl.execute([setLinkRequest(back.index, { name: original, alias: '' })]);
+        } finally {
+          node.release();
+        }
+        count++;
+        deps.log.info({ vf: original, from: ns.path }, 'a VF of a previous run went back to the node');
+      } catch (err) {
+        deps.log.warn(
+          { vf: original, from: ns.path, err: String(err) },
+          'cannot give a VF of a previous run back',
+        );
+      }
+    }
+  }
+  return count;
+}
