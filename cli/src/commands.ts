@@ -231,6 +231,7 @@ export function logsCommand(name: string, opts: { lab: string }): number {
 export async function downCommand(opts: { lab: string }): Promise<number> {
   requireRoot('nsm down', 'it removes network namespaces and stops root processes');
   const result = await down(new Lab(opts.lab));
+  for (const report of result.sriov) err(`nsm down: SR-IOV ${report}\n`);
   err(`nsm down: stopped ${result.processes} processes, removed ${result.namespaces.length} namespaces\n`);
   return 0;
 }

@@ -39,8 +39,11 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/sriov'), () => {
   }, 90_000);
 
   afterAll(async () => {
-    await nsm(lab, 'down');
+    const down = await nsm(lab, 'down');
     expect(leftovers(lab)).toEqual({ namespaces: [], processes: [], stateDir: false });
+    // Each node's emulated NICs report, as they stop, that every VF was back under its name.
+    for (const node of ['node-1', 'node-2'])
+      expect(down.stderr).toContain(`SR-IOV ${node}: all 4 VFs back in the node under their original names`);
   }, 60_000);
 
   it('gives each client and endpoint a VF, on one node or across nodes, and nsm check passes', async () => {

@@ -6,6 +6,7 @@
 import { rmSync } from 'node:fs';
 import type { Lab } from './lab.js';
 import { labProcesses, stopAll } from './processes.js';
+import { emulatorReports } from './sriov-report.js';
 import { shutdownSupervisor } from './supervisor/control.js';
 import { deleteNamespaces } from './topology.js';
 
@@ -13,6 +14,8 @@ import { deleteNamespaces } from './topology.js';
 export interface DownResult {
   processes: number;
   namespaces: string[];
+  /** Each node's emulated SR-IOV NICs: whether every VF was back in the node (`<node>: <report>`). */
+  sriov: string[];
 }
 
 /**
@@ -27,7 +30,8 @@ export async function down(lab: Lab): Promise<DownResult> {
   await stopAll(left.filter((p) => p.component === 'supervisor').map((p) => p.pid));
   await stopAll(left.filter((p) => p.component.startsWith('pod/')).map((p) => p.pid));
   await stopAll(labProcesses(lab.name).map((p) => p.pid));
+  const sriov = emulatorReports(lab.logDir);
   const namespaces = await deleteNamespaces(lab);
   rmSync(lab.dir, { recursive: true, force: true });
-  return { processes: before.length, namespaces };
+  return { processes: before.length, namespaces, sriov };
 }

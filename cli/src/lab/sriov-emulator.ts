@@ -10,6 +10,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEmulatedSriov, type EmulatedPfOptions } from '@nsm-ts/forwarder/sriov/emulated';
+import { EMULATOR_REPORT as REPORT_PREFIX } from './sriov-report.js';
 
 const env = process.env;
 const root = env['NSM_SYSFS_ROOT'];
@@ -41,6 +42,13 @@ process.stdout.write(
 );
 for (const signal of ['SIGTERM', 'SIGINT'] as const)
   process.on(signal, () => {
+    // The report `nsm down` prints: are the VFs back in the node under their names?
+    const { count, misplaced } = hw.standIns();
+    process.stdout.write(
+      misplaced.length === 0
+        ? `${REPORT_PREFIX}all ${count} VFs back in the node under their original names\n`
+        : `${REPORT_PREFIX}${misplaced.length} of ${count} VFs not back in the node: ${misplaced.join(', ')}\n`,
+    );
     hw.close();
     process.exit(0);
   });

@@ -101,7 +101,7 @@ export function readSriovLimits(
 
 /**
  * Tokens for the pods of one node, as a device plugin hands them out: each pod's asked count of
- * distinct VFs of the pool, in order. Returns the env of each pod, or the problem when the node
+ * distinct VFs of the pool, from the pool's last VF down. Returns the env of each pod, or the problem when the node
  * has too few VFs.
  */
 export function assignTokens(
@@ -115,7 +115,12 @@ export function assignTokens(
     const taken = used.get(pod.node) ?? new Set<string>();
     used.set(pod.node, taken);
     for (const [pool, n] of Object.entries(pod.asked)) {
-      const free = (pools.get(pool) ?? []).filter((vf) => !taken.has(vf)).slice(0, n);
+      // From the last VF down: the forwarder takes VFs without a token (for an endpoint that holds
+      // none) from the first up, as upstream selects, so the two meet only on a full node.
+      const free = (pools.get(pool) ?? [])
+        .filter((vf) => !taken.has(vf))
+        .reverse()
+        .slice(0, n);
       if (free.length < n) {
         problems.push({
           pod: pod.name,

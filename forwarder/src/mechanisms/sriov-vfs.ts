@@ -164,33 +164,44 @@ async function clearSettings(deps: KernelDeps, held: HeldVf, ctx: Context): Prom
   }
 }
 
-/** Moves a VF back into the node under its original name, down and unmarked; errors are logged. */
-async function moveVfBack(deps: KernelDeps, held: HeldVf, ctx: Context): Promise<void> {
-  const name = held.lease.netdev ?? '';
-  const fd = openEndNamespace(nodeTarget(deps, name));
+/**
+ * Moves a VF from `from` back into the node, renamed to `original` in the same message (two
+ * pods' VFs of one name would collide in the node otherwise), then unmarks it.
+ */
+async function moveToNode(
+  deps: KernelDeps,
+  from: { nsPath: string; nsKey: EndTarget['nsKey'] },
+  index: number,
+  original: string,
+): Promise<boolean> {
+  const fd = openEndNamespace(nodeTarget(deps, original));
   try {
-    const moved = await inNamespace(deps.netlinks, held.target.nsPath, held.target.nsKey, async (nl) => {
-      await nl.execute([setLinkRequest(held.index, { up: false })]);
-      await nl.execute([setLinkRequest(held.index, { nsFd: fd })]);
+    const moved = await inNamespace(deps.netlinks, from.nsPath, from.nsKey, async (nl) => {
+      await nl.execute([setLinkRequest(index, { up: false })]);
+      await nl.execute([setLinkRequest(index, { nsFd: fd, name: original })]);
       return true;
     });
-    if (!moved) ctx.log.warn({ vf: held.lease.address }, 'the pod of a VF is gone: the VF went with it');
-    else {
-      const node = deps.netlinkFor(null);
-      try {
-        const alias = `${VF_ALIAS_PREFIX}${deps.owner}:`;
-        const back = (await node.nl.listLinks()).find(
-          (l) => l.alias?.startsWith(alias) === true && l.alias.endsWith(`:${name}`),
-        );
-        if (back) await node.nl.execute([setLinkRequest(back.index, { name, alias: '' })]);
-      } finally {
-        node.release();
-      }
-    }
-  } catch (err) {
-    ctx.log.warn({ vf: held.lease.address, err: String(err) }, 'giving the VF back to the node failed');
+    if (!moved) return false;
   } finally {
     closeSync(fd);
+  }
+  const node = deps.netlinkFor(null);
+  try {
+    const back = await node.nl.findLink(original);
+    if (back) await node.nl.execute([setLinkRequest(back.index, { alias: '' })]);
+  } finally {
+    node.release();
+  }
+  return true;
+}
+
+/** Moves a held VF back into the node under its original name, down and unmarked; errors are logged. */
+async function moveVfBack(deps: KernelDeps, held: HeldVf, ctx: Context): Promise<void> {
+  try {
+    if (!(await moveToNode(deps, held.target, held.index, held.lease.netdev ?? '')))
+      ctx.log.warn({ vf: held.lease.address }, 'the pod of a VF is gone: the VF went with it');
+  } catch (err) {
+    ctx.log.warn({ vf: held.lease.address, err: String(err) }, 'giving the VF back to the node failed');
   }
 }
 
@@ -265,25 +276,15 @@ export async function returnStrayVfs(deps: KernelDeps): Promise<number> {
       if (!link.alias?.startsWith(mark)) continue;
       const original = link.alias.slice(link.alias.lastIndexOf(':') + 1);
       try {
-        if (ns.key !== nodeKey) {
-          const fd = openEndNamespace(nodeTarget(deps, original));
+        if (ns.key !== nodeKey)
+          await moveToNode(deps, { nsPath: ns.path, nsKey: ns.key }, link.index, original);
+        else {
+          const node = deps.netlinkFor(null);
           try {
-            await inNamespace(deps.netlinks, ns.path, ns.key, (nl) =>
-              nl.execute([
-                setLinkRequest(link.index, { up: false }),
-                setLinkRequest(link.index, { nsFd: fd }),
-              ]),
-            );
+            await node.nl.execute([setLinkRequest(link.index, { name: original, alias: '' })]);
           } finally {
-            closeSync(fd);
+            node.release();
           }
-        }
-        const node = deps.netlinkFor(null);
-        try {
-          const back = (await node.nl.listLinks()).find((l) => l.alias === link.alias);
-          if (back) await node.nl.execute([setLinkRequest(back.index, { name: original, alias: '' })]);
-        } finally {
-          node.release();
         }
         count++;
         deps.log.info({ vf: original, from: ns.path }, 'a VF of a previous run went back to the node');

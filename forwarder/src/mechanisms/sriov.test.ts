@@ -27,7 +27,7 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/sriov'), () => {
   const fx = new NamespaceFixture();
   afterEach(() => fx.cleanup());
 
-  async function setUp(options: { pool?: boolean } = {}) {
+  async function setUp(options: { pool?: boolean; vfs?: number } = {}) {
     const node = fx.add('node');
     const hw = createFakeSriov({
       pfs: [
@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/sriov'), () => {
           driver: 'i40e',
           vfDriver: 'iavf',
           netdev: { name: 'ens1f0', netns: node.name },
-          vfs: 2,
+          vfs: options.vfs ?? 2,
         },
       ],
     });
@@ -63,10 +63,15 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/sriov'), () => {
     };
   }
 
-  function chain(s: Awaited<ReturnType<typeof setUp>>, nsePath: string, endpointToken: string | undefined) {
+  function chain(
+    s: Awaited<ReturnType<typeof setUp>>,
+    nsePath: string,
+    endpointToken: string | undefined,
+    nseName: string | undefined = 'nse0',
+  ) {
     const endpoint = endpointDouble({
       nsPath: nsePath,
-      name: 'nse0',
+      ...(nseName ? { name: nseName } : {}),
       mutate: (c) => {
         if (endpointToken && c.mechanism) c.mechanism.parameters['tokenID'] = endpointToken;
       },
@@ -140,6 +145,28 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/sriov'), () => {
     expect(linksOf(nsc.name)).toEqual([]);
     expect(linksOf(nse.name)).toEqual([]);
     expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1']);
+    expect(linksOf(s.node.name).filter((l) => l.ifalias?.startsWith('nsm-vf:'))).toEqual([]);
+  });
+
+  it('two connections whose clients name their VFs alike close at once: every VF is back under its name', async () => {
+    const s = await setUp({ vfs: 4 });
+    const [nsc1, nsc2, nse] = [fx.add('s1'), fx.add('s2'), fx.add('se')];
+    const { handler } = chain(s, nse.path, undefined, '');
+    const ask = (path: string, token: string) => {
+      const req = vfRequest(path, token);
+      req.connection!.labels = { sriovToken: 'worker.domain/10G' };
+      return handler.request(ctx, req);
+    };
+    const tokens = s.pool.tokens().map((t) => t.id);
+    // Tokens from the last VF down, as the lab's device plugin hands them: the endpoint's VFs,
+    // taken by pool name, come from the first up.
+    const conns = [await ask(nsc1.path, tokens[3]!), await ask(nsc2.path, tokens[2]!)];
+    expect([linksOf(nsc1.name), linksOf(nsc2.name)].map((l) => l.map((x) => x.ifname))).toEqual([
+      ['nsm0'],
+      ['nsm0'],
+    ]);
+    await Promise.all(conns.map((c) => handler.close(ctx, c)));
+    expect(nodeNames(s.node.name)).toEqual(['ens1f0', 'ens1f0v0', 'ens1f0v1', 'ens1f0v2', 'ens1f0v3']);
     expect(linksOf(s.node.name).filter((l) => l.ifalias?.startsWith('nsm-vf:'))).toEqual([]);
   });
 

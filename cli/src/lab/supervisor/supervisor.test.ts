@@ -114,22 +114,25 @@ describe.skipIf(!isRoot)(rootTitle('cli/src/lab/supervisor/supervisor'), () => {
       expect(supervisor.list()).toEqual([]);
     });
 
-    it('shuts down pods before daemons', async () => {
+    it('shuts down client pods, then the pods that serve, then daemons', async () => {
       const { supervisor } = make();
       rmSync(join(dir, 'order.txt'), { force: true });
+      const endpoint = spec('pod/endpoint', 'serve.mjs');
       await supervisor.start(spec('registry', 'serve.mjs', 'registry'));
+      await supervisor.start({ ...endpoint, env: { ...endpoint.env, NSM_SERVICE_NAMES: 's' } });
       await supervisor.start(spec('pod/client', 'serve.mjs'));
       await supervisor.start(spec('forwarder-x', 'serve.mjs', 'forwarder'));
       // Ready: their SIGTERM handlers are installed.
-      for (const who of ['registry', 'pod-client', 'forwarder-x'])
+      for (const who of ['registry', 'pod-endpoint', 'pod-client', 'forwarder-x'])
         await expect.poll(() => existsSync(join(dir, `order.txt.${who}`))).toBe(true);
       await supervisor.shutdown();
       expect(readFileSync(join(dir, 'order.txt'), 'utf8').trim().split('\n')).toEqual([
         'pod/client',
+        'pod/endpoint',
         'forwarder-x',
         'registry',
       ]);
-      expect(supervisor.list().map((c) => c.state)).toEqual(['stopped', 'stopped', 'stopped']);
+      expect(supervisor.list().map((c) => c.state)).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
       await expect(supervisor.start('registry')).rejects.toThrow('shutting down');
     });
   });

@@ -108,12 +108,22 @@ export class Supervisor {
     this.report();
   }
 
-  /** Stops everything: pods first (they close their connections while the mesh still runs). */
+  /**
+   * Stops everything: pods first (they close their connections while the mesh still runs), and of
+   * those the pure clients first, so that an endpoint going at the same time does not make a
+   * client heal (and take its interfaces again) while it closes.
+   */
   async shutdown(): Promise<void> {
     this.closing = true;
-    const order: ComponentSpec['kind'][] = ['pod', 'forwarder', 'emulator', 'manager', 'registry'];
-    for (const kind of order) {
-      const names = [...this.entries.values()].filter((e) => e.spec.kind === kind).map((e) => e.spec.name);
+    const serves = (e: Entry) => e.spec.env['NSM_SERVICE_NAMES'] !== undefined;
+    const steps: ((e: Entry) => boolean)[] = [
+      (e) => e.spec.kind === 'pod' && !serves(e),
+      ...(['pod', 'forwarder', 'emulator', 'manager', 'registry'] as const).map(
+        (kind) => (e: Entry) => e.spec.kind === kind,
+      ),
+    ];
+    for (const step of steps) {
+      const names = [...this.entries.values()].filter(step).map((e) => e.spec.name);
       await Promise.all(names.map((n) => this.stop(n)));
     }
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { VFIO_PCI_DRIVER } from '../pci-sysfs.js';
 import type { FakeTree } from './fake-tree.js';
-import { type StandInMark, createStandIn, deleteStandIn, ip } from './stand-ins.js';
+import { type StandInMark, createStandIn, deleteStandIn, findStandIn, ip } from './stand-ins.js';
 
 /** Device numbers the emulation gives `/dev/vfio/vfio` (the misc device, as the kernel) and group nodes (major; minor = group). */
 export const FAKE_VFIO_NUMBERS = { vfio: { major: 10, minor: 196 }, groupMajor: 240 } as const;
@@ -110,6 +110,25 @@ export class FakeKernel {
       rmSync(join(this.vfioDir, String(device.iommuGroup)), { force: true });
     }
     this.log(`${driver}: unbound ${address}`);
+  }
+
+  /**
+   * The live stand-ins that are not in their node under the name they were made with: each as
+   * `<name> (<what is wrong>)`. Found by their MAC, which a move and a rename keep.
+   */
+  misplaced(): string[] {
+    const out: string[] = [];
+    for (const standIn of this.standIns.values()) {
+      const here = findStandIn(standIn.netns, standIn.mark);
+      if (!here) out.push(`${standIn.name} (not in ${standIn.netns})`);
+      else if (here.ifname !== standIn.name) out.push(`${standIn.name} (named ${here.ifname})`);
+    }
+    return out;
+  }
+
+  /** How many stand-ins are alive. */
+  get standInCount(): number {
+    return this.standIns.size;
   }
 
   /** Deletes the stand-ins still alive (wherever they were moved). */

@@ -93,6 +93,11 @@ export interface FakeSriov {
   driverOf(address: string): string | undefined;
   /** Rebinds a device at once, without `driver_override` checks (to set a scene); undefined unbinds. */
   setDriver(address: string, driver: string | undefined): void;
+  /**
+   * Where the VF stand-ins are: how many there are, and those not in their node under their
+   * original name (`<name> (<what is wrong>)`). Empty `misplaced` means every VF was given back.
+   */
+  standIns(): { count: number; misplaced: string[] };
   /** Stops the watcher, deletes the stand-ins (wherever they were moved) and PF veths, removes the tree. */
   close(): void;
 }
@@ -171,6 +176,7 @@ export function createFakeSriov(options: FakeSriovOptions): FakeSriov {
     dmesg: kernel.dmesg,
     errors: kernel.errors,
     driverOf: (address) => tree.driverOf(address),
+    standIns: () => ({ count: kernel.standInCount, misplaced: kernel.misplaced() }),
     setDriver(address, driver) {
       kernel.detach(address);
       if (driver !== undefined) kernel.attach(address, driver);

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 
 /** A link as `ip -j link show` lists it. */
-interface ListedLink {
+export interface ListedLink {
   readonly ifname: string;
   readonly address?: string;
   readonly ifalias?: string;
@@ -78,10 +78,15 @@ export function deleteLink(netns: string | undefined, name: string): boolean {
  */
 export function deleteStandIn(first: string, mark: StandInMark): boolean {
   for (const netns of [first, undefined, ...namedNamespaces().filter((n) => n !== first)]) {
-    const link = linksIn(netns).find((l) => l.ifalias === mark.alias || l.address === mark.mac);
+    const link = findStandIn(netns, mark);
     if (link && deleteLink(netns, link.ifname)) return true;
   }
   return false;
+}
+
+/** The stand-in with `mark` in `netns` (undefined: this process's), if it is there. */
+export function findStandIn(netns: string | undefined, mark: StandInMark): ListedLink | undefined {
+  return linksIn(netns).find((l) => l.ifalias === mark.alias || l.address === mark.mac);
 }
 
 function linksIn(netns: string | undefined): ListedLink[] {
