@@ -48,6 +48,8 @@ export const IFLA = {
   LINK: 5,
   LINKINFO: 18,
   IFALIAS: 20,
+  /** `struct rtnl_link_stats64`: the link's counters (in every RTM_NEWLINK reply). */
+  STATS64: 23,
   NET_NS_FD: 28,
   /** With a namespace move: the index the link gets there (EEXIST if taken). */
   NEW_IFINDEX: 49,
