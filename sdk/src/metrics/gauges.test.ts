@@ -58,7 +58,7 @@ describe('registry metrics', () => {
     try {
       await nse.register(ctx, newEndpoint({ name: 'nse-1', network_service_names: ['db'] }));
       await nse.register(ctx, newEndpoint({ name: 'nse-2', network_service_names: ['db'] }));
-      await server.ns.register(ctx, { name: 'db', payload: 'IP', matches: [] });
+      await server.ns.register(ctx, { name: 'db', payload: 'IP', matches: [], path_ids: [] });
       const watch = server.nse.find(ctx, { network_service_endpoint: null, watch: true }).subscribe();
       expect(await sample(registry, 'nsm_registry_records{kind="nse"}')).toBe(2);
       expect(await sample(registry, 'nsm_registry_records{kind="ns"}')).toBe(1);
