@@ -4,9 +4,10 @@
  * and scraping each shows what the lab did: the registry holds the endpoints and services status
  * shows; the manager and the forwarder answered the request and hold the connection; the
  * forwarder's interface counters of the connection follow a 1 MiB transfer and agree with the
- * kernel's. Then the client pod stops (its connection closes) and the endpoint pod stops (it
+ * kernel's; the client pod counts the heal of its deleted interface. Then the client pod stops (its connection closes) and the endpoint pod stops (it
  * unregisters), and the metrics follow.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
 import { counters, hostOf, statusJson, type StatusJson } from '../harness/lab-probe.js';
@@ -144,6 +145,34 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/metrics'), () => {
     expect(tx).toBeLessThanOrEqual(kernelAfter.tx);
     expect(rx).toBeGreaterThanOrEqual(kernelBefore.rx);
     expect(rx).toBeLessThanOrEqual(kernelAfter.rx);
+  }, 60_000);
+
+  it("the client pod counts a heal when its interface is deleted behind the mesh, with the heal's duration", async () => {
+    const pod = status.pods.find((p) => p.name === CLIENT)!;
+    expect(pod.metrics?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const clientMetrics = async (): Promise<MetricSample[]> => parseMetrics(await scrape(pod.metrics!));
+    const before = await clientMetrics();
+    expect(total(before, 'nsm_heal_events_total')).toBe(0);
+    const link = status.links.find((l) => l.client === CLIENT)!;
+    execFileSync('ip', ['-n', `nsm-${lab}-${CLIENT}`, 'link', 'del', link.clientInterface]);
+    await expect
+      .poll(
+        async () => total(await clientMetrics(), 'nsm_heal_duration_seconds_count', { cause: 'data-plane' }),
+        {
+          timeout: 20_000,
+          interval: 300,
+        },
+      )
+      .toBe(1);
+    const after = await clientMetrics();
+    expect(total(after, 'nsm_heal_events_total', { cause: 'data-plane' })).toBe(1);
+    expect(total(after, 'nsm_heal_attempts_total', { result: 'ok' })).toBe(1);
+    expect(total(after, 'nsm_heal_duration_seconds_sum', { cause: 'data-plane' })).toBeGreaterThan(0);
+    await expect.poll(() => checkProblems(lab), { timeout: 20_000, interval: 500 }).toEqual([]);
+    // The forwarder holds the healed connection, one wire with its counters.
+    const forwarder = await metricsOf('forwarder-node-1');
+    expect(total(forwarder, 'nsm_connections', { service: SERVICE })).toBe(1);
+    expect(interfaceCounter(forwarder, 'nsm_interface_tx_bytes_total', 'nsc')).toHaveLength(1);
   }, 60_000);
 
   it('a stopped client closes its connection: counted as closed, gone from the connections and counters', async () => {

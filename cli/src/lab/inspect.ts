@@ -29,6 +29,8 @@ export interface PodRow {
   /** What it waits for, and why. */
   pending: { service: string; ifname: string; reason: string }[];
   lastExit?: ComponentStatus['lastExit'];
+  /** A client pod's heal metrics: `url` on the loopback of its namespace. */
+  metrics?: { url: string; netns: string };
 }
 
 /**
@@ -168,7 +170,8 @@ export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
     const component = byName.get(pod.name);
     const report = liveReport(lab, pod.name, component);
     if (report) held.set(pod.name, report);
-    return podRow(pod, component, report);
+    const metrics = metricsOf(state.components.find((spec) => spec.name === `pod/${pod.name}`));
+    return { ...podRow(pod, component, report), ...(metrics ? { metrics } : {}) };
   });
   return {
     lab: lab.name,
