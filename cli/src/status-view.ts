@@ -80,7 +80,7 @@ export function statusText(status: LabStatus): string {
     );
   parts.push(
     table(
-      ['COMPONENT', 'NODE', 'STATE', 'PID', 'RESTARTS', 'AGE', 'LAST EXIT'],
+      ['COMPONENT', 'NODE', 'STATE', 'PID', 'RESTARTS', 'AGE', 'LAST EXIT', 'METRICS (IN ITS NETNS)'],
       status.components.map((c) => [
         c.name,
         c.node ?? '',
@@ -89,6 +89,7 @@ export function statusText(status: LabStatus): string {
         String(c.restarts),
         c.state === 'running' ? since(c.startedAt) : '',
         c.lastExit ? `${exitText(c.lastExit)}, ${since(c.lastExit.at)} ago` : '',
+        c.metrics?.url ?? '',
       ]),
     ),
   );

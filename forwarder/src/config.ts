@@ -1,6 +1,7 @@
 /** The forwarder's configuration, from the `NSM_*` environment (see `usage`). */
 import { hostname } from 'node:os';
 import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
+import { readMetricsAddr, METRICS_USAGE } from '@nsm-ts/sdk/metrics';
 import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
 import { parseLabels } from '@nsm-ts/sdk/tools';
 
@@ -26,6 +27,8 @@ export interface ForwarderConfig {
   sriov: { configFile: string; sysfsRoot: string; vfioDir: string };
   /** Identity (mTLS, tokens) and policies. */
   security: SecurityConfig;
+  /** NSM_METRICS_ADDR: `host:port` of the metrics endpoint; '' = none. */
+  metricsAddr?: string;
 }
 
 export const usage = `Usage: forwarder (configured by environment variables)
@@ -47,6 +50,7 @@ export const usage = `Usage: forwarder (configured by environment variables)
   NSM_SRIOV_CONFIG_FILE                SR-IOV PFs and their pools, upstream's format (default: no SR-IOV)
   NSM_SYSFS_ROOT                       where sysfs is (default /sys; the lab's emulated NICs set it)
   NSM_VFIO_DIR                         where the VFIO device nodes are (default /dev/vfio)
+${METRICS_USAGE}
 ${SECURITY_USAGE}`;
 
 /** Reads the configuration; throws ConfigError listing every problem. */
@@ -74,6 +78,7 @@ export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): Forwa
       vfioDir: r.string('NSM_VFIO_DIR', '/dev/vfio'),
     },
     security: readSecurityEnv(r),
+    metricsAddr: readMetricsAddr(r),
   };
   if (r.errors.length > 0) throw new ConfigError(r.errors);
   return config;

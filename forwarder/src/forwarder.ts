@@ -17,6 +17,7 @@ import { createRegistryClient } from '@nsm-ts/sdk/registry';
 import { scopedMonitor } from '@nsm-ts/sdk/elements';
 import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
+import { chainMetrics, connectionsGauge, daemonMetrics, type Registry } from '@nsm-ts/sdk/metrics';
 import type { ForwarderConfig } from './config.js';
 import { forwarderOffer } from './offer.js';
 
@@ -26,6 +27,8 @@ export interface RunningForwarder {
   /** Its registration as the manager stored it. */
   registration: NetworkServiceEndpoint;
   connections(): number;
+  /** `http://host:port/metrics` when NSM_METRICS_ADDR is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,8 @@ export interface ForwarderDataplane {
   mechanisms: Record<string, NetworkServiceElement>;
   /** Local mechanism types it builds toward endpoints, in order of preference. */
   localTypes: string[];
+  /** Registers the data plane's own metrics (the kernel's: interface counters per connection). */
+  metrics?(registry: Registry): void;
   close(): Promise<void> | void;
 }
 
@@ -42,7 +47,11 @@ export async function startForwarder(
   config: ForwarderConfig,
   deps: { log: Logger; clock?: Clock; dataplane: ForwarderDataplane; security?: Security },
 ): Promise<RunningForwarder> {
-  const { security, release } = await daemonSecurity(config, deps);
+  const metrics = await daemonMetrics(config.metricsAddr ?? '', deps.log);
+  const { security, release } = await daemonSecurity(config, deps).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
+  });
   const identity = security.identity ? { identity: security.identity } : {};
   const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs, tokens: security.tokens, ...identity });
   const manager = pool.get(config.connectTo);
@@ -64,14 +73,23 @@ export async function startForwarder(
       vxlanPort: config.vxlanPort,
       localTypes: deps.dataplane.localTypes,
     }),
+    ...(metrics ? { metrics: chainMetrics(metrics.registry) } : {}),
   });
+  if (metrics) {
+    connectionsGauge(metrics.registry, () => monitor.list());
+    deps.dataplane.metrics?.(metrics.registry);
+  }
   const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}), ...identity });
   server.serveNetworkService(handler);
   const stream = (_ctx: unknown, selector: MonitorScopeSelector) => monitor.stream(selector);
   server.serveMonitor(
     security.authorization ? scopedMonitor(stream, { operator: (id) => security.operator(id) }) : stream,
   );
-  const urls = await server.listen(config.listenOn);
+  const urls = await server.listen(config.listenOn).catch(async (err: unknown) => {
+    // An open metrics server would keep a forwarder that failed to start alive.
+    await metrics?.close();
+    throw err;
+  });
   const ctx = createContext({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
   const registry = createRegistryClient({ url: config.connectTo, pool, name: config.name });
   let registration: NetworkServiceEndpoint;
@@ -91,13 +109,18 @@ export async function startForwarder(
     ns.close();
     pool.close();
     release();
+    await metrics?.close();
     throw err;
   }
-  deps.log.info({ node: config.nodeName, urls, manager: config.connectTo }, 'forwarder serving');
+  deps.log.info(
+    { node: config.nodeName, urls, manager: config.connectTo, metrics: metrics?.url ?? 'off' },
+    'forwarder serving',
+  );
   return {
     urls,
     registration,
     connections: () => monitor.list().length,
+    ...(metrics ? { metricsUrl: metrics.url } : {}),
     async close() {
       monitor.complete();
       await registry.close(ctx).catch((err: unknown) => deps.log.warn({ err }, 'unregistering failed'));
@@ -108,6 +131,7 @@ export async function startForwarder(
       closeHubs(pool);
       pool.close();
       release();
+      await metrics?.close();
     },
   };
 }

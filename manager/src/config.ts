@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { parseUrl } from '@nsm-ts/sdk/grpc';
 import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
+import { readMetricsAddr, METRICS_USAGE } from '@nsm-ts/sdk/metrics';
 import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
 
 /** Manager settings. */
@@ -19,6 +20,8 @@ export interface ManagerConfig {
   logLevel: string;
   /** Identity (mTLS, tokens) and policies. */
   security: SecurityConfig;
+  /** NSM_METRICS_ADDR: `host:port` of the metrics endpoint; '' = none. */
+  metricsAddr?: string;
 }
 
 export const usage = `Usage: nsmgr (configured by environment variables)
@@ -35,6 +38,7 @@ export const usage = `Usage: nsmgr (configured by environment variables)
   NSM_DIAL_TIMEOUT                     how long a call waits for its next hop to accept (default 1s)
   NSM_FORWARDER_NETWORK_SERVICE_NAME   service forwarders register under (default forwarder)
   NSM_LOG_LEVEL                        trace|debug|info|warn|error (default info)
+${METRICS_USAGE}
 ${SECURITY_USAGE}`;
 
 function advertised(listenOn: string[], tunnelIp: string, reader: EnvReader): string {
@@ -72,6 +76,7 @@ export function readManagerConfig(env: NodeJS.ProcessEnv = process.env): Manager
     forwarderServiceName: r.string('NSM_FORWARDER_NETWORK_SERVICE_NAME', 'forwarder'),
     logLevel: r.string('NSM_LOG_LEVEL', 'info'),
     security: readSecurityEnv(r),
+    metricsAddr: readMetricsAddr(r),
   };
   if (r.errors.length > 0) throw new ConfigError(r.errors);
   return config;

@@ -9,6 +9,7 @@ import { createManagerRegistry } from '@nsm-ts/sdk/registry';
 import { scopedMonitor } from '@nsm-ts/sdk/elements';
 import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
+import { chainMetrics, connectionsGauge, daemonMetrics, registryChainMetrics } from '@nsm-ts/sdk/metrics';
 import type { ManagerConfig } from './config.js';
 
 /** A running manager. */
@@ -17,6 +18,8 @@ export interface RunningManager {
   urls: string[];
   /** Number of connections it currently holds. */
   connections(): number;
+  /** `http://host:port/metrics` when NSM_METRICS_ADDR is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -25,7 +28,11 @@ export async function startManager(
   config: ManagerConfig,
   deps: { log: Logger; clock?: Clock; security?: Security },
 ): Promise<RunningManager> {
-  const { security, release } = await daemonSecurity(config, deps);
+  const metrics = await daemonMetrics(config.metricsAddr ?? '', deps.log);
+  const { security, release } = await daemonSecurity(config, deps).catch(async (err: unknown) => {
+    await metrics?.close();
+    throw err;
+  });
   const identity = security.identity ? { identity: security.identity } : {};
   const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs, tokens: security.tokens, ...identity });
   const registry = createManagerRegistry({
@@ -35,6 +42,7 @@ export async function startManager(
     nodeName: config.nodeName,
     security,
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(metrics ? { metrics: registryChainMetrics(metrics.registry) } : {}),
   });
   const { handler, monitor } = createManagerChain({
     name: config.name,
@@ -45,7 +53,9 @@ export async function startManager(
     tokens: security.tokens,
     ...(security.authorization ? { authorization: security.authorization } : {}),
     forwarderServiceName: config.forwarderServiceName,
+    ...(metrics ? { metrics: chainMetrics(metrics.registry) } : {}),
   });
+  if (metrics) connectionsGauge(metrics.registry, () => monitor.list());
   const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}), ...identity });
   server.serveNetworkService(handler);
   const stream = (_ctx: unknown, selector: MonitorScopeSelector) => monitor.stream(selector);
@@ -54,7 +64,14 @@ export async function startManager(
   );
   server.serveEndpointRegistry(registry.nse);
   server.serveServiceRegistry(registry.ns);
-  const urls = await server.listen(config.listenOn);
+  let urls: string[];
+  try {
+    urls = await server.listen(config.listenOn);
+  } catch (err) {
+    // An open metrics server would keep a daemon that failed to start alive.
+    await metrics?.close();
+    throw err;
+  }
   deps.log.info(
     {
       node: config.nodeName,
@@ -63,12 +80,14 @@ export async function startManager(
       registry: config.registryUrl || 'embedded',
       identity: security.identity?.id ?? 'none (insecure)',
       authorize: Boolean(security.authorization),
+      metrics: metrics?.url ?? 'off',
     },
     'manager serving',
   );
   return {
     urls,
     connections: () => monitor.list().length,
+    ...(metrics ? { metricsUrl: metrics.url } : {}),
     async close() {
       monitor.complete();
       await server.close();
@@ -76,6 +95,7 @@ export async function startManager(
       closeHubs(pool);
       pool.close();
       release();
+      await metrics?.close();
     },
   };
 }

@@ -31,6 +31,7 @@ describe('parseRegistryConfig', () => {
       security,
       backend: 'memory',
       namespace: 'default',
+      metricsAddr: '',
     });
   });
 
@@ -69,6 +70,7 @@ describe('parseRegistryConfig', () => {
         NSM_AUTHORIZE: 'false',
         NSM_REGISTRY_BACKEND: 'K8S',
         NSM_NAMESPACE: 'nsm-system',
+        NSM_METRICS_ADDR: '127.0.0.1:9090',
       }),
     ).toEqual({
       name: 'reg-1',
@@ -85,7 +87,17 @@ describe('parseRegistryConfig', () => {
       },
       backend: 'k8s',
       namespace: 'nsm-system',
+      metricsAddr: '127.0.0.1:9090',
     });
+  });
+
+  it('refuses a bad NSM_METRICS_ADDR, naming the variable, the value and the form', () => {
+    expect(problemsOf({ NSM_METRICS_ADDR: '127.0.0.1:123456' })).toEqual([
+      'NSM_METRICS_ADDR="127.0.0.1:123456": port 123456 is out of range; expected host:port, e.g. 127.0.0.1:9090 or [::1]:9090, with a port from 0 to 65535',
+    ]);
+    expect(problemsOf({ NSM_METRICS_ADDR: '9090' })[0]).toMatch(
+      /^NSM_METRICS_ADDR="9090": no port; expected host:port/,
+    );
   });
 
   it('maps upstream log level spellings', () => {

@@ -1,5 +1,6 @@
 /** Registry daemon configuration from the environment (names as upstream NSM users know them). */
 import { parseUrl } from '@nsm-ts/sdk/grpc';
+import { readMetricsAddr, METRICS_USAGE } from '@nsm-ts/sdk/metrics';
 import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
 import { EnvReader, formatDuration, parseDuration, podNamespace } from '@nsm-ts/sdk/tools';
 
@@ -21,6 +22,8 @@ export interface RegistryConfig {
   backend: 'memory' | 'k8s';
   /** `NSM_NAMESPACE`: the namespace of the custom resources (k8s backend). */
   namespace: string;
+  /** `NSM_METRICS_ADDR`: `host:port` of the metrics endpoint; '' = none. */
+  metricsAddr?: string;
 }
 
 /** A configuration that cannot be used; the message lists every problem found. */
@@ -65,6 +68,7 @@ export const usage = `Usage: nsm-registry   (configured by environment variables
   NSM_REGISTRY_BACKEND  memory, or k8s: NetworkService and NetworkServiceEndpoint custom
                       resources, through the in-cluster service account or KUBECONFIG (default memory)
   NSM_NAMESPACE       namespace of the custom resources            (default: the pod's namespace, else default)
+${METRICS_USAGE}
 ${SECURITY_USAGE}`;
 
 /**
@@ -133,6 +137,7 @@ export function parseRegistryConfig(env: Readonly<Record<string, string | undefi
   const reader = new EnvReader(env);
   const security = readSecurityEnv(reader);
   const maxTokenLifetimeMs = reader.duration('NSM_MAX_TOKEN_LIFETIME', '10m');
+  const metricsAddr = readMetricsAddr(reader);
   problems.push(...reader.errors);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -145,5 +150,6 @@ export function parseRegistryConfig(env: Readonly<Record<string, string | undefi
     security,
     backend: backend ?? 'memory',
     namespace,
+    metricsAddr,
   };
 }

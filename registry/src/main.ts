@@ -34,7 +34,14 @@ async function main(): Promise<number> {
     log.fatal({ err, listenOn: config.listenOn }, 'cannot serve the registry');
     return 1;
   }
-  log.info({ urls: running.urls, expirePeriod: formatDuration(config.expirePeriodMs) }, 'registry serving');
+  log.info(
+    {
+      urls: running.urls,
+      expirePeriod: formatDuration(config.expirePeriodMs),
+      metrics: running.metricsUrl ?? 'off',
+    },
+    'registry serving',
+  );
   const signal = await stopped;
   log.info({ signal }, 'shutting down');
   await running.close();

@@ -5,6 +5,7 @@ import type { Logger } from '@nsm-ts/sdk/core';
 import { createServer } from '@nsm-ts/sdk/grpc';
 import { createRegistryServer, type RegistryHandlers } from '@nsm-ts/sdk/registry';
 import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
+import { daemonMetrics, registryChainMetrics, registryGauges } from '@nsm-ts/sdk/metrics';
 import type { RegistryConfig } from './config.js';
 import { crdStores, type CrdStores } from './k8s/store.js';
 
@@ -36,6 +37,8 @@ export interface RunningRegistry {
   urls: string[];
   /** The handlers being served (for in-process inspection). */
   registry: RegistryHandlers;
+  /** `http://host:port/metrics` when NSM_METRICS_ADDR is set. */
+  metricsUrl?: string;
   /** Stops serving, ends watch streams, removes unix sockets and cancels expiry timers. */
   close(): Promise<void>;
 }
@@ -48,14 +51,27 @@ export async function startRegistry(
   config: RegistryConfig,
   deps: { log: Logger; clock?: Clock; security?: Security; kubeConfig?: KubeConfig },
 ): Promise<RunningRegistry> {
-  const { security, release } = await daemonSecurity(config, deps);
-  const stores = config.backend === 'k8s' ? await startCrdStores(config, deps) : undefined;
+  const metrics = await daemonMetrics(config.metricsAddr ?? '', deps.log);
+  let security: Security;
+  let release: () => void;
+  let stores: CrdStores | undefined;
+  try {
+    ({ security, release } = await daemonSecurity(config, deps));
+    stores = config.backend === 'k8s' ? await startCrdStores(config, deps) : undefined;
+  } catch (err) {
+    // An open metrics server would keep a registry that failed to start alive.
+    await metrics?.close();
+    throw err;
+  }
   const registry = createRegistryServer({
     defaultLifetimeMs: config.expirePeriodMs,
     security,
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(stores ? { stores } : {}),
+    ...(metrics ? { metrics: registryChainMetrics(metrics.registry) } : {}),
   });
+  const counts = registry.counts?.bind(registry);
+  if (metrics && counts) registryGauges(metrics.registry, counts);
   const server = createServer({
     log: deps.log,
     ...(deps.clock ? { clock: deps.clock } : {}),
@@ -70,11 +86,12 @@ export async function startRegistry(
       registry.close();
       stores?.close();
       release();
+      await metrics?.close();
     }
   };
   try {
     const urls = await server.listen(config.listenOn);
-    return { urls, registry, close };
+    return { urls, registry, close, ...(metrics ? { metricsUrl: metrics.url } : {}) };
   } catch (err) {
     await close();
     throw err;

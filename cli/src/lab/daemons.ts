@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createContext } from '@nsm-ts/sdk/core';
 import { EMULATED_VFS, type LabSriov } from '../manifests/sriov.js';
 import { componentId, identityEnv, labDial } from './identities.js';
-import { MANAGER_PORT, REGISTRY_PORT, type Lab } from './lab.js';
+import { MANAGER_PORT, METRICS_PORTS, REGISTRY_PORT, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
 import { addComponent } from './supervisor/control.js';
 import type { ComponentSpec } from './supervisor/spec.js';
@@ -46,6 +46,7 @@ export function registrySpec(lab: Lab, logLevel: string, secure: boolean): Compo
       NSM_NAME: 'registry',
       NSM_LISTEN_ON: `${registryFabricUrl},${lab.socket('registry')}`,
       NSM_LOG_LEVEL: logLevel,
+      NSM_METRICS_ADDR: `127.0.0.1:${METRICS_PORTS.registry}`,
       ...identityEnv(lab, 'registry', secure),
     },
   };
@@ -95,7 +96,7 @@ export async function startEmulator(lab: Lab, spec: ComponentSpec): Promise<void
   );
 }
 
-/** The specs of node `index`'s manager and forwarder, in its namespace. */
+/** The specs of node `index`'s manager and forwarder, in its namespace (metrics on its loopback). */
 export function nodeSpecs(
   lab: Lab,
   node: string,
@@ -126,6 +127,7 @@ export function nodeSpecs(
         NSM_NAME: `nsmgr-${node}`,
         NSM_LISTEN_ON: `${managerUrl},tcp://${tunnelIp(index)}:${MANAGER_PORT}`,
         NSM_REGISTRY_URL: registryFabricUrl,
+        NSM_METRICS_ADDR: `127.0.0.1:${METRICS_PORTS.manager}`,
       },
     },
     {
@@ -141,6 +143,7 @@ export function nodeSpecs(
         NSM_NAME: `forwarder-${node}`,
         NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
         NSM_CONNECT_TO: managerUrl,
+        NSM_METRICS_ADDR: `127.0.0.1:${METRICS_PORTS.forwarder}`,
         ...(sriov
           ? {
               NSM_SRIOV_CONFIG_FILE: sriovPaths(lab, node).config,

@@ -29,10 +29,21 @@ export interface PodRow {
   /** What it waits for, and why. */
   pending: { service: string; ifname: string; reason: string }[];
   lastExit?: ComponentStatus['lastExit'];
+  /** A client pod's heal metrics: `url` on the loopback of its namespace. */
+  metrics?: { url: string; netns: string };
 }
 
-/** A daemon as `nsm status` shows it. */
-export type ComponentRow = Omit<ComponentStatus, 'netns'>;
+/**
+ * A daemon as `nsm status` shows it; `metrics` is where it serves Prometheus metrics: `url` on the
+ * loopback of the namespace `netns` (scrape it from there: `ip netns exec <name> curl <url>`).
+ */
+export type ComponentRow = Omit<ComponentStatus, 'netns'> & { metrics?: { url: string; netns: string } };
+
+/** Where a daemon serves its metrics, from the NSM_METRICS_ADDR of its spec. */
+function metricsOf(spec: LabState['components'][number] | undefined): ComponentRow['metrics'] {
+  const addr = spec?.env['NSM_METRICS_ADDR'];
+  return spec && addr ? { url: `http://${addr}/metrics`, netns: `/run/netns/${spec.netns}` } : undefined;
+}
 
 /** The lab as `nsm status` shows it. */
 export interface LabStatus {
@@ -159,12 +170,18 @@ export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
     const component = byName.get(pod.name);
     const report = liveReport(lab, pod.name, component);
     if (report) held.set(pod.name, report);
-    return podRow(pod, component, report);
+    const metrics = metricsOf(state.components.find((spec) => spec.name === `pod/${pod.name}`));
+    return { ...podRow(pod, component, report), ...(metrics ? { metrics } : {}) };
   });
   return {
     lab: lab.name,
     supervisor: { running: supervised.running, ...(supervised.error ? { error: supervised.error } : {}) },
-    components: supervised.list.filter((c) => c.kind !== 'pod').map(({ netns: _netns, ...row }) => row),
+    components: supervised.list
+      .filter((c) => c.kind !== 'pod')
+      .map(({ netns: _netns, ...row }) => {
+        const metrics = metricsOf(state.components.find((spec) => spec.name === row.name));
+        return { ...row, ...(metrics ? { metrics } : {}) };
+      }),
     nodes: state.nodes.map(({ name, netns, tunnelIp }) => ({ name, netns: `/run/netns/${netns}`, tunnelIp })),
     pods,
     ...records,

@@ -16,6 +16,12 @@ export const LAB_ROOT = process.env['NSM_LAB_ROOT'] ?? '/run/nsm-lab';
 export const FABRIC_PREFIX = '198.18.0';
 export const REGISTRY_PORT = 5002;
 export const MANAGER_PORT = 5001;
+/**
+ * The metrics ports (NSM_METRICS_ADDR on 127.0.0.1 of each daemon's namespace; the lab owns those
+ * namespaces, so nothing else holds them): the registry's in the fabric namespace, a node's manager
+ * and forwarder in the node's, a client pod's (its heal metrics) in the pod's.
+ */
+export const METRICS_PORTS = { registry: 9090, manager: 9090, forwarder: 9091, client: 9090 } as const;
 
 /** What `nsm up` created, as `nsm status` and `nsm down` read it. */
 export interface LabState {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { formatClientUrl } from '../manifests/client-url.js';
 import { roleOf, type PodPlan } from '../manifests/manifests.js';
 import { componentId, identityEnv } from './identities.js';
-import type { Lab } from './lab.js';
+import { METRICS_PORTS, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
 import type { ComponentSpec } from './supervisor/spec.js';
 
@@ -18,6 +18,8 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
   };
   if (pod.client) {
     env['NSM_NETWORK_SERVICES'] = pod.client.requests.map(formatClientUrl).join(',');
+    // Heal metrics, on the loopback of the pod's own namespace (nothing else binds there).
+    env['NSM_METRICS_ADDR'] = `127.0.0.1:${METRICS_PORTS.client}`;
     if (pod.client.memifExternal) env['NSM_MEMIF_OPEN'] = 'false';
   }
   if (pod.endpoint) {

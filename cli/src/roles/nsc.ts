@@ -11,6 +11,7 @@
 import { createLivenessCheck, createLivenessMonitor } from '@nsm-ts/forwarder/liveness';
 import type { Connection } from '@nsm-ts/sdk/api';
 import type { Context } from '@nsm-ts/sdk/core';
+import { daemonMetrics, healMetrics, METRICS_USAGE, readMetricsAddr } from '@nsm-ts/sdk/metrics';
 import { EnvReader, formatDuration } from '@nsm-ts/sdk/tools';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { externalMemif, MemifSides } from './memif-side.js';
@@ -27,6 +28,8 @@ const USAGE = `Usage: nsc [--once]   (configured by environment variables)
   NSM_REQUEST_TIMEOUT     with --once: how long to wait for every connection (default 1m)
   NSM_MEMIF_OPEN          false: leave each memif to a program you attach (DPDK net_memif, role
                           client, on the socket nsm status shows); default true
+${METRICS_USAGE}
+                                       (heal events and durations; not with --once)
   (NSM_POD_STATUS is shared by the init container and the sidecar: the sidecar takes over the
    connections the init container left there)
 ${COMMON_USAGE}`;
@@ -44,6 +47,7 @@ else problems.push(...parsed.problems.map((p) => `NSM_NETWORK_SERVICES: ${p}`));
 const reader = new EnvReader(env);
 const timeoutMs = reader.duration('NSM_REQUEST_TIMEOUT', '1m');
 const openMemifs = reader.boolean('NSM_MEMIF_OPEN', true);
+const metricsAddr = readMetricsAddr(reader);
 problems.push(...reader.errors);
 checkArgs('nsc', USAGE, problems);
 
@@ -51,6 +55,8 @@ const once = process.argv.includes('--once');
 // Read before this process writes its own: what the init container (`--once`) left up.
 const previous = once ? undefined : readPodStatusFile(common.statusFile);
 const runtime = await startRuntime(common, 'client');
+// Heal happens here, in the client: its events are counted when NSM_METRICS_ADDR is set.
+const metrics = once ? undefined : await daemonMetrics(metricsAddr, runtime.log);
 // Heal asks the data plane first: a wire that still passes traffic is repaired on the same path,
 // and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself. A memif
 // has no kernel interface to ping from: its own probe answers for it.
@@ -84,6 +90,7 @@ const client = runClient({
   identity: runtime.security.identity,
   ...(openMemifs ? { memif } : {}),
   ...(previous ? { resume: previous.requests } : {}),
+  ...(metrics ? { onEvent: healMetrics(metrics.registry) } : {}),
 });
 
 if (once) {

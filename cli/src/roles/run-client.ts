@@ -53,6 +53,8 @@ export function runClient(options: {
    * service and interface is taken over by a refresh, keeping its interface, instead of made anew.
    */
   resume?: RequestStatus[];
+  /** Also told of every client event (the heal metrics, when NSM_METRICS_ADDR is set). */
+  onEvent?: (event: ClientEvent) => void;
 }): RunningClient {
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
   options.status.requests = statuses;
@@ -81,6 +83,7 @@ export function runClient(options: {
     openMemif(conn);
   };
   const onEvent = (event: ClientEvent): void => {
+    options.onEvent?.(event);
     const status = byConnection(event.conn.id);
     if (!status) return;
     if (event.type === 'up' || event.type === 'healed') hold(status, event.conn);

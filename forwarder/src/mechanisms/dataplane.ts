@@ -1,7 +1,9 @@
 /** The kernel data plane as the forwarder daemon plugs it in. */
 import type { NetworkServiceElement } from '@nsm-ts/sdk/core';
+import type { Registry } from '@nsm-ts/sdk/metrics';
 import type { SriovPool } from '../sriov/index.js';
 import { type KernelDeps, type KernelDepsOptions, createKernelDeps } from './deps.js';
+import { interfaceMetrics } from './interface-metrics.js';
 import { kernelMechanism } from './kernel.js';
 import { memifMechanism } from './memif.js';
 import { noopMechanism } from './noop.js';
@@ -17,6 +19,8 @@ export interface KernelDataplane {
   /** Local mechanism types offered to endpoints, best first. */
   readonly localTypes: string[];
   readonly deps: KernelDeps;
+  /** Registers the interface counters of every wire, read through netlink at each scrape. */
+  metrics(registry: Registry): void;
   /** Closes sockets and stops adoption; wires stay for the next run to adopt. */
   close(): void;
 }
@@ -42,6 +46,7 @@ export async function createKernelDataplane(
     },
     localTypes: ['KERNEL', 'MEMIF', 'NOOP'],
     deps,
+    metrics: (registry) => interfaceMetrics(registry, deps),
     close: () => deps.close(),
   };
 }

@@ -7,6 +7,7 @@ export * from './build-veth.js';
 export * from './build-vxlan.js';
 export * from './dataplane.js';
 export * from './deps.js';
+export * from './interface-metrics.js';
 export * from './kernel.js';
 export * from './mtu.js';
 export * from './names.js';

@@ -39,6 +39,8 @@ export interface CrdStores {
   ns: NsElement;
   /** Resolves once both resources are listed and watched. */
   start(): Promise<void>;
+  /** Records this replica's mirrors hold and the watch streams open on them. */
+  counts(): { nse: { records: number; watchers: number }; ns: { records: number; watchers: number } };
   close(): void;
 }
 
@@ -171,6 +173,10 @@ export function crdStores(options: CrdStoreOptions): CrdStores {
       await Promise.all([nses.start(), nss.start()]);
       scheduleSweep();
     },
+    counts: () => ({
+      nse: { records: nses.store.size, watchers: nses.store.watchers },
+      ns: { records: nss.store.size, watchers: nss.store.watchers },
+    }),
     close() {
       const stop = sweeping;
       sweeping = undefined;

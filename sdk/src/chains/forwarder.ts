@@ -4,7 +4,7 @@
  * node), and lets the mechanism elements build the wire once both sides are known.
  */
 import type { NetworkServiceElement } from '../core/chain.js';
-import { named, toHandler } from '../core/chain.js';
+import { chain, named, toHandler } from '../core/chain.js';
 import type { NsHandler, NseHandler } from '../core/registry-chain.js';
 import type { MeshClients } from '../grpc/client.js';
 import { discoverCandidates } from '../networkservice/common/discover/discover.js';
@@ -19,6 +19,7 @@ import { netsvcMonitor } from '../networkservice/common/netsvcmonitor/netsvcmoni
 import { roundRobin } from '../networkservice/common/roundrobin/roundrobin.js';
 import type { TokenGenerator } from '../security/tokens.js';
 import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
+import type { ChainMetrics } from '../metrics/chain.js';
 import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 import type { ManagerChain } from './manager.js';
@@ -40,22 +41,31 @@ export interface ForwarderChainOptions {
   nodeName?: string;
   /** How long a request that no endpoint matches waits for one to register (default 0: not at all). */
   discoverWaitMs?: number;
+  /** Counts and times requests and their stages (`chainMetrics(registry)`); none by default. */
+  metrics?: ChainMetrics;
 }
 
 /** Usage: `createForwarderChain({ name, nse, ns, pool, tokens, mechanisms: { NOOP: noop() }, offer })`. */
 export function createForwarderChain(options: ForwarderChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
-  const handler = toHandler([
-    ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
+  const metrics = options.metrics;
+  // Selection is discover and round-robin; the wire is built by the mechanism elements.
+  const select = chain(
     named(
       'discover',
       discoverCandidates({ nse: options.nse, ns: options.ns, waitMs: options.discoverWaitMs ?? 0 }),
     ),
     named('roundRobin', roundRobin(options.nodeName ? { nodeName: options.nodeName } : {})),
+  );
+  const wire = named('mechanisms', mechanisms(options.mechanisms));
+  const handler = toHandler([
+    ...(metrics ? [metrics.count()] : []),
+    ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
+    metrics ? metrics.stage('select', select) : select,
     named('netsvcMonitor', netsvcMonitor({ nse: options.nse, ns: options.ns })),
     named('exposeNextHopMechanism', exposeNextHopMechanism()),
-    named('mechanisms', mechanisms(options.mechanisms)),
-    nextHop(options.pool, [named('nextHopMechanism', nextHopMechanism(options.offer))]),
+    metrics ? metrics.stage('wire', wire) : wire,
+    nextHop(options.pool, [named('nextHopMechanism', nextHopMechanism(options.offer))], metrics),
   ]);
   return { handler, monitor };
 }

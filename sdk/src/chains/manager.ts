@@ -10,6 +10,7 @@ import { discoverForwarder } from '../networkservice/common/discoverforwarder/di
 import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
 import type { TokenGenerator } from '../security/tokens.js';
 import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
+import type { ChainMetrics } from '../metrics/chain.js';
 import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 
@@ -25,6 +26,8 @@ export interface ManagerChainOptions {
   /** Policies for calls from other processes (default: allow all). */
   authorization?: AuthorizeOptions;
   forwarderServiceName?: string;
+  /** Counts and times requests and their stages (`chainMetrics(registry)`); none by default. */
+  metrics?: ChainMetrics;
 }
 
 /** A manager chain and the monitor that serves its connections. */
@@ -36,18 +39,21 @@ export interface ManagerChain {
 /** Usage: `const { handler, monitor } = createManagerChain({ name, nodeName, nse, ns, pool, tokens })`. */
 export function createManagerChain(options: ManagerChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
+  const metrics = options.metrics;
+  const select = named(
+    'discoverForwarder',
+    discoverForwarder({
+      nse: options.nse,
+      ns: options.ns,
+      nodeName: options.nodeName,
+      forwarderServiceName: options.forwarderServiceName ?? 'forwarder',
+    }),
+  );
   const handler = toHandler([
+    ...(metrics ? [metrics.count()] : []),
     ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
-    named(
-      'discoverForwarder',
-      discoverForwarder({
-        nse: options.nse,
-        ns: options.ns,
-        nodeName: options.nodeName,
-        forwarderServiceName: options.forwarderServiceName ?? 'forwarder',
-      }),
-    ),
-    nextHop(options.pool),
+    metrics ? metrics.stage('select', select) : select,
+    nextHop(options.pool, [], metrics),
   ]);
   return { handler, monitor };
 }

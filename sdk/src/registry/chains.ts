@@ -12,6 +12,8 @@ import type {
   RegistryElement,
 } from '../core/registry-chain.js';
 import type { Security } from '../security/setup.js';
+import type { RegistryCounts } from '../metrics/gauges.js';
+import type { RegistryChainMetrics } from '../metrics/registry.js';
 import { authorizeRegistry } from './authorize/authorize.js';
 import { registryUpdatePath } from './path/update-path.js';
 import {
@@ -37,6 +39,8 @@ import { validateNs, validateNse } from './validate/validate.js';
 export interface RegistryHandlers {
   nse: NseHandler;
   ns: NsHandler;
+  /** Records and watchers of its stores now, when it holds them (the registry server). */
+  counts?(): { nse: RegistryCounts; ns: RegistryCounts };
   close(): void;
 }
 
@@ -56,7 +60,9 @@ export interface RegistryServerOptions {
    * The stores in place of the in-memory ones (the registry daemon's CRD store, say): the last
    * elements of the NSE and NS chains. The caller closes them.
    */
-  stores?: { nse: NseElement; ns: NsElement };
+  stores?: { nse: NseElement; ns: NsElement; counts?(): { nse: RegistryCounts; ns: RegistryCounts } };
+  /** Counts calls and policy refusals (`registryChainMetrics(registry)`); none by default. */
+  metrics?: RegistryChainMetrics;
 }
 
 /** The path and authorization elements of a registry hop, for records of kind `what`. */
@@ -84,6 +90,14 @@ const nseHop = (what: string, security: Security | undefined) =>
 const nsHop = (what: string, security: Security | undefined) =>
   hopElements<NetworkService, NetworkServiceQuery, NetworkServiceResponse>(what, security);
 
+/** The counting element of a registry chain, when there are metrics. */
+function counted<T, Q, R>(
+  kind: 'nse' | 'ns',
+  metrics: RegistryChainMetrics | undefined,
+): RegistryElement<T, Q, R>[] {
+  return metrics ? [metrics.element<T, Q, R>(kind)] : [];
+}
+
 /**
  * An in-memory registry: validation, NSE naming, expiry, initial registration time, the `IP` payload
  * default for services and the stores.
@@ -97,8 +111,18 @@ export function createRegistryServer(options: RegistryServerOptions = {}): Regis
   const memory = options.stores ? undefined : { nse: memoryNseStore(), ns: memoryNsStore() };
   const nseStore = options.stores?.nse ?? memory!.nse;
   const nsStore = options.stores?.ns ?? memory!.ns;
+  const counts = memory
+    ? () => ({
+        nse: { records: memory.nse.store.size, watchers: memory.nse.store.watchers },
+        ns: { records: memory.ns.store.size, watchers: memory.ns.store.watchers },
+      })
+    : options.stores?.counts?.bind(options.stores);
   return {
     nse: toRegistryHandler([
+      ...counted<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse>(
+        'nse',
+        options.metrics,
+      ),
       validateNse(),
       ...nseHop('network service endpoint', options.security),
       setNseName(),
@@ -107,11 +131,13 @@ export function createRegistryServer(options: RegistryServerOptions = {}): Regis
       nseStore,
     ]),
     ns: toRegistryHandler([
+      ...counted<NetworkService, NetworkServiceQuery, NetworkServiceResponse>('ns', options.metrics),
       validateNs(),
       ...nsHop('network service', options.security),
       setPayload(),
       nsStore,
     ]),
+    ...(counts ? { counts } : {}),
     close() {
       expiry.close();
       memory?.nse.store.close();
@@ -139,6 +165,8 @@ export interface ManagerRegistryOptions {
   /** Clock and lifetime for the embedded registry. */
   clock?: Clock;
   defaultLifetimeMs?: number;
+  /** Counts calls and policy refusals (`registryChainMetrics(registry)`); none by default. */
+  metrics?: RegistryChainMetrics;
 }
 
 /**
@@ -179,6 +207,10 @@ export function createManagerRegistry(options: ManagerRegistryOptions): Registry
   return {
     nse: toRegistryHandler(
       [
+        ...counted<NetworkServiceEndpoint, NetworkServiceEndpointQuery, NetworkServiceEndpointResponse>(
+          'nse',
+          options.metrics,
+        ),
         validateNse(),
         ...nseHop('network service endpoint', options.security),
         nodeLabels(labels),
@@ -186,7 +218,14 @@ export function createManagerRegistry(options: ManagerRegistryOptions): Registry
       ],
       upstream.nse,
     ),
-    ns: toRegistryHandler([validateNs(), ...nsHop('network service', options.security)], upstream.ns),
+    ns: toRegistryHandler(
+      [
+        ...counted<NetworkService, NetworkServiceQuery, NetworkServiceResponse>('ns', options.metrics),
+        validateNs(),
+        ...nsHop('network service', options.security),
+      ],
+      upstream.ns,
+    ),
     close: release,
   };
 }

@@ -171,9 +171,19 @@ export const SERVER_POLICIES: readonly Policy[] = [
   prevTokenSigned,
 ];
 
+/** A call refused by a policy of this process: PERMISSION_DENIED, with the policy's name for metrics. */
+export class PolicyRefusal extends NsmError {
+  constructor(
+    readonly policy: string,
+    reason: string,
+  ) {
+    super(Code.PERMISSION_DENIED, `${policy}: ${reason}`);
+  }
+}
+
 /** PERMISSION_DENIED naming the policy and the reason. */
 export function permissionDenied(policy: string, reason: string): NsmError {
-  return new NsmError(Code.PERMISSION_DENIED, `${policy}: ${reason}`);
+  return new PolicyRefusal(policy, reason);
 }
 
 /** Runs `policies` in order; the first refusal throws PERMISSION_DENIED naming it. Usage: `await enforce(SERVER_POLICIES, input)`. */

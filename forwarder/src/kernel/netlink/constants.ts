@@ -50,6 +50,8 @@ export const IFLA = {
   IFALIAS: 20,
   /** VF settings of an SR-IOV PF: IFLA_VF_INFO entries. */
   VFINFO_LIST: 22,
+  /** `struct rtnl_link_stats64`: the link's counters (in every RTM_NEWLINK reply). */
+  STATS64: 23,
   NET_NS_FD: 28,
   /** With a namespace move: the index the link gets there (EEXIST if taken). */
   NEW_IFINDEX: 49,

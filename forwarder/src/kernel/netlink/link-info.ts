@@ -11,6 +11,18 @@ export interface VxlanLinkInfo {
   readonly port?: number;
 }
 
+/** A link's traffic counters (the first fields of `struct rtnl_link_stats64`), from its own view. */
+export interface LinkStats {
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  readonly rxErrors: number;
+  readonly txErrors: number;
+  readonly rxDropped: number;
+  readonly txDropped: number;
+}
+
 /** What the forwarder needs to know about a link. */
 export interface LinkInfo {
   readonly index: number;
@@ -30,6 +42,24 @@ export interface LinkInfo {
   readonly link?: number;
   /** For kind `vxlan`: its tunnel parameters. */
   readonly vxlan?: VxlanLinkInfo;
+  /** IFLA_STATS64: its counters when the reply carried them. */
+  readonly stats?: LinkStats;
+}
+
+/** Decodes the u64 counters at the start of `struct rtnl_link_stats64` (undefined when too short). */
+export function parseLinkStats(data: Buffer | undefined): LinkStats | undefined {
+  if (!data || data.length < 64) return undefined;
+  const u64 = (field: number): number => Number(data.readBigUInt64LE(field * 8));
+  return {
+    rxPackets: u64(0),
+    txPackets: u64(1),
+    rxBytes: u64(2),
+    txBytes: u64(3),
+    rxErrors: u64(4),
+    txErrors: u64(5),
+    rxDropped: u64(6),
+    txDropped: u64(7),
+  };
 }
 
 function parseVxlan(data: Buffer): VxlanLinkInfo {
@@ -60,6 +90,7 @@ export function parseLink(payload: Buffer): LinkInfo {
   const data = info?.get(IFLA_INFO.DATA);
   const address = attrs.get(IFLA.ADDRESS);
   const link = attrU32(attrs.get(IFLA.LINK));
+  const stats = parseLinkStats(attrs.get(IFLA.STATS64));
   return {
     index: hdr.index,
     name: attrString(attrs.get(IFLA.IFNAME)) ?? '',
@@ -71,5 +102,6 @@ export function parseLink(payload: Buffer): LinkInfo {
     ...(address?.length === 6 ? { mac: formatMac(address) } : {}),
     ...(link !== undefined ? { link } : {}),
     ...(kind === 'vxlan' && data ? { vxlan: parseVxlan(data) } : {}),
+    ...(stats ? { stats } : {}),
   };
 }

@@ -53,7 +53,16 @@ export type HealHow = 'same-path' | 'reselect';
 export type HealEvent =
   | { type: 'lost'; conn: Connection; reason: LossReason | 'data-plane' }
   | { type: 'failed'; conn: Connection; how: HealHow; attempt: number; error: string }
-  | { type: 'healed'; conn: Connection; how: HealHow; attempt: number };
+  | {
+      type: 'healed';
+      conn: Connection;
+      how: HealHow;
+      attempt: number;
+      /** What was lost, as the `lost` event said. */
+      reason: LossReason | 'data-plane';
+      /** From the loss to the answer of the attempt that healed it, on the context clock. */
+      durationMs: number;
+    };
 
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
@@ -89,6 +98,7 @@ export function heal(options: HealOptions): NetworkServiceElement {
     state: Repair,
   ): Promise<void> => {
     options.onEvent?.({ type: 'lost', conn, reason });
+    const lostAt = ctx.clock.now();
     let samePathFailures = 0;
     for (let attempt = 1; ; attempt++) {
       const alive =
@@ -100,7 +110,14 @@ export function heal(options: HealOptions): NetworkServiceElement {
       try {
         const healed = await (alive ? factory.request() : factory.reselect());
         ctx.log.info({ connId: conn.id, reason, how, attempt }, 'connection healed');
-        options.onEvent?.({ type: 'healed', conn: healed, how, attempt });
+        options.onEvent?.({
+          type: 'healed',
+          conn: healed,
+          how,
+          attempt,
+          reason,
+          durationMs: ctx.clock.now() - lostAt,
+        });
         return;
       } catch (err) {
         if (err instanceof ConnectionClosedError) return;
