@@ -1,5 +1,4 @@
 /** The actions behind each `nsm` subcommand; main.ts only declares the command line. */
-import { readFileSync, existsSync } from 'node:fs';
 import { ManifestError } from './manifests/manifests.js';
 import { check } from './lab/check.js';
 import { startProcess, stopProcess } from './lab/control.js';
@@ -209,22 +208,6 @@ export async function checkCommand(opts: { lab: string; json?: boolean }): Promi
         `\n${results.length - failed} of ${results.length} links pass${note ? `\nnote: ${note}` : ''}\n`,
     );
   return failed === 0 && results.length > 0 ? 0 : 1;
-}
-
-/** `nsm logs`. */
-export function logsCommand(name: string, opts: { lab: string }): number {
-  const lab = new Lab(opts.lab);
-  const candidates = [lab.log(name), lab.log(`pod-${name}`)];
-  const file = candidates.find((f) => existsSync(f));
-  if (!file) {
-    const state = lab.readState();
-    const known = state ? ['supervisor', ...state.components.map((c) => c.name.replace(/^pod\//, ''))] : [];
-    throw new Error(
-      `no logs for "${name}"${known.length ? `; known: ${known.join(', ')}` : `: lab "${lab.name}" is not up`}`,
-    );
-  }
-  out(readFileSync(file, 'utf8'));
-  return 0;
 }
 
 /** `nsm down`. */

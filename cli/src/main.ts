@@ -6,7 +6,6 @@ import {
   controlCommand,
   deleteCommand,
   downCommand,
-  logsCommand,
   statusCommand,
   upCommand,
   identityCommand,
@@ -15,6 +14,10 @@ import {
   type UpFlags,
 } from './commands.js';
 import { LabPreconditionError } from './lab/system.js';
+import { applyCommand } from './operate/apply-command.js';
+import { execCommand } from './operate/exec.js';
+import { logsCommand } from './operate/logs.js';
+import { netemCommand } from './operate/netem.js';
 
 // `nsm status | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -108,9 +111,54 @@ program
 
 program
   .command('logs')
-  .description('print the log of a component (supervisor, registry, nsmgr-node-1, forwarder-node-1) or a pod')
-  .argument('<name>', 'component or pod name')
-  .action(run((name: string) => logsCommand(name, { lab: lab() })));
+  .description(
+    'print the log of a component (supervisor, registry, nsmgr-node-1, forwarder-node-1) or a pod, or of all of them merged by time, human-readable',
+  )
+  .argument('[name]', 'component or pod name (default: every one)')
+  .option('-f, --follow', 'keep printing as the logs grow, until Ctrl-C')
+  .option('--json', "pino's JSON lines as written")
+  .addHelpText('after', '\nExamples:\n  nsm logs -f\n  nsm logs forwarder-node-1 --json | jq .msg')
+  .action(
+    run((name: string | undefined, opts: { follow?: boolean; json?: boolean }) =>
+      logsCommand(name, { ...opts, lab: lab() }),
+    ),
+  );
+
+program
+  .command('apply')
+  .description(
+    'add or change pods, Deployments (scale), endpoints and NetworkServices of a running lab, validated as nsm up validates; only what changed is touched',
+  )
+  .requiredOption('-f, --filename <path...>', 'YAML files or directories')
+  .option('--timeout <duration>', 'how long to wait for the new connections', '60s')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  nsm apply -f deploy/examples/4g-epc-eir\n  nsm delete -f deploy/examples/4g-epc-eir',
+  )
+  .action(
+    run((opts: { filename: string[]; timeout: string }) =>
+      applyCommand('apply', opts.filename, { lab: lab(), timeout: opts.timeout }),
+    ),
+  );
+
+program
+  .command('exec')
+  .description("run a command in a pod's network namespace, as kubectl exec")
+  .argument('<pod>', 'pod name')
+  .argument('<command...>', 'the command and its arguments, after --')
+  .addHelpText('after', '\nExample:\n  nsm exec hss -- ping -c1 10.60.1.1')
+  .action(run((pod: string, command: string[]) => execCommand(pod, command, { lab: lab() })));
+
+program
+  .command('netem')
+  .description("impair a pod's interface with tc netem, for testing heal: delay, loss, rate; show; clear")
+  .argument('<pod/interface>', 'e.g. hss/nsm-0')
+  .argument('<impairment...>', 'delay <time> [jitter] | loss <percent> | rate <rate> | show | clear')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  nsm netem hss/nsm-0 delay 100ms 10ms loss 5%\n  nsm netem hss/nsm-0 show\n  nsm netem hss/nsm-0 clear',
+  )
+  .action(run((target: string, words: string[]) => netemCommand(target, words, { lab: lab() })));
 
 for (const action of ['stop', 'start'] as const) {
   program
@@ -127,16 +175,33 @@ for (const action of ['stop', 'start'] as const) {
 program
   .command('delete')
   .description(
-    'delete a pod as Kubernetes would: process and namespace gone, its registration removed, never restarted',
+    'delete a pod as Kubernetes would (process and namespace gone, its registration removed, never restarted), or with -f the objects of YAML files from a running lab',
   )
-  .argument('<pod>', 'pod name (or the word "pod", as in "nsm delete pod <name>")')
+  .argument('[pod]', 'pod name (or the word "pod", as in "nsm delete pod <name>")')
   .argument('[name]', 'pod name after "pod"')
+  .option('-f, --filename <path...>', 'remove the objects these YAML files or directories hold')
+  .option('--timeout <duration>', 'with -f: how long to wait for replaced pods', '60s')
   .action(
-    run((kindOrName: string, name: string | undefined) => {
-      if (name !== undefined && kindOrName !== 'pod')
-        throw new LabPreconditionError(`nsm delete ${kindOrName}: expected "nsm delete [pod] <name>"`);
-      return deleteCommand(name ?? kindOrName, { lab: lab() });
-    }),
+    run(
+      (
+        kindOrName: string | undefined,
+        name: string | undefined,
+        opts: { filename?: string[]; timeout: string },
+      ) => {
+        if (opts.filename) {
+          if (kindOrName !== undefined)
+            throw new LabPreconditionError('nsm delete: expected either -f <files> or a pod name, not both');
+          return applyCommand('delete', opts.filename, { lab: lab(), timeout: opts.timeout });
+        }
+        if (kindOrName === undefined)
+          throw new LabPreconditionError(
+            'nsm delete: expected "nsm delete [pod] <name>" or "nsm delete -f <files>"',
+          );
+        if (name !== undefined && kindOrName !== 'pod')
+          throw new LabPreconditionError(`nsm delete ${kindOrName}: expected "nsm delete [pod] <name>"`);
+        return deleteCommand(name ?? kindOrName, { lab: lab() });
+      },
+    ),
   );
 
 program

@@ -8,6 +8,7 @@ import { loadManifests, roleOf, type LabPlan } from '../manifests/manifests.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { emulatorSpec, nodeSpecs, registrySpec, sriovPaths, startDaemon, startEmulator } from './daemons.js';
+import { objectsOf, writeApplied } from './apply/applied.js';
 import { down } from './down.js';
 import { createLabCa, DEFAULT_CERT_LIFETIME_MS } from './identities.js';
 import { Lab, type LabState } from './lab.js';
@@ -49,6 +50,18 @@ export class UpInterruptedError extends Error {
   override readonly name = 'UpInterruptedError';
 }
 
+/** What the lab's state records of a pod. */
+export function podStateOf(lab: Lab, p: LabPlan['pods'][number]): LabState['pods'][number] {
+  return {
+    name: p.name,
+    node: p.node,
+    netns: lab.netns(p.name),
+    role: roleOf(p),
+    requests: roleOf(p) === 'client' ? p.client!.requests : [],
+    ...(p.endpoint ? { endpoint: p.endpoint.name } : {}),
+  };
+}
+
 function initialState(lab: Lab, plan: LabPlan, options: UpOptions): LabState {
   return {
     lab: lab.name,
@@ -60,14 +73,7 @@ function initialState(lab: Lab, plan: LabPlan, options: UpOptions): LabState {
       tunnelIp: tunnelIp(i + 1),
       managerUrl: lab.socket(`nsmgr-${name}`),
     })),
-    pods: plan.pods.map((p) => ({
-      name: p.name,
-      node: p.node,
-      netns: lab.netns(p.name),
-      role: roleOf(p),
-      requests: roleOf(p) === 'client' ? p.client!.requests : [],
-      ...(p.endpoint ? { endpoint: p.endpoint.name } : {}),
-    })),
+    pods: plan.pods.map((p) => podStateOf(lab, p)),
     components: [],
     registryUrl: lab.socket('registry'),
     services: plan.services,
@@ -145,7 +151,7 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
   options.progress(`started ${plan.pods.length} pods`);
 }
 
-async function startPods(
+export async function startPods(
   lab: Lab,
   state: LabState,
   pods: LabPlan['pods'],
@@ -162,7 +168,11 @@ async function startPods(
 }
 
 /** Waits (up to 20 s; what is still missing is reported at the end) for the endpoints to register. */
-async function waitRegistered(lab: Lab, pods: LabPlan['pods'], options: UpOptions): Promise<void> {
+export async function waitRegistered(
+  lab: Lab,
+  pods: LabPlan['pods'],
+  options: Pick<UpOptions, 'timeoutMs' | 'signal'>,
+): Promise<void> {
   const until = Date.now() + Math.min(20_000, options.timeoutMs ?? 60_000);
   while (Date.now() < until && !options.signal?.aborted) {
     if (pendingOf(lab, pods).length === 0) return;
@@ -171,7 +181,11 @@ async function waitRegistered(lab: Lab, pods: LabPlan['pods'], options: UpOption
 }
 
 /** Waits until every endpoint registered and every requested connection is up, or the timeout. */
-async function settle(lab: Lab, plan: LabPlan, options: UpOptions): Promise<PendingConnection[]> {
+export async function settle(
+  lab: Lab,
+  plan: Pick<LabPlan, 'pods'>,
+  options: Pick<UpOptions, 'timeoutMs' | 'progress' | 'signal'>,
+): Promise<PendingConnection[]> {
   const total = plan.pods.reduce(
     (n, p) => n + (roleOf(p) === 'client' ? p.client!.requests.length : 0) + (p.endpoint ? 1 : 0),
     0,
@@ -206,6 +220,8 @@ export async function up(options: UpOptions): Promise<UpResult> {
   lab.makeDirs();
   const state = initialState(lab, plan, options);
   lab.writeState(state);
+  // The objects it was given, for nsm apply and nsm delete -f to change.
+  writeApplied(lab, objectsOf(options.paths));
   try {
     await build(lab, plan, state, options);
   } catch (err) {

@@ -204,10 +204,10 @@ describe('deploy/examples', () => {
 
   it('all examples load together: no clashing names or address pools', () => {
     const plan = loadManifests([examples], { nodes: 2 });
-    expect(plan.services).toHaveLength(9);
-    // 4g-epc, kernel2kernel, kernel2ethernet2kernel, secure-intranet, the three memif examples,
-    // sriov-kernel2kernel, sriov2kernel (the two share their ConfigMap sriov-config).
-    expect(plan.pods).toHaveLength(9 + 2 + 2 + 3 + 3 + 2 + 2 + 2 + 2);
+    expect(plan.services).toHaveLength(10);
+    // 4g-epc, 4g-epc-eir, kernel2kernel, kernel2ethernet2kernel, secure-intranet, the three memif
+    // examples, sriov-kernel2kernel, sriov2kernel (the two share their ConfigMap sriov-config).
+    expect(plan.pods).toHaveLength(9 + 2 + 2 + 2 + 3 + 3 + 2 + 2 + 2 + 2);
     // The SR-IOV pods get a token each of the emulated NIC's pool on node-1.
     const tokens = plan.pods.filter((p) => p.sriovTokens).map((p) => [p.name, Object.keys(p.sriovTokens!)]);
     expect(tokens).toEqual([
