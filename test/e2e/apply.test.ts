@@ -163,7 +163,7 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/apply'), () => {
     const failing = await nsm(lab, 'exec', 'hss', '--', 'sh', '-c', 'exit 3');
     expect(failing.code).toBe(3);
     const logs = await nsm(lab, 'logs', 'hss');
-    expect(logs.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  hss\s+connected .*endpoint=mme/m);
+    expect(logs.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}hss\s+connected .*endpoint=mme/m);
     const link = (await statusJson(lab)).links.find((l) => l.client === 'hss')!;
     const netem = await nsm(lab, 'netem', 'hss/nsm-0', 'delay', '200ms');
     if (hasNetem()) {
