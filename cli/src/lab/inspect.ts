@@ -3,6 +3,7 @@
  * process and its own report, endpoints and services from the registry, and the links the clients
  * hold, described with each manager's and endpoint's MonitorConnections view.
  */
+import type { ContainerStatus } from '../roles/containers.js';
 import { firstValueFrom, lastValueFrom, toArray, take, timeout } from 'rxjs';
 import type { Connection, NetworkService, NetworkServiceEndpoint } from '@nsm-ts/sdk/api';
 import { createContext } from '@nsm-ts/sdk/core';
@@ -31,6 +32,8 @@ export interface PodRow {
   lastExit?: ComponentStatus['lastExit'];
   /** A client pod's heal metrics: `url` on the loopback of its namespace. */
   metrics?: { url: string; netns: string };
+  /** The pod's own containers (its manifest's `command:`), run beside the role. */
+  containers?: ContainerStatus[];
 }
 
 /**
@@ -152,6 +155,7 @@ function podRow(
     restarts: component?.restarts ?? 0,
     pending: component?.state === 'stopped' ? [] : pending,
     ...(component?.lastExit ? { lastExit: component.lastExit } : {}),
+    ...(report?.containers && component?.state === 'running' ? { containers: report.containers } : {}),
   };
 }
 

@@ -34,6 +34,11 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
   }
   // What a device plugin would give it for its resources.limits of SR-IOV pools.
   Object.assign(env, pod.sriovTokens ?? {});
+  if (pod.containers) {
+    // The user's containers: the role runs them beside itself, logging to <logs>/pod-<name>.<container>.log.
+    env['NSM_POD_CONTAINERS'] = JSON.stringify(pod.containers);
+    env['NSM_CONTAINER_LOGS'] = join(lab.logDir, `pod-${pod.name}`);
+  }
   return env;
 }
 

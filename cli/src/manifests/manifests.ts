@@ -9,6 +9,7 @@ import { assignTokens, labPools, readSriovLimits, type LabSriov } from './sriov.
 import { crossCheck, endpointName } from './cross-check.js';
 import { formatProblem, ManifestError, type ManifestProblem } from './errors.js';
 import { KINDS, readManifests, type Manifests } from './kinds.js';
+import { containersOf, type UserContainer } from './containers.js';
 import { nodeNames, placePods } from './placement.js';
 import { readDocuments } from './read.js';
 import { Report, type ManifestDoc } from './report.js';
@@ -41,6 +42,8 @@ export interface PodPlan {
   endpoint?: EndpointPlan;
   /** The SR-IOV tokens its node's device plugin would hand it: NSM_SRIOV_TOKENS_<pool> variables. */
   sriovTokens?: Record<string, string>;
+  /** The user's containers with a command, run in its namespace beside the role. */
+  containers?: UserContainer[];
 }
 
 /** What `nsm up` creates. */
@@ -156,6 +159,7 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
           }
         : {}),
       ...(tokens.has(pod.name) ? { sriovTokens: tokens.get(pod.name)! } : {}),
+      ...(pod.userContainers.length > 0 ? { containers: containersOf(pod.userContainers, pod.name) } : {}),
     })),
     nodes,
     ...(manifests.sriov ? { sriov: manifests.sriov } : {}),

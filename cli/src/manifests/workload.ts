@@ -5,6 +5,7 @@ import {
   parseClientAnnotation,
   type ClientRequest,
 } from './client-url.js';
+import { readUserContainers, type ContainerDraft } from './containers.js';
 import { readEndpoint, type EndpointDraft } from './endpoint-env.js';
 import { listAt, mapAt, stringAt, stringMapAt } from './fields.js';
 import { labelProblems } from './names.js';
@@ -23,6 +24,8 @@ export interface PodDraft {
   endpoint?: EndpointDraft;
   /** Where its containers are (their resources.limits may ask for SR-IOV VFs). */
   containers: FieldPath[];
+  /** The user's containers that have a command: run beside the role. */
+  userContainers: ContainerDraft[];
 }
 
 function readNode(doc: ManifestDoc, spec: FieldPath): PodDraft['node'] {
@@ -106,11 +109,13 @@ export function readTemplate(
   }
   const source = { file: doc.file, line: doc.at([]).line };
   const containerPaths = containers.map((_, i) => [...spec, 'containers', i]);
+  const userContainers = readUserContainers(doc, spec);
   return names.map((name) => ({
     name,
     doc,
     source,
     containers: containerPaths,
+    userContainers,
     ...(node ? { node } : {}),
     ...(client ? { client } : {}),
     ...(endpoint ? { endpoint } : {}),

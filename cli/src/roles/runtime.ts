@@ -7,6 +7,7 @@
 import { createLogger, type Logger } from '@nsm-ts/sdk/core';
 import { EnvReader } from '@nsm-ts/sdk/tools';
 import { readSecurityEnv, setupSecurity, SECURITY_USAGE, type Security } from '@nsm-ts/sdk/security';
+import { readContainerSpecs, runContainers, type RunningContainers } from './containers.js';
 import { writePodStatus, type PodStatus } from './status-file.js';
 
 /** The environment both commands read. */
@@ -14,6 +15,9 @@ export const COMMON_USAGE = `  NSM_NAME / POD_NAME     this workload's name (def
   NSM_CONNECT_TO          the node's manager (default unix:///var/lib/networkservicemesh/nsm.io.sock)
   NSM_LOG_LEVEL           trace, debug, info, warn, error, fatal or silent (default info)
   NSM_POD_STATUS          a file to keep the status of the connections in (the lab's nsm status reads it)
+  NSM_POD_CONTAINERS      the pod's own containers to run beside this one, JSON
+                          [{ "name", "command": [...], "env": {...} }] (the lab sets it)
+  NSM_CONTAINER_LOGS      their log files: <this>.<container>.log
 ${SECURITY_USAGE}`;
 
 /** A running pod program. */
@@ -30,6 +34,8 @@ export interface PodRuntime {
   /** Adds a hook that updates the status just before each save. */
   onSave: (hook: (status: PodStatus) => void) => void;
   security: Security;
+  /** The pod's own containers (NSM_POD_CONTAINERS), run beside the role; stopped with it. */
+  containers: RunningContainers | undefined;
 }
 
 /** Prints `usage` on --help (exit 0); on `problems` prints them and the usage and exits 2. */
@@ -56,6 +62,8 @@ export function readCommon(env: NodeJS.ProcessEnv, problems: string[]) {
     logLevel: env['NSM_LOG_LEVEL'] ?? 'info',
     managerUrl: env['NSM_CONNECT_TO'] ?? 'unix:///var/lib/networkservicemesh/nsm.io.sock',
     statusFile: env['NSM_POD_STATUS'],
+    containers: readContainerSpecs(env['NSM_POD_CONTAINERS'], problems),
+    containerLogs: env['NSM_CONTAINER_LOGS'],
     security,
   };
 }
@@ -69,6 +77,11 @@ export async function startRuntime(
   const status: PodStatus = { pod: common.pod, pid: process.pid, role, requests: [], updatedAt: '' };
   const security = await setupSecurity(common.security, { name: common.pod, log });
   const hooks: ((status: PodStatus) => void)[] = [];
+  const containers =
+    common.containers.length > 0 && !process.argv.includes('--once')
+      ? runContainers(common.containers, { pod: common.pod, log, logPrefix: common.containerLogs })
+      : undefined;
+  if (containers) hooks.push((s) => void (s.containers = containers.status()));
   return {
     name: common.name,
     pod: common.pod,
@@ -81,6 +94,7 @@ export async function startRuntime(
     },
     onSave: (hook) => void hooks.push(hook),
     security,
+    containers,
   };
 }
 
@@ -96,7 +110,11 @@ export function serveUntilStopped(runtime: PodRuntime, stop: () => Promise<void>
       stopping = true;
       clearInterval(keepAlive);
       runtime.log.info({ signal }, 'stopping');
-      stop().then(
+      const all = async () => {
+        await stop();
+        await runtime.containers?.stop();
+      };
+      all().then(
         () => process.exit(0),
         (err: unknown) => {
           runtime.log.error({ err }, 'stopping failed');

@@ -3,6 +3,7 @@
  * each connection as held, so that the next client process of the pod (the sidecar after the init
  * container) takes the connections over instead of making new ones.
  */
+import type { ContainerStatus } from './containers.js';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Connection } from '@nsm-ts/sdk/api';
 import type { MemifReport } from './memif-side.js';
@@ -40,6 +41,8 @@ export interface PodStatus {
   endpoint?: { name: string; url: string };
   /** The memifs an endpoint serves, one per connection. */
   memifs?: ServedMemif[];
+  /** The pod's own containers run beside the role. */
+  containers?: ContainerStatus[];
   updatedAt: string;
 }
 
