@@ -90,7 +90,7 @@ export function runContainers(
   let stopping = false;
   const entries = specs.map((spec) => ({
     spec,
-    status: { name: spec.name, state: 'backoff', restarts: 0 } as ContainerStatus,
+    status: { name: spec.name, state: 'backoff', restarts: 0 },
     child: undefined as ChildProcess | undefined,
     timer: undefined as NodeJS.Timeout | undefined,
     backoffMs: 1000,
