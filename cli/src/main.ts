@@ -11,10 +11,12 @@ import {
   upCommand,
   identityCommand,
   clusterStatusCommand,
+  traceCommand,
   type StatusFlags,
   type UpFlags,
 } from './commands.js';
 import { LabPreconditionError } from './lab/system.js';
+import { TRACE_HELP } from './trace.js';
 
 // `nsm status | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -111,6 +113,21 @@ program
   .description('print the log of a component (supervisor, registry, nsmgr-node-1, forwarder-node-1) or a pod')
   .argument('<name>', 'component or pod name')
   .action(run((name: string) => logsCommand(name, { lab: lab() })));
+
+program
+  .command('trace')
+  .description(
+    "print where a connection's request spent its time: a span per hop (client, managers, forwarders, endpoint) and per stage, as a waterfall",
+  )
+  .argument('<connection>', 'a client pod name, or a connection id on the path')
+  .option('--all', 'every trace of it (each request, refresh, heal and close), oldest first')
+  .option('--json', 'the spans as JSON')
+  .addHelpText('after', TRACE_HELP)
+  .action(
+    run((query: string, opts: { all?: boolean; json?: boolean }) =>
+      traceCommand(query, { ...opts, lab: lab() }),
+    ),
+  );
 
 for (const action of ['stop', 'start'] as const) {
   program

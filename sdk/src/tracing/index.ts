@@ -11,3 +11,4 @@ export * from './file-exporter.js';
 export * from './propagation.js';
 export * from './records.js';
 export * from './setup.js';
+export type { Tracer } from '@opentelemetry/api';
