@@ -16,7 +16,6 @@ import { issueFromCluster } from './cluster/identity.js';
 import { clusterStatus } from './cluster/status.js';
 import { formatDuration, parseDuration } from '@nsm-ts/sdk/tools';
 import { issueIdentity } from './lab/issue.js';
-import { formatWaterfall, groupTraces, readTraceDir, rootsOf, tracesOf } from './trace.js';
 
 const out = (text: string): void => void process.stdout.write(text);
 const err = (text: string): void => void process.stderr.write(text);
@@ -225,35 +224,6 @@ export function logsCommand(name: string, opts: { lab: string }): number {
     );
   }
   out(readFileSync(file, 'utf8'));
-  return 0;
-}
-
-/** `nsm trace`: the waterfall (or with --json the spans) of a connection's latest request, or of all. */
-export function traceCommand(query: string, opts: { lab: string; all?: boolean; json?: boolean }): number {
-  const lab = new Lab(opts.lab);
-  const traces = groupTraces(readTraceDir(lab.traceDir));
-  const found = tracesOf(traces, query, opts.all ?? false);
-  if (found.length === 0) {
-    const clients = [
-      ...new Set(
-        traces.flatMap((t) =>
-          rootsOf(t)
-            .filter((r) => r.kind === 'client')
-            .map((r) => r.service),
-        ),
-      ),
-    ];
-    throw new Error(
-      `no trace of "${query}" in ${lab.traceDir}: expected a client pod's name or a connection id on its path` +
-        (clients.length > 0
-          ? ` (clients with traces: ${clients.sort().join(', ')})`
-          : lab.readState()
-            ? ''
-            : `; lab "${lab.name}" is not up`),
-    );
-  }
-  if (opts.json) out(`${JSON.stringify(found, null, 2)}\n`);
-  else out(`${found.map(formatWaterfall).join('\n\n')}\n`);
   return 0;
 }
 

@@ -11,12 +11,11 @@ import {
   upCommand,
   identityCommand,
   clusterStatusCommand,
-  traceCommand,
   type StatusFlags,
   type UpFlags,
 } from './commands.js';
 import { LabPreconditionError } from './lab/system.js';
-import { TRACE_HELP } from './trace.js';
+import { TRACE_HELP, traceCommand } from './trace.js';
 
 // `nsm status | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

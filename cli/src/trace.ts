@@ -7,6 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTraceFile, type SpanRecord } from '@nsm-ts/sdk/tracing';
+import { Lab } from './lab/lab.js';
 
 /** One trace: its spans, its roots first. */
 export interface Trace {
@@ -141,6 +142,35 @@ export function formatWaterfall(trace: Trace): string {
     line('span', 'process', 'start ms', 'ms', '', ''),
     ...rows.map((r) => line(r.label, r.service, r.offset, r.dur, r.bar, r.details)),
   ].join('\n');
+}
+
+/** `nsm trace`: the waterfall (or with --json the spans) of a connection's latest request, or of all. */
+export function traceCommand(query: string, opts: { lab: string; all?: boolean; json?: boolean }): number {
+  const lab = new Lab(opts.lab);
+  const traces = groupTraces(readTraceDir(lab.traceDir));
+  const found = tracesOf(traces, query, opts.all ?? false);
+  if (found.length === 0) {
+    const clients = [
+      ...new Set(
+        traces.flatMap((t) =>
+          rootsOf(t)
+            .filter((r) => r.kind === 'client')
+            .map((r) => r.service),
+        ),
+      ),
+    ];
+    throw new Error(
+      `no trace of "${query}" in ${lab.traceDir}: expected a client pod's name or a connection id on its path` +
+        (clients.length > 0
+          ? ` (clients with traces: ${clients.sort().join(', ')})`
+          : lab.readState()
+            ? ''
+            : `; lab "${lab.name}" is not up`),
+    );
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+  else process.stdout.write(`${found.map(formatWaterfall).join('\n\n')}\n`);
+  return 0;
 }
 
 /** The help text after the options. */
