@@ -18,6 +18,7 @@ import { applyCommand } from './operate/apply-command.js';
 import { execCommand } from './operate/exec.js';
 import { logsCommand } from './operate/logs.js';
 import { netemCommand } from './operate/netem.js';
+import { TRACE_HELP, traceCommand } from './trace.js';
 
 // `nsm status | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -159,6 +160,21 @@ program
     '\nExamples:\n  nsm netem hss/nsm-0 delay 100ms 10ms loss 5%\n  nsm netem hss/nsm-0 show\n  nsm netem hss/nsm-0 clear',
   )
   .action(run((target: string, words: string[]) => netemCommand(target, words, { lab: lab() })));
+
+program
+  .command('trace')
+  .description(
+    "print where a connection's request spent its time: a span per hop (client, managers, forwarders, endpoint) and per stage, as a waterfall",
+  )
+  .argument('<connection>', 'a client pod name, or a connection id on the path')
+  .option('--all', 'every trace of it (each request, refresh, heal and close), oldest first')
+  .option('--json', 'the spans as JSON')
+  .addHelpText('after', TRACE_HELP)
+  .action(
+    run((query: string, opts: { all?: boolean; json?: boolean }) =>
+      traceCommand(query, { ...opts, lab: lab() }),
+    ),
+  );
 
 for (const action of ['stop', 'start'] as const) {
   program

@@ -2,6 +2,7 @@
 import { hostname } from 'node:os';
 import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
 import { readMetricsAddr, METRICS_USAGE } from '@nsm-ts/sdk/metrics';
+import { readTracingConfig, TRACING_USAGE, type TracingConfig } from '@nsm-ts/sdk/tracing';
 import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
 import { parseLabels } from '@nsm-ts/sdk/tools';
 
@@ -29,6 +30,8 @@ export interface ForwarderConfig {
   security: SecurityConfig;
   /** NSM_METRICS_ADDR: `host:port` of the metrics endpoint; '' = none. */
   metricsAddr?: string;
+  /** NSM_TRACE_FILE and the OTLP endpoint: where its spans go; none = no tracing. */
+  tracing?: TracingConfig;
 }
 
 export const usage = `Usage: forwarder (configured by environment variables)
@@ -51,6 +54,7 @@ export const usage = `Usage: forwarder (configured by environment variables)
   NSM_SYSFS_ROOT                       where sysfs is (default /sys; the lab's emulated NICs set it)
   NSM_VFIO_DIR                         where the VFIO device nodes are (default /dev/vfio)
 ${METRICS_USAGE}
+${TRACING_USAGE}
 ${SECURITY_USAGE}`;
 
 /** Reads the configuration; throws ConfigError listing every problem. */
@@ -79,6 +83,7 @@ export function readForwarderConfig(env: NodeJS.ProcessEnv = process.env): Forwa
     },
     security: readSecurityEnv(r),
     metricsAddr: readMetricsAddr(r),
+    tracing: readTracingConfig(r),
   };
   if (r.errors.length > 0) throw new ConfigError(r.errors);
   return config;

@@ -18,6 +18,7 @@ import { scopedMonitor } from '@nsm-ts/sdk/elements';
 import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
 import { chainMetrics, connectionsGauge, daemonMetrics, type Registry } from '@nsm-ts/sdk/metrics';
+import { chainTracing, startTracing } from '@nsm-ts/sdk/tracing';
 import type { ForwarderConfig } from './config.js';
 import { forwarderOffer } from './offer.js';
 
@@ -58,6 +59,7 @@ export async function startForwarder(
   // Endpoint selection runs on every request: keep a watched copy of the registry as the manager sees it.
   const nse = cachedNseRegistry(manager.endpointRegistry, { log: deps.log });
   const ns = cachedNsRegistry(manager.serviceRegistry, { log: deps.log });
+  const tracing = config.tracing && startTracing(config.tracing, { service: config.name, log: deps.log });
   const { handler, monitor } = createForwarderChain({
     name: config.name,
     nse,
@@ -74,6 +76,7 @@ export async function startForwarder(
       localTypes: deps.dataplane.localTypes,
     }),
     ...(metrics ? { metrics: chainMetrics(metrics.registry) } : {}),
+    ...(tracing ? { tracing: chainTracing(tracing.tracer, config.name) } : {}),
   });
   if (metrics) {
     connectionsGauge(metrics.registry, () => monitor.list());
@@ -113,7 +116,13 @@ export async function startForwarder(
     throw err;
   }
   deps.log.info(
-    { node: config.nodeName, urls, manager: config.connectTo, metrics: metrics?.url ?? 'off' },
+    {
+      node: config.nodeName,
+      urls,
+      manager: config.connectTo,
+      metrics: metrics?.url ?? 'off',
+      traces: tracing?.describe ?? 'off',
+    },
     'forwarder serving',
   );
   return {
@@ -132,6 +141,7 @@ export async function startForwarder(
       pool.close();
       release();
       await metrics?.close();
+      await tracing?.shutdown();
     },
   };
 }

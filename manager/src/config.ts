@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { parseUrl } from '@nsm-ts/sdk/grpc';
 import { readSecurityEnv, SECURITY_USAGE, type SecurityConfig } from '@nsm-ts/sdk/security';
 import { readMetricsAddr, METRICS_USAGE } from '@nsm-ts/sdk/metrics';
+import { readTracingConfig, TRACING_USAGE, type TracingConfig } from '@nsm-ts/sdk/tracing';
 import { ConfigError, EnvReader } from '@nsm-ts/sdk/tools';
 
 /** Manager settings. */
@@ -22,6 +23,8 @@ export interface ManagerConfig {
   security: SecurityConfig;
   /** NSM_METRICS_ADDR: `host:port` of the metrics endpoint; '' = none. */
   metricsAddr?: string;
+  /** NSM_TRACE_FILE and the OTLP endpoint: where its spans go; none = no tracing. */
+  tracing?: TracingConfig;
 }
 
 export const usage = `Usage: nsmgr (configured by environment variables)
@@ -39,6 +42,7 @@ export const usage = `Usage: nsmgr (configured by environment variables)
   NSM_FORWARDER_NETWORK_SERVICE_NAME   service forwarders register under (default forwarder)
   NSM_LOG_LEVEL                        trace|debug|info|warn|error (default info)
 ${METRICS_USAGE}
+${TRACING_USAGE}
 ${SECURITY_USAGE}`;
 
 function advertised(listenOn: string[], tunnelIp: string, reader: EnvReader): string {
@@ -77,6 +81,7 @@ export function readManagerConfig(env: NodeJS.ProcessEnv = process.env): Manager
     logLevel: r.string('NSM_LOG_LEVEL', 'info'),
     security: readSecurityEnv(r),
     metricsAddr: readMetricsAddr(r),
+    tracing: readTracingConfig(r),
   };
   if (r.errors.length > 0) throw new ConfigError(r.errors);
   return config;

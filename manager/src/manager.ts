@@ -10,6 +10,7 @@ import { scopedMonitor } from '@nsm-ts/sdk/elements';
 import { daemonSecurity, type Security } from '@nsm-ts/sdk/security';
 import type { MonitorScopeSelector } from '@nsm-ts/sdk/api';
 import { chainMetrics, connectionsGauge, daemonMetrics, registryChainMetrics } from '@nsm-ts/sdk/metrics';
+import { chainTracing, startTracing } from '@nsm-ts/sdk/tracing';
 import type { ManagerConfig } from './config.js';
 
 /** A running manager. */
@@ -34,6 +35,7 @@ export async function startManager(
     throw err;
   });
   const identity = security.identity ? { identity: security.identity } : {};
+  const tracing = config.tracing && startTracing(config.tracing, { service: config.name, log: deps.log });
   const pool = new ClientPool({ dialTimeoutMs: config.dialTimeoutMs, tokens: security.tokens, ...identity });
   const registry = createManagerRegistry({
     pool,
@@ -54,6 +56,7 @@ export async function startManager(
     ...(security.authorization ? { authorization: security.authorization } : {}),
     forwarderServiceName: config.forwarderServiceName,
     ...(metrics ? { metrics: chainMetrics(metrics.registry) } : {}),
+    ...(tracing ? { tracing: chainTracing(tracing.tracer, config.name) } : {}),
   });
   if (metrics) connectionsGauge(metrics.registry, () => monitor.list());
   const server = createServer({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}), ...identity });
@@ -81,6 +84,7 @@ export async function startManager(
       identity: security.identity?.id ?? 'none (insecure)',
       authorize: Boolean(security.authorization),
       metrics: metrics?.url ?? 'off',
+      traces: tracing?.describe ?? 'off',
     },
     'manager serving',
   );
@@ -96,6 +100,7 @@ export async function startManager(
       pool.close();
       release();
       await metrics?.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -96,7 +96,7 @@ export async function startEmulator(lab: Lab, spec: ComponentSpec): Promise<void
   );
 }
 
-/** The specs of node `index`'s manager and forwarder, in its namespace (metrics on its loopback). */
+/** The specs of node `index`'s manager and forwarder, in its namespace (metrics on its loopback, spans in the lab's trace files). */
 export function nodeSpecs(
   lab: Lab,
   node: string,
@@ -128,6 +128,7 @@ export function nodeSpecs(
         NSM_LISTEN_ON: `${managerUrl},tcp://${tunnelIp(index)}:${MANAGER_PORT}`,
         NSM_REGISTRY_URL: registryFabricUrl,
         NSM_METRICS_ADDR: `127.0.0.1:${METRICS_PORTS.manager}`,
+        NSM_TRACE_FILE: lab.traceFile(`nsmgr-${node}`),
       },
     },
     {
@@ -144,6 +145,7 @@ export function nodeSpecs(
         NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
         NSM_CONNECT_TO: managerUrl,
         NSM_METRICS_ADDR: `127.0.0.1:${METRICS_PORTS.forwarder}`,
+        NSM_TRACE_FILE: lab.traceFile(`forwarder-${node}`),
         ...(sriov
           ? {
               NSM_SRIOV_CONFIG_FILE: sriovPaths(lab, node).config,

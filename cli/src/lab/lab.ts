@@ -95,6 +95,16 @@ export class Lab {
     return join(this.dir, 'pods');
   }
 
+  /** The trace files: each daemon and pod appends its finished spans to its own (what `nsm trace` reads). */
+  get traceDir(): string {
+    return join(this.dir, 'traces');
+  }
+
+  /** The trace file of a component (`nsmgr-node-1`, `pod-hss` ...). */
+  traceFile(name: string): string {
+    return join(this.traceDir, `${name}.jsonl`);
+  }
+
   /** The lab's mesh CA (certificate and key). */
   get pkiDir(): string {
     return join(this.dir, 'pki');
@@ -114,7 +124,7 @@ export class Lab {
   }
 
   makeDirs(): void {
-    for (const dir of [this.dir, this.socketDir, this.logDir, this.podDir])
+    for (const dir of [this.dir, this.socketDir, this.logDir, this.podDir, this.traceDir])
       mkdirSync(dir, { recursive: true });
   }
 

@@ -15,6 +15,8 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
     CLUSTER_NAME: `lab-${lab.name}`,
     NSM_CONNECT_TO: lab.socket(`nsmgr-${pod.node}`),
     NSM_POD_STATUS: join(lab.podDir, `${pod.name}.json`),
+    // Its spans: a client's requests are the roots of the traces `nsm trace <pod>` prints.
+    NSM_TRACE_FILE: lab.traceFile(`pod-${pod.name}`),
   };
   if (pod.client) {
     env['NSM_NETWORK_SERVICES'] = pod.client.requests.map(formatClientUrl).join(',');

@@ -88,14 +88,17 @@ export function runContainers(
 ): RunningContainers {
   killLeftovers(o.pod, o.log);
   let stopping = false;
-  const entries = specs.map((spec) => ({
-    spec,
-    status: { name: spec.name, state: 'backoff', restarts: 0 },
-    child: undefined as ChildProcess | undefined,
-    timer: undefined as NodeJS.Timeout | undefined,
-    backoffMs: 1000,
-    startedAt: 0,
-  }));
+  const entries = specs.map((spec) => {
+    const status: ContainerStatus = { name: spec.name, state: 'backoff', restarts: 0 };
+    return {
+      spec,
+      status,
+      child: undefined as ChildProcess | undefined,
+      timer: undefined as NodeJS.Timeout | undefined,
+      backoffMs: 1000,
+      startedAt: 0,
+    };
+  });
   const start = (e: (typeof entries)[number]): void => {
     e.timer = undefined;
     if (stopping) return;

@@ -13,6 +13,7 @@ import type { Connection } from '@nsm-ts/sdk/api';
 import type { Context } from '@nsm-ts/sdk/core';
 import { daemonMetrics, healMetrics, METRICS_USAGE, readMetricsAddr } from '@nsm-ts/sdk/metrics';
 import { EnvReader, formatDuration } from '@nsm-ts/sdk/tools';
+import { readTracingConfig, startTracing, TRACING_USAGE } from '@nsm-ts/sdk/tracing';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { externalMemif, MemifSides } from './memif-side.js';
 import { runClient } from './run-client.js';
@@ -30,6 +31,8 @@ const USAGE = `Usage: nsc [--once]   (configured by environment variables)
                           client, on the socket nsm status shows); default true
 ${METRICS_USAGE}
                                        (heal events and durations; not with --once)
+${TRACING_USAGE}
+                                       (a trace per request, refresh, heal and close)
   (NSM_POD_STATUS is shared by the init container and the sidecar: the sidecar takes over the
    connections the init container left there)
 ${COMMON_USAGE}`;
@@ -48,6 +51,7 @@ const reader = new EnvReader(env);
 const timeoutMs = reader.duration('NSM_REQUEST_TIMEOUT', '1m');
 const openMemifs = reader.boolean('NSM_MEMIF_OPEN', true);
 const metricsAddr = readMetricsAddr(reader);
+const tracingConfig = readTracingConfig(reader);
 problems.push(...reader.errors);
 checkArgs('nsc', USAGE, problems);
 
@@ -57,6 +61,8 @@ const previous = once ? undefined : readPodStatusFile(common.statusFile);
 const runtime = await startRuntime(common, 'client');
 // Heal happens here, in the client: its events are counted when NSM_METRICS_ADDR is set.
 const metrics = once ? undefined : await daemonMetrics(metricsAddr, runtime.log);
+// Every request this client makes is the root of a trace through the hops (nsm trace <pod>).
+const tracing = startTracing(tracingConfig, { service: runtime.pod, log: runtime.log });
 // Heal asks the data plane first: a wire that still passes traffic is repaired on the same path,
 // and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself. A memif
 // has no kernel interface to ping from: its own probe answers for it.
@@ -91,6 +97,7 @@ const client = runClient({
   ...(openMemifs ? { memif } : {}),
   ...(previous ? { resume: previous.requests } : {}),
   ...(metrics ? { onEvent: healMetrics(metrics.registry) } : {}),
+  ...(tracing ? { tracer: tracing.tracer } : {}),
 });
 
 if (once) {
@@ -105,7 +112,7 @@ if (once) {
         { connections: runtime.status.requests.length },
         'connections up; leaving them to the sidecar',
       );
-      process.exit(0);
+      void (tracing?.shutdown() ?? Promise.resolve()).finally(() => process.exit(0));
     }
     if (Date.now() - started > timeoutMs) {
       clearInterval(timer);
@@ -117,5 +124,8 @@ if (once) {
     }
   }, 100);
 } else {
-  serveUntilStopped(runtime, () => client.stop());
+  serveUntilStopped(runtime, async () => {
+    await client.stop();
+    await tracing?.shutdown();
+  });
 }

@@ -12,7 +12,8 @@ import { kernelEndpoint } from '@nsm-ts/sdk';
 import { chain, element, type NetworkServiceElement } from '@nsm-ts/sdk/core';
 import { kernelMechanism, sriovTokenEndpoint, tokensFromEnv } from '@nsm-ts/sdk/elements';
 import { memifEndpoint } from '@nsm-ts/forwarder/memif';
-import { parseLabels } from '@nsm-ts/sdk/tools';
+import { EnvReader, parseLabels } from '@nsm-ts/sdk/tools';
+import { readTracingConfig, startTracing, TRACING_USAGE } from '@nsm-ts/sdk/tracing';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { passthroughBridge, passthroughNames } from './bridge.js';
 import { memifAddresses, MemifSides } from './memif-side.js';
@@ -27,6 +28,7 @@ const USAGE = `Usage: nse   (configured by environment variables)
   NSM_LISTEN_ON           where it serves (default a unix socket of its own)
   NSM_MECHANISMS          the interfaces it serves: KERNEL (default), MEMIF, or KERNEL,MEMIF
   NSM_NETWORK_SERVICES    makes it a passthrough: kernel://<next service>/<ifname>[?labels]
+${TRACING_USAGE}
 ${COMMON_USAGE}`;
 
 const env = process.env;
@@ -52,11 +54,16 @@ if (next && served.includes('MEMIF'))
   problems.push('NSM_MECHANISMS: a passthrough bridges kernel interfaces; MEMIF is for endpoints only');
 if (next?.requests.some((r) => r.mechanism !== 'KERNEL'))
   problems.push('NSM_NETWORK_SERVICES: a passthrough continues over kernel://, not memif://');
+const reader = new EnvReader(env);
+const tracingConfig = readTracingConfig(reader);
+problems.push(...reader.errors);
 checkArgs('nse', USAGE, problems);
 
 const onward = next?.requests[0];
 const runtime = await startRuntime(common, onward ? 'passthrough' : 'endpoint');
 const { log, security, status } = runtime;
+// A span for each request and close it serves, a child of its forwarder's call (nsm trace).
+const tracing = startTracing(tracingConfig, { service: runtime.pod, log });
 const memif = new MemifSides();
 const mechanisms: Record<string, NetworkServiceElement> = { NOOP: element({}) };
 // A pod given SR-IOV tokens (resources.limits of a pool) serves each connection on a VF of its own.
@@ -109,9 +116,13 @@ const stop = await runEndpoint({
     : {}),
   ...(security.identity ? { identity: security.identity } : {}),
   authorize: security.authorization !== undefined,
+  ...(tracing ? { tracer: tracing.tracer } : {}),
   onRegistered: (endpoint) => {
     status.endpoint = endpoint;
     runtime.save();
   },
 });
-serveUntilStopped(runtime, stop);
+serveUntilStopped(runtime, async () => {
+  await stop();
+  await tracing?.shutdown();
+});

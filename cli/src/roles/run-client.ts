@@ -7,6 +7,7 @@ import { createClient, type ClientEvent } from '@nsm-ts/sdk';
 import type { Identity } from '@nsm-ts/sdk/security';
 import type { Connection } from '@nsm-ts/sdk/api';
 import type { Logger } from '@nsm-ts/sdk/core';
+import type { Tracer } from '@nsm-ts/sdk/tracing';
 import { backoffDelay } from '@nsm-ts/sdk/tools';
 import type { DataPlaneMonitor, LivenessCheck } from '@nsm-ts/sdk/elements';
 import { openMemifOf } from '@nsm-ts/forwarder/memif';
@@ -55,6 +56,8 @@ export function runClient(options: {
   resume?: RequestStatus[];
   /** Also told of every client event (the heal metrics, when NSM_METRICS_ADDR is set). */
   onEvent?: (event: ClientEvent) => void;
+  /** Traces every request, refresh, heal and close (when NSM_TRACE_FILE or an OTLP endpoint is set). */
+  tracer?: Tracer;
 }): RunningClient {
   const statuses: RequestStatus[] = options.requests.map((r) => ({ ...r, state: 'pending', attempts: 0 }));
   options.status.requests = statuses;
@@ -101,6 +104,7 @@ export function runClient(options: {
     ...(options.livenessCheck ? { livenessCheck: options.livenessCheck } : {}),
     ...(options.dataPlane ? { dataPlane: options.dataPlane } : {}),
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.tracer ? { tracer: options.tracer } : {}),
   });
   let stopped = false;
 

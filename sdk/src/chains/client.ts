@@ -19,6 +19,8 @@ import { mechanismPreferences } from '../networkservice/common/mechanisms/prefer
 import { refresh } from '../networkservice/common/refresh/refresh.js';
 import { sriovTokenClient } from '../networkservice/common/sriovtoken/sriovtoken.js';
 import { updatePath } from '../networkservice/common/updatepath/updatepath.js';
+import type { Tracer } from '@opentelemetry/api';
+import { clientSpan } from '../tracing/chain.js';
 
 /** Options for `createClientChain`. */
 export interface ClientChainOptions {
@@ -35,6 +37,8 @@ export interface ClientChainOptions {
   healRetryMs?: number;
   /** Heal's reports (lost, failed attempt, healed). */
   onHealEvent?: (event: HealEvent) => void;
+  /** A span per request and close (each refresh and heal too), the root of its trace; none by default. */
+  tracer?: Tracer;
 }
 
 /** The manager of `url` as the end of a client chain. */
@@ -60,6 +64,8 @@ export function createClientChain(options: ClientChainOptions): NetworkServiceEl
     named('updatePath', updatePath(options.name)),
     named('begin', begin()),
     named('metadata', metadata('client')),
+    // After begin: every event (request, refresh, heal, close) is a trace of its own.
+    ...(options.tracer ? [clientSpan(options.tracer, options.name)] : []),
     named('refresh', refresh()),
     named('heal', heal(healOptions)),
     named('clientInfo', clientInfo(options.info ?? {})),

@@ -12,6 +12,7 @@ import { point2pointIpam } from '../networkservice/ipam/point2point/point2point.
 import type { TokenGenerator } from '../security/tokens.js';
 import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
 import { serverPrologue } from './server-prologue.js';
+import type { ChainInstruments } from '../core/instruments.js';
 
 /** Options for `createEndpointChain`. */
 export interface EndpointChainOptions {
@@ -27,6 +28,8 @@ export interface EndpointChainOptions {
   elements?: NetworkServiceElement[];
   /** A passthrough endpoint's client: continues the request to the next service. */
   passthrough?: NetworkServiceElement;
+  /** Spans of each request and close (`chainTracing(tracer, name)`); none by default. */
+  tracing?: ChainInstruments;
 }
 
 /** An endpoint chain and the monitor serving its connections. */
@@ -39,6 +42,7 @@ export interface EndpointChain {
 export function createEndpointChain(options: EndpointChainOptions): EndpointChain {
   const monitor = new ConnectionMonitor();
   const elements: NetworkServiceElement[] = [
+    ...(options.tracing ? [options.tracing.count()] : []),
     ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
     named('trimPath', trimPath()),
     named('mechanisms', mechanisms(options.mechanisms)),

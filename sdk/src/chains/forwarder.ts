@@ -20,6 +20,7 @@ import { roundRobin } from '../networkservice/common/roundrobin/roundrobin.js';
 import type { TokenGenerator } from '../security/tokens.js';
 import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
 import type { ChainMetrics } from '../metrics/chain.js';
+import { combineInstruments, type ChainInstruments } from '../core/instruments.js';
 import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 import type { ManagerChain } from './manager.js';
@@ -43,12 +44,15 @@ export interface ForwarderChainOptions {
   discoverWaitMs?: number;
   /** Counts and times requests and their stages (`chainMetrics(registry)`); none by default. */
   metrics?: ChainMetrics;
+  /** Spans of each request and its stages (`chainTracing(tracer, name)`); none by default. */
+  tracing?: ChainInstruments;
 }
 
 /** Usage: `createForwarderChain({ name, nse, ns, pool, tokens, mechanisms: { NOOP: noop() }, offer })`. */
 export function createForwarderChain(options: ForwarderChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
-  const metrics = options.metrics;
+  // One set of instrumentation points, fed to the tracing and the metrics alike.
+  const instruments = combineInstruments(options.tracing, options.metrics);
   // Selection is discover and round-robin; the wire is built by the mechanism elements.
   const select = chain(
     named(
@@ -59,13 +63,13 @@ export function createForwarderChain(options: ForwarderChainOptions): ManagerCha
   );
   const wire = named('mechanisms', mechanisms(options.mechanisms));
   const handler = toHandler([
-    ...(metrics ? [metrics.count()] : []),
+    ...(instruments ? [instruments.count()] : []),
     ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
-    metrics ? metrics.stage('select', select) : select,
+    instruments ? instruments.stage('select', select) : select,
     named('netsvcMonitor', netsvcMonitor({ nse: options.nse, ns: options.ns })),
     named('exposeNextHopMechanism', exposeNextHopMechanism()),
-    metrics ? metrics.stage('wire', wire) : wire,
-    nextHop(options.pool, [named('nextHopMechanism', nextHopMechanism(options.offer))], metrics),
+    instruments ? instruments.stage('wire', wire) : wire,
+    nextHop(options.pool, [named('nextHopMechanism', nextHopMechanism(options.offer))], instruments),
   ]);
   return { handler, monitor };
 }

@@ -11,6 +11,7 @@ import { ConnectionMonitor } from '../networkservice/common/monitor/monitor.js';
 import type { TokenGenerator } from '../security/tokens.js';
 import type { AuthorizeOptions } from '../networkservice/common/authorize/authorize.js';
 import type { ChainMetrics } from '../metrics/chain.js';
+import { combineInstruments, type ChainInstruments } from '../core/instruments.js';
 import { nextHop } from './next-hop.js';
 import { serverPrologue } from './server-prologue.js';
 
@@ -28,6 +29,8 @@ export interface ManagerChainOptions {
   forwarderServiceName?: string;
   /** Counts and times requests and their stages (`chainMetrics(registry)`); none by default. */
   metrics?: ChainMetrics;
+  /** Spans of each request and its stages (`chainTracing(tracer, name)`); none by default. */
+  tracing?: ChainInstruments;
 }
 
 /** A manager chain and the monitor that serves its connections. */
@@ -39,7 +42,8 @@ export interface ManagerChain {
 /** Usage: `const { handler, monitor } = createManagerChain({ name, nodeName, nse, ns, pool, tokens })`. */
 export function createManagerChain(options: ManagerChainOptions): ManagerChain {
   const monitor = new ConnectionMonitor();
-  const metrics = options.metrics;
+  // One set of instrumentation points, fed to the tracing and the metrics alike.
+  const instruments = combineInstruments(options.tracing, options.metrics);
   const select = named(
     'discoverForwarder',
     discoverForwarder({
@@ -50,10 +54,10 @@ export function createManagerChain(options: ManagerChainOptions): ManagerChain {
     }),
   );
   const handler = toHandler([
-    ...(metrics ? [metrics.count()] : []),
+    ...(instruments ? [instruments.count()] : []),
     ...serverPrologue(options.name, options.tokens, monitor, options.authorization),
-    metrics ? metrics.stage('select', select) : select,
-    nextHop(options.pool, [], metrics),
+    instruments ? instruments.stage('select', select) : select,
+    nextHop(options.pool, [], instruments),
   ]);
   return { handler, monitor };
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { clone, newMechanism, newRequest } from '../api/builders.js';
 import type { Connection, ConnectionEvent, Mechanism } from '../api/types.js';
+import type { Tracer } from '@opentelemetry/api';
 import { createClientChain } from '../chains/client.js';
 import { element, toHandler, type NetworkServiceElement } from '../core/chain.js';
 import { ConnectionClosedError } from '../networkservice/common/begin/begin.js';
@@ -52,6 +53,11 @@ export interface ClientOptions {
    * (the first one, each refresh, each heal), then heal's `lost`, `failed` and `healed`.
    */
   onEvent?: (event: ClientEvent) => void;
+  /**
+   * Trace each request and close (each refresh and heal too) with this tracer: its span is the root
+   * of a trace that every hop continues (`startTracing(...).tracer` from `@nsm-ts/sdk/tracing`).
+   */
+  tracer?: Tracer;
 }
 
 /** A change of one of the client's connections (see `ClientOptions.onEvent`). */
@@ -166,6 +172,7 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
       extra: [guard, track, ...(options.extra ?? [])],
       ...(options.healRetryMs ? { healRetryMs: options.healRetryMs } : {}),
       ...(options.onEvent ? { onHealEvent: options.onEvent } : {}),
+      ...(options.tracer ? { tracer: options.tracer } : {}),
     }),
   ]);
   const root: Context = createContext({ log: log.child({ client: name }), clock });

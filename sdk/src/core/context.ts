@@ -93,6 +93,11 @@ export function withValue<T>(ctx: Context, key: ContextKey<T>, value: T): Contex
   return call.derive({ values });
 }
 
+/** `ctx` logging with `log` (e.g. `ctx.log.child({ trace_id })`). */
+export function withLog(ctx: Context, log: Logger): Context {
+  return asCall(ctx).derive({ log });
+}
+
 /** The reason of a plain cancel: one shared value, since every finished call cancels its context. */
 const contextCancelled = new DOMException('context cancelled', 'AbortError');
 

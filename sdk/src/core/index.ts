@@ -3,6 +3,7 @@ export * from './chain.js';
 export * from './clock.js';
 export * from './context.js';
 export * from './errors.js';
+export * from './instruments.js';
 export * from './log.js';
 export * from './metadata.js';
 export * from './registry-chain.js';

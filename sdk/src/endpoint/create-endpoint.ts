@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newEndpoint } from '../api/builders.js';
 import type { Connection, Mechanism, MonitorScopeSelector, NetworkServiceEndpoint } from '../api/types.js';
+import type { Tracer } from '@opentelemetry/api';
 import { createClientChain } from '../chains/client.js';
+import { chainTracing } from '../tracing/chain.js';
 import { createEndpointChain } from '../chains/endpoint.js';
 import { element, type NetworkServiceElement } from '../core/chain.js';
 import { realClock, type Clock } from '../core/clock.js';
@@ -70,6 +72,11 @@ export interface EndpointOptions {
    * so an endpoint is easy to start with; the managers and forwarders in front of it check every hop.
    */
   authorize?: boolean;
+  /**
+   * Trace each request and close it serves with this tracer (a child of the caller's span), and a
+   * passthrough's onward requests under it (`startTracing(...).tracer` from `@nsm-ts/sdk/tracing`).
+   */
+  tracer?: Tracer;
 }
 
 /** A running endpoint. */
@@ -118,6 +125,7 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
       name,
       managerUrl,
       pool,
+      ...(options.tracer ? { tracer: options.tracer } : {}),
       extra: [
         passthroughElement({
           labels: options.passthrough.labels ?? labels,
@@ -137,6 +145,7 @@ export async function createEndpoint(options: EndpointOptions): Promise<Endpoint
     cidrPrefixes: prefixes,
     ...(options.elements ? { elements: options.elements } : {}),
     ...(passthrough ? { passthrough } : {}),
+    ...(options.tracer ? { tracing: chainTracing(options.tracer, name) } : {}),
   });
   const server = createServer({ log, clock, ...(options.identity ? { identity: options.identity } : {}) });
   server.serveNetworkService(handler);

@@ -20,6 +20,7 @@ import type { TokenGenerator } from '../security/tokens.js';
 import { formatRfc3339 } from '../tools/token/rfc3339.js';
 import { channelCredentials, TLS_CHANNEL_OPTIONS, type PeerCheck, type TlsPeer } from './tls.js';
 import { TOKEN_EXPIRES_METADATA_KEY, TOKEN_METADATA_KEY } from './call-metadata.js';
+import { traceHeaders } from '../tracing/propagation.js';
 
 /** Everything one can call on a mesh server at one URL. */
 export interface MeshClient {
@@ -71,6 +72,8 @@ async function callArgs(
 ): Promise<{ md: grpc.Metadata; opts: grpc.CallOptions }> {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(ctx.value(kOutgoingMetadata))) md.set(k, v);
+  // W3C trace context (traceparent, tracestate) of the current span, when the call is traced.
+  for (const [k, v] of Object.entries(traceHeaders(ctx))) md.set(k, v);
   if (dialed.tokens) {
     // As upstream's per-RPC credentials: who we are, for the server we reached (its TLS identity).
     const { token, expiresAt } = await dialed.tokens(

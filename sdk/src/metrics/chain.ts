@@ -4,25 +4,23 @@
  * (endpoint selection, the call to the next hop, building the wire).
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { NetworkServiceElement, NetworkServiceHandler } from '../core/chain.js';
+import type { NetworkServiceHandler } from '../core/chain.js';
 import { codeName, NsmError } from '../core/errors.js';
+import type { ChainInstruments, Stage } from '../core/instruments.js';
 import { PolicyRefusal } from '../security/policies.js';
 
 /** Latency buckets in seconds: 1 ms to 10 s. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** The stages a request's time is split into (`nsm_stage_duration_seconds{stage}`). */
-export type Stage = 'select' | 'dial' | 'wire';
+export type { Stage };
 
-/** What the chain products take to measure themselves (see `createManagerChain({ metrics })`). */
-export interface ChainMetrics {
-  /** The element that counts and times every request and close; first in the chain. */
-  count(): NetworkServiceElement;
-  /** `element` with its own time on requests (not the time spent in `next`) observed as `stage`. */
-  stage(stage: Stage, element: NetworkServiceElement): NetworkServiceElement;
-  /** An element that observes the time its `next` takes as `stage` (the call to the next hop: `dial`). */
-  around(stage: Stage): NetworkServiceElement;
-}
+/**
+ * What the chain products take to measure themselves (see `createManagerChain({ metrics })`): the
+ * chain's instrumentation points, counting and timing (`count` counts and times every request and
+ * close; `stage` observes an element's own time; `around` the time of its `next`).
+ */
+export type ChainMetrics = ChainInstruments;
 
 /** The result label of an outcome: `ok`, or `error` with the gRPC code's name. */
 function outcome(err: unknown): { result: string; code: string } {
