@@ -35,7 +35,7 @@ export interface PagePod {
   pid?: number;
   restarts: number;
   pending: { service: string; ifname: string; reason: string }[];
-  lastExit?: { code: number | null; signal: string | null; at: string };
+  lastExit?: { code: number | null; signal: string | null; at: string } | undefined;
   metrics?: { url: string; netns: string };
   requests?: { service: string; ifname: string }[];
   interfaces?: PageInterface[];
