@@ -171,6 +171,10 @@ export function operatorSecurity(lab: Lab): Promise<Security> {
     renewAt: Date.now() + (OPERATOR_LIFETIME_MS * 2) / 3,
     security,
   });
+  // `nsm up` writes the state before it creates the CA: a failure is not kept, the next call tries again.
+  security.catch(() => {
+    if (operators.get(lab.name)?.security === security) operators.delete(lab.name);
+  });
   // Calls still under way may use the old one for a moment; close it afterwards.
   if (known)
     setTimeout(
