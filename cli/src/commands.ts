@@ -25,7 +25,8 @@ export class UsageError extends LabPreconditionError {}
 /** The log levels of the daemons and pods (pino's). */
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function runningState(lab: Lab): LabState {
+/** The state of a lab that is up; throws, saying how to bring it up, when it is not. */
+export function runningState(lab: Lab): LabState {
   const state = lab.readState();
   if (!state) throw new Error(`lab "${lab.name}" is not up: start it with "nsm${lab.flag} up <manifests>"`);
   return state;

@@ -19,6 +19,7 @@ import { execCommand } from './operate/exec.js';
 import { logsCommand } from './operate/logs.js';
 import { netemCommand } from './operate/netem.js';
 import { TRACE_HELP, traceCommand } from './trace.js';
+import { uiCommand, type UiFlags } from './ui/command.js';
 
 // `nsm status | head` closes the pipe early: that is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -245,6 +246,27 @@ program
       ) => identityCommand(id, { ...opts, lab: lab() }),
     ),
   );
+
+program
+  .command('ui')
+  .description(
+    'serve a live topology page of the lab: nodes, pods, interfaces with counters, links coloured by state, service chains',
+  )
+  .option('--port <port>', 'TCP port to listen on (0: a free one, printed)', '7070')
+  .option(
+    '--host <address>',
+    'address to listen on (keep it loopback; see docs/ui.md for ssh -L)',
+    '127.0.0.1',
+  )
+  .option('--interval <duration>', 'how often the lab is read while a page is open', '250ms')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  nsm ui                      # then open http://127.0.0.1:7070/\n' +
+      '  nsm --lab epc ui --port 0   # any free port; the URL is printed\n' +
+      '  ssh -L 7070:127.0.0.1:7070 lab-host   # from another machine, then open http://localhost:7070/\n\n' +
+      'The page gets the JSON of "nsm status --json" from /api/status and, as server-sent events, from /events.',
+  )
+  .action(run((opts: UiFlags) => uiCommand({ ...opts, lab: lab() })));
 
 program
   .command('down')

@@ -138,26 +138,54 @@ export class LabIssuer {
   }
 }
 
-const operators = new Map<string, Promise<Security>>();
+const OPERATOR_LIFETIME_MS = 3_600_000;
+
+/**
+ * The operator identity of each lab, by the lab's creation time: a lab brought down and up again
+ * has a new CA, and a long-running command (`nsm ui`) must not keep the old one, nor one that
+ * expires. Renewed at two thirds of its lifetime.
+ */
+const operators = new Map<
+  string,
+  { createdAt: string | undefined; renewAt: number; security: Promise<Security> }
+>();
 
 /** The `nsm` command's security in `lab`: a short-lived operator identity, or none in an insecure lab. */
 export function operatorSecurity(lab: Lab): Promise<Security> {
-  let known = operators.get(lab.name);
-  if (!known) {
-    known = (async () => {
-      const secure = lab.readState()?.secure ?? existsSync(lab.pkiDir);
-      if (!secure) return securityOf(undefined, { name: 'nsm' });
-      const ca = readCa(lab.pkiDir);
-      const svid = await issueSvid(ca, {
-        id: spiffeId(TRUST_DOMAIN, 'operator', 'nsm'),
-        lifetimeMs: 3_600_000,
-      });
-      const identity = staticIdentity(svidFromPem(svid.chainPem, svid.keyPem, 'operator'), ca.certPem);
-      return securityOf(identity, { name: 'nsm' });
-    })();
-    operators.set(lab.name, known);
-  }
-  return known;
+  const state = lab.readState();
+  const known = operators.get(lab.name);
+  if (known && known.createdAt === state?.createdAt && Date.now() < known.renewAt) return known.security;
+  const security = (async () => {
+    const secure = state?.secure ?? existsSync(lab.pkiDir);
+    if (!secure) return securityOf(undefined, { name: 'nsm' });
+    const ca = readCa(lab.pkiDir);
+    const svid = await issueSvid(ca, {
+      id: spiffeId(TRUST_DOMAIN, 'operator', 'nsm'),
+      lifetimeMs: OPERATOR_LIFETIME_MS,
+    });
+    const identity = staticIdentity(svidFromPem(svid.chainPem, svid.keyPem, 'operator'), ca.certPem);
+    return securityOf(identity, { name: 'nsm' });
+  })();
+  operators.set(lab.name, {
+    createdAt: state?.createdAt,
+    renewAt: Date.now() + (OPERATOR_LIFETIME_MS * 2) / 3,
+    security,
+  });
+  // `nsm up` writes the state before it creates the CA: a failure is not kept, the next call tries again.
+  security.catch(() => {
+    if (operators.get(lab.name)?.security === security) operators.delete(lab.name);
+  });
+  // Calls still under way may use the old one for a moment; close it afterwards.
+  if (known)
+    setTimeout(
+      () =>
+        void known.security.then(
+          (s) => s.close(),
+          () => undefined,
+        ),
+      10_000,
+    ).unref();
+  return security;
 }
 
 /** A gRPC client for a hop of the lab, as its operator. Usage: `const registry = await labDial(lab, lab.socket('registry'))`. */

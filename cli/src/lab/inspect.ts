@@ -10,12 +10,14 @@ import { createContext } from '@nsm-ts/sdk/core';
 import type { PodStatus } from '../roles/status-file.js';
 import { labDial } from './identities.js';
 import type { Lab, LabState } from './lab.js';
+import { readPodInterfaces, type PodInterface } from './interfaces.js';
 import { buildLinks, type LinkStatus } from './links.js';
 import { readPodStatus } from './pending.js';
 import { listComponents } from './supervisor/control.js';
 import { type ComponentStatus, readSupervisorReport, shortName } from './supervisor/spec.js';
 
 export type { LinkStatus } from './links.js';
+export type { PodInterface } from './interfaces.js';
 
 /** A pod as `nsm status` shows it. */
 export interface PodRow {
@@ -34,6 +36,10 @@ export interface PodRow {
   metrics?: { url: string; netns: string };
   /** The pod's own containers (its manifest's `command:`), run beside the role. */
   containers?: ContainerStatus[];
+  /** A client pod's requests, held or not (its links are those it holds). */
+  requests?: { service: string; ifname: string }[];
+  /** Its kernel interfaces now, with addresses and counters (absent when its namespace cannot be read). */
+  interfaces?: PodInterface[];
 }
 
 /**
@@ -156,26 +162,35 @@ function podRow(
     pending: component?.state === 'stopped' ? [] : pending,
     ...(component?.lastExit ? { lastExit: component.lastExit } : {}),
     ...(report?.containers && component?.state === 'running' ? { containers: report.containers } : {}),
+    ...(pod.role === 'client'
+      ? { requests: pod.requests.map(({ service, ifname }) => ({ service, ifname })) }
+      : {}),
   };
 }
 
 /** Collects the status of a running lab. */
 export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
   const endpointPods = state.pods.filter((p) => p.role !== 'client');
-  const [records, managerViews, endpointViews, supervised] = await Promise.all([
+  const [records, managerViews, endpointViews, supervised, podInterfaces] = await Promise.all([
     registryRecords(lab),
     Promise.all(state.nodes.map((n) => initialState(lab, n.managerUrl))),
     Promise.all(endpointPods.map((p) => initialState(lab, lab.socket(`pod-${p.name}`)))),
     components(lab),
+    Promise.all(state.pods.map((p) => readPodInterfaces(`/run/netns/${p.netns}`))),
   ]);
   const byName = new Map(supervised.list.map((c) => [shortName(c.name), c]));
   const held = new Map<string, PodStatus>();
-  const pods = state.pods.map((pod) => {
+  const pods = state.pods.map((pod, i) => {
     const component = byName.get(pod.name);
     const report = liveReport(lab, pod.name, component);
     if (report) held.set(pod.name, report);
     const metrics = metricsOf(state.components.find((spec) => spec.name === `pod/${pod.name}`));
-    return { ...podRow(pod, component, report), ...(metrics ? { metrics } : {}) };
+    const interfaces = podInterfaces[i];
+    return {
+      ...podRow(pod, component, report),
+      ...(metrics ? { metrics } : {}),
+      ...(interfaces ? { interfaces } : {}),
+    };
   });
   return {
     lab: lab.name,
