@@ -22,6 +22,29 @@ describe('forwarderOffer', () => {
     });
   });
 
+  it('offers VLAN with the pool and the VLAN toward another node for an SR-IOV client, and KERNEL alone at its far end', () => {
+    const sriov = newRequest({
+      labels: { sriovToken: 'worker.domain/10G' },
+      mechanism: newMechanism('KERNEL', 'LOCAL', { tokenID: 't-1', 'vlan-id': '100' }),
+    });
+    expect(offer(towards('tcp://198.18.0.12:5001'), sriov)).toEqual([
+      newMechanism('VLAN', 'REMOTE', {
+        sriov_pool: 'worker.domain/10G',
+        [LOCAL_MECHANISM_PARAMETER]: 'KERNEL',
+        'vlan-id': '100',
+      }),
+    ]);
+    const far = newRequest({
+      mechanism: newMechanism('VLAN', 'REMOTE', { sriov_pool: 'worker.domain/10G' }),
+    });
+    const withMemif = forwarderOffer({
+      tunnelIp: '198.18.0.12',
+      vxlanPort: 4789,
+      localTypes: ['KERNEL', 'MEMIF', 'NOOP'],
+    });
+    expect(types(withMemif(towards('unix:///run/nse.sock'), far))).toEqual(['KERNEL']);
+  });
+
   it('offers a local endpoint the mechanism the local client chose', () => {
     const req = newRequest({ mechanism: newMechanism('KERNEL', 'LOCAL', { name: 'nsm-1' }) });
     expect(types(offer(towards('unix:///run/nse.sock'), req))).toEqual(['KERNEL']);

@@ -7,7 +7,9 @@
  */
 import { newMechanism } from '@nsm-ts/sdk/api';
 import { Code, NsmError } from '@nsm-ts/sdk/core';
-import { clientUrlOf } from '@nsm-ts/sdk/elements';
+import { clientUrlOf, SRIOV_TOKEN_LABEL } from '@nsm-ts/sdk/elements';
+import { SRIOV_POOL_PARAMETER } from './mechanisms/sriov-remote.js';
+import { TOKEN_ID, VLAN_ID } from './mechanisms/sriov-vfs.js';
 import type { OfferFn } from '@nsm-ts/sdk/elements';
 
 /** Options for `forwarderOffer`. */
@@ -40,16 +42,16 @@ const JOINABLE: Record<string, string[]> = { MEMIF: ['KERNEL'], KERNEL: ['MEMIF'
  * `sriovToken` label, and the VLAN it asked for.
  */
 function sriovOffer(labels: Record<string, string>, vlan: string | undefined) {
-  const pool = labels['sriovToken'];
+  const pool = labels[SRIOV_TOKEN_LABEL];
   if (!pool)
     throw new NsmError(
       Code.INVALID_ARGUMENT,
       "the client's KERNEL mechanism has tokenID, but the request has no sriovToken label naming its pool: expected the SDK's sriovTokenClient to label it",
     );
   return newMechanism('VLAN', 'REMOTE', {
-    sriov_pool: pool,
+    [SRIOV_POOL_PARAMETER]: pool,
     [LOCAL_MECHANISM_PARAMETER]: 'KERNEL',
-    ...(vlan ? { 'vlan-id': vlan } : {}),
+    ...(vlan ? { [VLAN_ID]: vlan } : {}),
   });
 }
 
@@ -59,8 +61,8 @@ export function forwarderOffer(options: OfferOptions): OfferFn {
     const url = clientUrlOf(ctx) ?? '';
     const incoming = req.connection?.mechanism;
     if (!url.startsWith('unix://')) {
-      if (incoming?.cls === 'LOCAL' && incoming.type === 'KERNEL' && incoming.parameters['tokenID'])
-        return [sriovOffer(req.connection?.labels ?? {}, incoming.parameters['vlan-id'])];
+      if (incoming?.cls === 'LOCAL' && incoming.type === 'KERNEL' && incoming.parameters[TOKEN_ID])
+        return [sriovOffer(req.connection?.labels ?? {}, incoming.parameters[VLAN_ID])];
       if (!options.tunnelIp) {
         throw new NsmError(
           Code.FAILED_PRECONDITION,
@@ -79,6 +81,8 @@ export function forwarderOffer(options: OfferOptions): OfferFn {
         incoming.type,
         ...(JOINABLE[incoming.type] ?? []).filter((t) => options.localTypes.includes(t)),
       ].map((type) => newMechanism(type, 'LOCAL'));
+    // SR-IOV from another node: the endpoint gets a VF, a KERNEL interface (sriov-remote.ts).
+    if (incoming?.type === 'VLAN') return [newMechanism('KERNEL', 'LOCAL')];
     // Over a tunnel: the client's kind first when we build it, then the others.
     const wanted = incoming?.parameters[LOCAL_MECHANISM_PARAMETER];
     const types =

@@ -4,6 +4,7 @@
  * The scheme is the mechanism: `kernel://` a kernel interface, `memif://` a memif (a shared-memory
  * interface the pod's program opens on the socket the forwarder names).
  */
+import { VF_SETTING_LABELS, vfSettingProblem } from '@nsm-ts/sdk/elements';
 import { dnsLabelProblem, interfaceNameProblem, labelProblems } from './names.js';
 
 /** The annotation key that makes a pod a client. */
@@ -58,8 +59,11 @@ function parseQuery(query: string, problems: string[]): Record<string, string> {
   // sriovToken names an SR-IOV pool, <serviceDomain>/<capability>, as upstream: not a label value.
   // mac (a VF's MAC, set through its PF) is written aa:bb:cc:dd:ee:ff: not a label value either.
   const { [SRIOV_TOKEN]: pool, mac, ...plain } = labels;
-  if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac))
-    problems.push(`query["mac"] is "${mac}"; expected a MAC address such as 02:00:00:00:00:01`);
+  for (const key of VF_SETTING_LABELS) {
+    const value = labels[key];
+    const problem = value === undefined ? undefined : vfSettingProblem(key, value);
+    if (problem) problems.push(`query["${key}"] ${problem}`);
+  }
   if (mac !== undefined && pool === undefined)
     problems.push(
       `query["mac"] asks for a VF's MAC, but the query has no ${SRIOV_TOKEN}; expected it beside ${SRIOV_TOKEN}=<pool>`,

@@ -64,6 +64,10 @@ describe("the user's containers in the manifests", () => {
           command: node server.js
         - name: Bad_Name
           command: [sleep, "1"]
+        - name: twice
+          command: [sleep, "1"]
+        - name: twice
+          command: [sleep, "2"]
 `),
       ].join('---\n'),
     });
@@ -72,6 +76,7 @@ describe("the user's containers in the manifests", () => {
       'containers[1].command is the string "node server.js"; expected a non-empty list of strings such as [sleep, infinity]',
     );
     expect(text).toContain('container name "Bad_Name" is not a DNS-1123 label');
+    expect(text).toContain('container name "twice" is used twice in this pod');
   });
 
   it('warns of args without a command: there is no entrypoint to give them to', () => {

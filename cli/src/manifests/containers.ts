@@ -74,6 +74,11 @@ export function readUserContainers(doc: ManifestDoc, spec: FieldPath): Container
     const name = typeof c['name'] === 'string' ? c['name'] : `container-${i}`;
     if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name))
       doc.error([...path, 'name'], `container name "${name}" is not a DNS-1123 label; expected e.g. "web"`);
+    else if (out.some((o) => o.name === name))
+      doc.error(
+        [...path, 'name'],
+        `container name "${name}" is used twice in this pod; expected a name per container`,
+      );
     out.push({ name, command: [...command, ...(args ?? [])], env });
   });
   return out;

@@ -39,13 +39,15 @@ describe('SR-IOV in the lab manifests', () => {
         client('c', 1, 'sriovToken=not-a-pool'),
         client('d', 0),
         client('e', 1, 'sriovToken=worker.domain/10G&mac=02:00:00:00:00:0g&vlan-id=100'),
+        client('f', 1, 'sriovToken=worker.domain/10G&vlan-id=5000'),
       ].join('---\n'),
     });
     const text = problemsOf([dir]).join('\n');
     expect(text).toContain(
-      'query["mac"] is "02:00:00:00:00:0g"; expected a MAC address such as 02:00:00:00:00:01',
+      'query["mac"] is "02:00:00:00:00:0g"; expected a unicast MAC address such as 02:00:00:00:00:01',
     );
-    expect(text).not.toContain('query["vlan-id"]');
+    expect(text).toContain('query["vlan-id"] is "5000"; expected a VLAN id 1..4094');
+    expect(text).not.toContain('query["vlan-id"] is "100"');
     expect(text).toContain('pod b asks for 2 VF(s) of worker.domain/10G, but node-1 has 1 left of 4');
     expect(text).toContain(
       'query["sriovToken"] is "not-a-pool"; expected an SR-IOV pool <serviceDomain>/<capability>',

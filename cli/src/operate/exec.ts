@@ -1,5 +1,6 @@
 /** `nsm exec <pod> -- <cmd...>`: runs a command in a pod's network namespace, as `kubectl exec`. */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { Lab } from '../lab/lab.js';
 import { LabPreconditionError, requireRoot } from '../lab/system.js';
 
@@ -27,6 +28,9 @@ export async function execCommand(pod: string, command: string[], opts: { lab: s
   return new Promise((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', netns, ...command], { stdio: 'inherit' });
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 9 : 1)));
+    // A signal's exit status as a shell gives it: 128 + its number.
+    child.on('exit', (code, signal) =>
+      resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 0) : 1)),
+    );
   });
 }

@@ -135,7 +135,8 @@ export async function logsCommand(name: string | undefined, opts: LogsOptions): 
   const stop = new AbortController();
   const onSigint = () => stop.abort();
   process.once('SIGINT', onSigint);
-  opts.signal?.addEventListener('abort', onSigint);
+  if (opts.signal?.aborted) stop.abort();
+  opts.signal?.addEventListener('abort', onSigint, { once: true });
   try {
     while (!stop.signal.aborted) {
       await new Promise((r) => setTimeout(r, 200));
@@ -143,6 +144,7 @@ export async function logsCommand(name: string | undefined, opts: LogsOptions): 
     }
   } finally {
     process.off('SIGINT', onSigint);
+    opts.signal?.removeEventListener('abort', onSigint);
   }
   return 0;
 }

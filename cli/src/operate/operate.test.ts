@@ -1,4 +1,8 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { withApplyLock } from '../lab/apply/applied.js';
 import { formatLogLine } from './logs.js';
 import { netemArgs, qdiscFor } from './netem.js';
 
@@ -65,5 +69,23 @@ describe('nsm netem arguments', () => {
     [['jitter', '1ms'], '"jitter" is not an impairment'],
   ])('refuses %j, naming what was wrong', (words, message) => {
     expect(() => netemArgs(words)).toThrow(message);
+  });
+});
+
+describe('the apply lock of a lab', () => {
+  it('refuses a second change while one holds it, and takes over a lock whose process is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsm-lock-'));
+    try {
+      const lab = { name: 'l', dir } as unknown as Parameters<typeof withApplyLock>[0];
+      const inner = await withApplyLock(lab, () =>
+        withApplyLock(lab, () => Promise.resolve('nested')).catch((e: Error) => e.message),
+      );
+      expect(inner).toContain(`is being changed by another nsm apply or delete -f (process ${process.pid})`);
+      expect(existsSync(join(dir, 'apply.lock'))).toBe(false);
+      writeFileSync(join(dir, 'apply.lock'), '999999999');
+      expect(await withApplyLock(lab, () => Promise.resolve('taken over'))).toBe('taken over');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

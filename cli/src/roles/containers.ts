@@ -3,7 +3,8 @@
  * env }]) in the pod's network namespace, as kubelet runs a pod's containers beside the injected
  * mesh sidecar: each in its own process group, its output in `<NSM_CONTAINER_LOGS>.<name>.log`,
  * started again with a growing back-off (1 s doubling to 30 s, reset after 10 s up) when it exits,
- * as restartPolicy Always does. A stopped role stops them (SIGTERM to the group, SIGKILL after 3 s).
+ * as restartPolicy Always does. A stopped role stops them (SIGTERM to the group, SIGKILL after 3 s
+ * or once its leader is gone).
  * A role killed outright leaves them behind; the next one kills what its predecessor left (they
  * carry their pod's mark), and `nsm down` finds them by the lab's.
  */
@@ -165,6 +166,8 @@ export function runContainers(
       const timer = setTimeout(() => group('SIGKILL'), 3000);
       await Promise.all(exited);
       clearTimeout(timer);
+      // The leaders are gone; what of their groups ignored SIGTERM goes now.
+      group('SIGKILL');
     },
   };
 }

@@ -111,8 +111,11 @@ export function serveUntilStopped(runtime: PodRuntime, stop: () => Promise<void>
       clearInterval(keepAlive);
       runtime.log.info({ signal }, 'stopping');
       const all = async () => {
-        await stop();
-        await runtime.containers?.stop();
+        try {
+          await stop();
+        } finally {
+          await runtime.containers?.stop();
+        }
       };
       all().then(
         () => process.exit(0),

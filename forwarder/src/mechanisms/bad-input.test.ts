@@ -105,7 +105,7 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/bad-input'), () => 
       expect(endpoint.requests).toBe(0);
     });
 
-    it('refuses a mechanism kind nobody here builds (VLAN) and an endpoint answering one', async () => {
+    it('refuses a mechanism kind this chain does not build (VLAN, here without its element) and an endpoint answering one', async () => {
       const { nsc, endpoint, fwd, untouched } = await local({
         mutate: (c) => void (c.mechanism = newMechanism('VFIO', 'LOCAL')),
       });

@@ -8,6 +8,7 @@
 import { closeSync } from 'node:fs';
 import type { Mechanism } from '@nsm-ts/sdk/api';
 import { Code, NsmError, metadataSlot, type Context } from '@nsm-ts/sdk/core';
+import { vfSettingProblem } from '@nsm-ts/sdk/elements';
 import { setLinkRequest, setVfRequest, type VfSettings } from '../kernel/netlink/link-requests.js';
 import type { SriovPool, VfLease } from '../sriov/index.js';
 import { configureEnd, openEndNamespace } from './build-veth.js';
@@ -15,7 +16,6 @@ import { moveIntoPod } from './build-vxlan.js';
 import type { KernelDeps } from './deps.js';
 import { nsKeyOf } from './netlink-cache.js';
 import { EMPTY_CONFIG } from './pod-config.js';
-import { listNamespaces } from './adopt.js';
 import { inNamespace, type EndTarget } from './wire.js';
 
 /** The KERNEL parameter that names a pod's SR-IOV token, as upstream. */
@@ -24,7 +24,11 @@ export const TOKEN_ID = 'tokenID';
 export const VLAN_ID = 'vlan-id';
 /** The KERNEL parameter asking for the VF's MAC (set through the PF). */
 export const VF_MAC = 'mac';
-/** Marks a VF moved into a pod: `nsm-vf:<owner>:<connection id>:<its name in the node>`. */
+/**
+ * Marks a VF moved into a pod: `nsm-vf:<owner>:<connection id>:<its name in the node>`, and
+ * `:<PF netdev>#<VF index>` after it when settings were made through the PF (so that a restarted
+ * forwarder clears them too).
+ */
 export const VF_ALIAS_PREFIX = 'nsm-vf:';
 
 /** One VF a connection holds: where it is, what it was called in the node, what was set through its PF. */
@@ -42,20 +46,23 @@ export function tokenOf(mech: Mechanism | null | undefined): string | undefined 
   return mech?.parameters[TOKEN_ID] || undefined;
 }
 
-/**
- * The VLAN a mechanism asks for (`vlan-id`, 1..4094), undefined when it asks none; a bad value is
- * INVALID_ARGUMENT naming it.
- */
+/** A mechanism's VF setting `key`, checked with the SDK's rule; INVALID_ARGUMENT naming a bad one. */
+function setting(
+  mech: Mechanism | null | undefined,
+  key: typeof VLAN_ID | typeof VF_MAC,
+): string | undefined {
+  const value = mech?.parameters[key] || undefined;
+  const problem = value === undefined ? undefined : vfSettingProblem(key, value);
+  if (problem)
+    throw new NsmError(Code.INVALID_ARGUMENT, `mechanism ${mech?.type ?? ''} parameter ${key} ${problem}`);
+  return value;
+}
+
+/** The VLAN a mechanism asks for (`vlan-id`, 1..4094), undefined when it asks none (or 0). */
 export function vlanOf(mech: Mechanism | null | undefined): number | undefined {
-  const text = mech?.parameters[VLAN_ID];
-  if (text === undefined || text === '' || text === '0') return undefined;
-  const vlan = /^\d{1,4}$/.test(text) ? Number(text) : NaN;
-  if (!(vlan >= 1 && vlan <= 4094))
-    throw new NsmError(
-      Code.INVALID_ARGUMENT,
-      `mechanism ${mech?.type ?? ''} parameter ${VLAN_ID} is "${text}"; expected a VLAN id 1..4094`,
-    );
-  return vlan;
+  if (mech?.parameters[VLAN_ID] === '0') return undefined;
+  const text = setting(mech, VLAN_ID);
+  return text === undefined ? undefined : Number(text);
 }
 
 /** What a mechanism asks to be set on its VF through the PF: its VLAN and MAC (`mac`). */
@@ -63,17 +70,7 @@ export function vfSettingsOf(
   mech: Mechanism | null | undefined,
   vlan = vlanOf(mech),
 ): VfSettings | undefined {
-  const mac = mech?.parameters[VF_MAC] || undefined;
-  if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac))
-    throw new NsmError(
-      Code.INVALID_ARGUMENT,
-      `mechanism ${mech?.type ?? ''} parameter ${VF_MAC} is "${mac}"; expected a MAC address like 02:00:00:00:00:01`,
-    );
-  if (mac !== undefined && (parseInt(mac.slice(0, 2), 16) & 1) === 1)
-    throw new NsmError(
-      Code.INVALID_ARGUMENT,
-      `mechanism ${mech?.type ?? ''} parameter ${VF_MAC} is ${mac}, a multicast address; expected a unicast MAC for a VF`,
-    );
+  const mac = setting(mech, VF_MAC);
   if (vlan === undefined && mac === undefined) return undefined;
   return { ...(vlan !== undefined ? { vlan } : {}), ...(mac !== undefined ? { mac } : {}) };
 }
@@ -130,8 +127,8 @@ async function applySettings(deps: KernelDeps, held: HeldVf, settings: VfSetting
     );
   const node = deps.netlinkFor(null);
   try {
-    held.settings = settings;
     await node.nl.execute([setVfRequest(lease.pfNetdev, lease.index, settings)]);
+    held.settings = settings;
   } catch (err) {
     throw new NsmError(
       Code.FAILED_PRECONDITION,
@@ -142,21 +139,24 @@ async function applySettings(deps: KernelDeps, held: HeldVf, settings: VfSetting
   }
 }
 
-/** Clears what was set through the PF; errors are logged (the next holder sets its own). */
-async function clearSettings(deps: KernelDeps, held: HeldVf, ctx: Context): Promise<void> {
-  const set = held.settings;
-  if (!set || !held.lease.pfNetdev) return;
+/** Clears VLAN and/or MAC of VF `pf.index` of PF `pf.netdev`; errors are logged. */
+export async function clearVf(
+  deps: KernelDeps,
+  pf: { netdev: string; index: number },
+  what: { vlan: boolean; mac: boolean },
+  log: Context['log'],
+): Promise<void> {
   const node = deps.netlinkFor(null);
   try {
     await node.nl.execute([
-      setVfRequest(held.lease.pfNetdev, held.lease.index, {
-        ...(set.vlan !== undefined ? { vlan: 0 } : {}),
-        ...(set.mac !== undefined ? { mac: '00:00:00:00:00:00' } : {}),
+      setVfRequest(pf.netdev, pf.index, {
+        ...(what.vlan ? { vlan: 0 } : {}),
+        ...(what.mac ? { mac: '00:00:00:00:00:00' } : {}),
       }),
     ]);
   } catch (err) {
-    ctx.log.warn(
-      { vf: held.lease.address, err: String(err) },
+    log.warn(
+      { pf: pf.netdev, vf: pf.index, err: String(err) },
       'clearing the VF settings through its PF failed',
     );
   } finally {
@@ -164,11 +164,19 @@ async function clearSettings(deps: KernelDeps, held: HeldVf, ctx: Context): Prom
   }
 }
 
+/** Clears what the connection set through the PF (the next holder sets its own). */
+async function clearSettings(deps: KernelDeps, held: HeldVf, ctx: Context): Promise<void> {
+  const set = held.settings;
+  if (!set || !held.lease.pfNetdev) return;
+  const pf = { netdev: held.lease.pfNetdev, index: held.lease.index };
+  await clearVf(deps, pf, { vlan: set.vlan !== undefined, mac: set.mac !== undefined }, ctx.log);
+}
+
 /**
  * Moves a VF from `from` back into the node, renamed to `original` in the same message (two
  * pods' VFs of one name would collide in the node otherwise), then unmarks it.
  */
-async function moveToNode(
+export async function moveToNode(
   deps: KernelDeps,
   from: { nsPath: string; nsKey: EndTarget['nsKey'] },
   index: number,
@@ -249,52 +257,11 @@ export async function vfFor(deps: KernelDeps, pool: SriovPool, ctx: Context, o: 
   // Held before it is set, named and configured: should that fail, the caller's release gives it back.
   kVfs.set(ctx, [...(kVfs.get(ctx) ?? []), held]);
   if (o.settings) await applySettings(deps, held, o.settings);
-  const alias = `${VF_ALIAS_PREFIX}${deps.owner}:${o.connId}:${lease.netdev ?? ''}`;
+  const pfMark = held.settings ? `:${lease.pfNetdev ?? ''}#${lease.index}` : '';
+  const alias = `${VF_ALIAS_PREFIX}${deps.owner}:${o.connId}:${lease.netdev ?? ''}${pfMark}`;
   await configureEnd(
     deps.netlinks,
     { target: o.pod, index: held.index, applied: EMPTY_CONFIG, mtu: undefined },
     alias,
   );
-}
-
-/**
- * At start: every VF a previous run of this forwarder left in a pod (marked `nsm-vf:<owner>:...`)
- * goes back to the node under its original name. The connections it served heal by asking again,
- * and get a VF anew; a VF is never left in a pod that no connection of this run holds.
- * Returns how many it gave back.
- */
-export async function returnStrayVfs(deps: KernelDeps): Promise<number> {
-  const mark = `${VF_ALIAS_PREFIX}${deps.owner}:`;
-  const nodePath = deps.nodeNs ?? '/proc/self/ns/net';
-  const nodeKey = nsKeyOf(nodePath);
-  let count = 0;
-  for (const ns of listNamespaces([nodePath])) {
-    const links = await inNamespace(deps.netlinks, ns.path, ns.key, (nl) => nl.listLinks()).catch(
-      () => undefined,
-    );
-    for (const link of links ?? []) {
-      if (!link.alias?.startsWith(mark)) continue;
-      const original = link.alias.slice(link.alias.lastIndexOf(':') + 1);
-      try {
-        if (ns.key !== nodeKey)
-          await moveToNode(deps, { nsPath: ns.path, nsKey: ns.key }, link.index, original);
-        else {
-          const node = deps.netlinkFor(null);
-          try {
-            await node.nl.execute([setLinkRequest(link.index, { name: original, alias: '' })]);
-          } finally {
-            node.release();
-          }
-        }
-        count++;
-        deps.log.info({ vf: original, from: ns.path }, 'a VF of a previous run went back to the node');
-      } catch (err) {
-        deps.log.warn(
-          { vf: original, from: ns.path, err: String(err) },
-          'cannot give a VF of a previous run back',
-        );
-      }
-    }
-  }
-  return count;
 }

@@ -12,16 +12,21 @@
 import { clone, type Connection, MechanismType } from '@nsm-ts/sdk/api';
 import { Code, NsmError, type Context, type NetworkServiceHandler } from '@nsm-ts/sdk/core';
 import type { NetworkServiceRequest } from '@nsm-ts/sdk/api';
-import { kernelInterfaceName, nextHopMechanismOf, stableInterfaceName } from '@nsm-ts/sdk/elements';
+import {
+  kernelInterfaceName,
+  nextHopMechanismOf,
+  SRIOV_TOKEN_LABEL,
+  stableInterfaceName,
+} from '@nsm-ts/sdk/elements';
 import type { SriovPool } from '../sriov/index.js';
 import type { KernelDeps } from './deps.js';
 import { podConfig } from './pod-config.js';
 import { podEnd, type PodEnd } from './plans.js';
-import { SRIOV_TOKEN_LABEL } from '@nsm-ts/sdk/elements';
 import { holdsVfs, releaseVfs, tokenOf, vfFor, vfSettingsOf, vlanOf } from './sriov-vfs.js';
 import type { EndTarget } from './wire.js';
 
-export { TOKEN_ID, VF_ALIAS_PREFIX, VF_MAC, VLAN_ID, returnStrayVfs, tokenOf } from './sriov-vfs.js';
+export { TOKEN_ID, VF_ALIAS_PREFIX, VF_MAC, VLAN_ID, tokenOf } from './sriov-vfs.js';
+export { parseVfAlias, returnStrayVfs } from './sriov-strays.js';
 
 /** An end of a connection as a VF's target: its pod, side and the addresses of that side. */
 export function vfTarget(pod: PodEnd, conn: Connection, side: 'src' | 'dst'): EndTarget {

@@ -11,6 +11,7 @@ import { listFiles } from '../../manifests/read.js';
 import { Report } from '../../manifests/report.js';
 import { ManifestError } from '../../manifests/errors.js';
 import type { Lab } from '../lab.js';
+import { LabPreconditionError } from '../system.js';
 
 /** One object of the manifests, by kind, namespace and name. */
 export interface ObjectDoc {
@@ -80,10 +81,44 @@ export function readApplied(lab: Lab): Map<string, ObjectDoc> {
 
 /** Replaces the lab's applied objects with `objects`. */
 export function writeApplied(lab: Lab, objects: Iterable<ObjectDoc>): void {
-  const dir = appliedDir(lab);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  for (const o of objects) writeFileSync(join(dir, `${fileNameOf(o.key)}.yaml`), o.text);
+  rmSync(appliedDir(lab), { recursive: true, force: true });
+  writeObjects(appliedDir(lab), objects);
+}
+
+/**
+ * Runs `fn` holding the lab's apply lock (`<lab>/apply.lock`, made exclusively), so that two
+ * `nsm apply`/`nsm delete -f` never change one lab at once. A lock whose process is gone is taken over.
+ */
+export async function withApplyLock<T>(lab: Lab, fn: () => Promise<T>): Promise<T> {
+  const file = join(lab.dir, 'apply.lock');
+  const take = (): void => writeFileSync(file, String(process.pid), { flag: 'wx' });
+  try {
+    take();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const holder = Number(readFileSync(file, 'utf8'));
+    if (alive(holder))
+      throw new LabPreconditionError(
+        `lab "${lab.name}" is being changed by another nsm apply or delete -f (process ${holder}); expected one at a time`,
+      );
+    rmSync(file, { force: true }); // left by a process that is gone
+    take();
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Writes `objects` into `dir` (one file each), for loading them beside other files. */

@@ -24,7 +24,14 @@ import type { ComponentSpec } from '../supervisor/spec.js';
 import { LabPreconditionError, requireRoot } from '../system.js';
 import { createPodNamespaces } from '../topology.js';
 import { podStateOf, settle, startPods, waitRegistered } from '../up.js';
-import { objectsOf, readApplied, writeApplied, writeObjects, type ObjectDoc } from './applied.js';
+import {
+  objectsOf,
+  readApplied,
+  withApplyLock,
+  writeApplied,
+  writeObjects,
+  type ObjectDoc,
+} from './applied.js';
 
 /** Options of {@link applyObjects}. */
 export interface ApplyOptions {
@@ -112,10 +119,20 @@ async function unregisterServices(lab: Lab, services: NetworkService[]): Promise
   }
 }
 
-/** Applies (or deletes) the objects of `options.paths` on the running lab. */
+/**
+ * Applies (or deletes) the objects of `options.paths` on the running lab, one change at a time.
+ * The lab's objects are written as soon as they are valid, as an API server keeps the desired
+ * state: should a step fail half way, applying the same files again finishes the change.
+ */
 export async function applyObjects(lab: Lab, options: ApplyOptions): Promise<ApplyResult> {
+  requireRoot(options.mode === 'apply' ? 'nsm apply' : 'nsm delete -f', 'the lab runs as root');
+  if (!lab.readState())
+    throw new LabPreconditionError(`lab "${lab.name}" is not up; expected "nsm up${lab.flag}" first`);
+  return withApplyLock(lab, () => change(lab, options));
+}
+
+async function change(lab: Lab, options: ApplyOptions): Promise<ApplyResult> {
   const verb = options.mode === 'apply' ? 'nsm apply' : 'nsm delete -f';
-  requireRoot(verb, 'the lab runs as root');
   let state = lab.readState();
   if (!state)
     throw new LabPreconditionError(`lab "${lab.name}" is not up; expected "nsm up${lab.flag}" first`);
@@ -138,6 +155,7 @@ export async function applyObjects(lab: Lab, options: ApplyOptions): Promise<App
     throw new LabPreconditionError(
       `${verb}: ConfigMap sriov-config cannot change on a running lab (its NICs are emulated from it at nsm up); expected "nsm down" and "nsm up" for that`,
     );
+  writeApplied(lab, all);
 
   const logLevel = state.components.find((c) => c.kind === 'pod')?.env['NSM_LOG_LEVEL'] ?? 'info';
   const oldSpecs = new Map(state.components.filter((c) => c.kind === 'pod').map((c) => [c.name, c]));
@@ -204,7 +222,6 @@ export async function applyObjects(lab: Lab, options: ApplyOptions): Promise<App
   }
   state = { ...state, manifests: [...new Set([...state.manifests, ...options.paths])] };
   lab.writeState(state);
-  writeApplied(lab, all);
   for (const c of changes) options.progress(`${c.kind}/${c.name} ${c.action}`);
   const pending =
     starting.length > 0 ? await settle(lab, { pods: starting.map((w) => w.plan) }, options) : [];

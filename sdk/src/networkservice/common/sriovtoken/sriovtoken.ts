@@ -27,24 +27,29 @@ const ENV_PREFIX = 'NSM_SRIOV_TOKENS_';
  */
 export const VF_SETTING_LABELS = ['vlan-id', 'mac'] as const;
 
+/**
+ * What is wrong with the value of VF setting `key` (`vlan-id`: 1..4094; `mac`: a unicast MAC),
+ * as `is "<value>"; expected ...`; undefined when it is good. One rule for the SDK, the lab's
+ * manifest checks and the forwarder.
+ */
+export function vfSettingProblem(key: (typeof VF_SETTING_LABELS)[number], value: string): string | undefined {
+  if (key === 'vlan-id') {
+    const n = /^\d{1,4}$/.test(value) ? Number(value) : NaN;
+    return n >= 1 && n <= 4094 ? undefined : `is "${value}"; expected a VLAN id 1..4094`;
+  }
+  const ok = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(value) && (parseInt(value.slice(0, 2), 16) & 1) === 0;
+  return ok ? undefined : `is "${value}"; expected a unicast MAC address such as 02:00:00:00:00:01`;
+}
+
 /** The VF settings asked by `labels`, checked; INVALID_ARGUMENT naming a bad one. */
 function vfSettings(labels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  const vlan = labels['vlan-id'];
-  if (vlan !== undefined) {
-    const n = /^\d{1,4}$/.test(vlan) ? Number(vlan) : NaN;
-    if (!(n >= 1 && n <= 4094))
-      throw new NsmError(Code.INVALID_ARGUMENT, `label vlan-id is "${vlan}"; expected a VLAN id 1..4094`);
-    out['vlan-id'] = String(n);
-  }
-  const mac = labels['mac'];
-  if (mac !== undefined) {
-    if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) || (parseInt(mac.slice(0, 2), 16) & 1) === 1)
-      throw new NsmError(
-        Code.INVALID_ARGUMENT,
-        `label mac is "${mac}"; expected a unicast MAC address like 02:00:00:00:00:01 for the VF`,
-      );
-    out['mac'] = mac.toLowerCase();
+  for (const key of VF_SETTING_LABELS) {
+    const value = labels[key];
+    if (value === undefined) continue;
+    const problem = vfSettingProblem(key, value);
+    if (problem) throw new NsmError(Code.INVALID_ARGUMENT, `label ${key} ${problem}`);
+    out[key] = key === 'vlan-id' ? String(Number(value)) : value.toLowerCase();
   }
   return out;
 }
