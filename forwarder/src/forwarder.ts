@@ -91,6 +91,7 @@ export async function startForwarder(
   const urls = await server.listen(config.listenOn).catch(async (err: unknown) => {
     // An open metrics server would keep a forwarder that failed to start alive.
     await metrics?.close();
+    await tracing?.shutdown();
     throw err;
   });
   const ctx = createContext({ log: deps.log, ...(deps.clock ? { clock: deps.clock } : {}) });
@@ -113,6 +114,7 @@ export async function startForwarder(
     pool.close();
     release();
     await metrics?.close();
+    await tracing?.shutdown();
     throw err;
   }
   deps.log.info(

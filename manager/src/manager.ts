@@ -73,6 +73,7 @@ export async function startManager(
   } catch (err) {
     // An open metrics server would keep a daemon that failed to start alive.
     await metrics?.close();
+    await tracing?.shutdown();
     throw err;
   }
   deps.log.info(
