@@ -13,6 +13,8 @@
 export * from './client/create-client.js';
 export * from './endpoint/create-endpoint.js';
 export * from './endpoint/kernel-endpoint.js';
+export * from './endpoint/external/vxlan-url.js';
+export * from './endpoint/external/gateway.js';
 export * from './api/types.js';
 export * from './api/builders.js';
 export {
