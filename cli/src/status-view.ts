@@ -132,7 +132,7 @@ export function statusText(status: LabStatus): string {
           .join(','),
         l.mechanism,
         l.locality === 'local' ? 'local' : `remote (${l.nodes.join('→')})`,
-        l.state,
+        l.reason ? `${l.state}: ${l.reason}` : l.state,
       ]),
     ),
   );

@@ -6,7 +6,8 @@
  * this forwarder builds when the request arrived over a tunnel.
  */
 import { newMechanism } from '@nsm-ts/sdk/api';
-import { Code, NsmError } from '@nsm-ts/sdk/core';
+import { AVOID_VNIS_PARAMETER, isExternalVxlanUrl } from '@nsm-ts/sdk';
+import { Code, NsmError, createContextKey, withValue, type Context } from '@nsm-ts/sdk/core';
 import { clientUrlOf, SRIOV_TOKEN_LABEL } from '@nsm-ts/sdk/elements';
 import { SRIOV_POOL_PARAMETER } from './mechanisms/sriov-remote.js';
 import { TOKEN_ID, VLAN_ID } from './mechanisms/sriov-vfs.js';
@@ -55,11 +56,23 @@ function sriovOffer(labels: Record<string, string>, vlan: string | undefined) {
   });
 }
 
+const kAvoidVnis = createContextKey<readonly number[]>('forwarder.avoidVnis', []);
+
+/** `ctx` for a request whose VXLAN offer asks the next hop to avoid `vnis` (found taken on this node). */
+export function withAvoidedVnis(ctx: Context, vnis: readonly number[]): Context {
+  return withValue(ctx, kAvoidVnis, [...vnis]);
+}
+
 /** Usage: `createForwarderChain({ ..., offer: forwarderOffer({ tunnelIp, vxlanPort: 4789, localTypes: ['KERNEL'] }) })`. */
 export function forwarderOffer(options: OfferOptions): OfferFn {
   return (ctx, req) => {
     const url = clientUrlOf(ctx) ?? '';
     const incoming = req.connection?.mechanism;
+    if (isExternalVxlanUrl(url))
+      throw new NsmError(
+        Code.FAILED_PRECONDITION,
+        `endpoint "${req.connection?.network_service_endpoint_name ?? ''}" is registered with its declaration ${url}: an external VNF is served by a gateway endpoint (nse with NSM_EXTERNAL_URL) that registers it with its own URL; see docs/brownfield.md`,
+      );
     if (!url.startsWith('unix://')) {
       if (incoming?.cls === 'LOCAL' && incoming.type === 'KERNEL' && incoming.parameters[TOKEN_ID])
         return [sriovOffer(req.connection?.labels ?? {}, incoming.parameters[VLAN_ID])];
@@ -74,6 +87,8 @@ export function forwarderOffer(options: OfferOptions): OfferFn {
         src_port: String(options.vxlanPort),
       };
       if (incoming?.cls === 'LOCAL') params[LOCAL_MECHANISM_PARAMETER] = incoming.type;
+      const avoid = ctx.value(kAvoidVnis);
+      if (avoid.length > 0) params[AVOID_VNIS_PARAMETER] = avoid.join(',');
       return [newMechanism('VXLAN', 'REMOTE', params)];
     }
     if (incoming?.cls === 'LOCAL')

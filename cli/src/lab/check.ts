@@ -11,6 +11,7 @@ import type { Lab, LabState } from './lab.js';
 import type { LabStatus, LinkStatus } from './inspect.js';
 import { memifAnswered, memifFacts } from './check-memif.js';
 import { sh } from './system.js';
+import { checkExternalLink, type ExternalPod } from './check-external.js';
 
 /** The verdict on one link. */
 export interface LinkCheck {
@@ -133,11 +134,14 @@ async function checkLink(
   lab: Lab,
   link: LinkStatus,
   registered: Set<string> | undefined,
+  external: ExternalPod | undefined,
 ): Promise<LinkCheck> {
   const problems: string[] = [];
-  if (link.state !== 'UP') problems.push(`the connection is ${link.state}`);
+  if (link.state !== 'UP')
+    problems.push(`the connection is ${link.state}${link.reason ? ` (${link.reason})` : ''}`);
   if (registered && !registered.has(link.endpoint))
     problems.push(`endpoint "${link.endpoint}" is not in the registry`);
+  if (external) return checkExternalLink(lab, link, external, problems);
   // A memif side answers and pings over IPv4 only: the other pairs of a dual-stack link are not tried.
   const memif = link.clientMemif !== undefined || link.endpointMemif !== undefined;
   const all = Array.from({ length: Math.min(link.clientIps.length, link.endpointIps.length) }, (_, i) => i);
@@ -222,7 +226,14 @@ export async function check(lab: Lab, state: LabState, status: LabStatus): Promi
   await Promise.all(
     Array.from({ length: 4 }, async () => {
       for (let link = queue.shift(); link; link = queue.shift())
-        results.push(await checkLink(lab, link, registered));
+        results.push(
+          await checkLink(
+            lab,
+            link,
+            registered,
+            state.pods.find((p) => p.role === 'external' && p.endpoint === link.endpoint),
+          ),
+        );
     }),
   );
   for (const pod of state.pods) {

@@ -45,7 +45,8 @@ export async function deletePod(lab: Lab, state: LabState, name: string): Promis
   }
   await removeComponent(lab, `pod/${name}`);
   if (pod.endpoint) await unregisterEndpoint(lab, pod.endpoint).catch(() => false);
-  await ipBatch([`netns del ${pod.netns}`], { force: true });
+  // An external endpoint's gateway runs in the fabric's namespace, which stays.
+  if (pod.role !== 'external') await ipBatch([`netns del ${pod.netns}`], { force: true });
   rmSync(join(lab.podDir, `${name}.json`), { force: true });
   rmSync(lab.socket(`pod-${name}`).replace(/^unix:\/\//, ''), { force: true });
   const next: LabState = {

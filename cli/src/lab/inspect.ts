@@ -130,7 +130,7 @@ function podRow(
   report: PodStatus | undefined,
 ): PodRow {
   const pending: PodRow['pending'] = [];
-  if (pod.role !== 'client' && !report?.endpoint)
+  if (pod.role !== 'client' && pod.role !== 'host' && !report?.endpoint)
     pending.push({ service: '', ifname: '', reason: 'the endpoint has not registered yet' });
   if (pod.role === 'client') {
     for (const request of pod.requests) {
@@ -170,13 +170,18 @@ function podRow(
 
 /** Collects the status of a running lab. */
 export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
-  const endpointPods = state.pods.filter((p) => p.role !== 'client');
+  // Endpoints the lab serves on a socket of its own (an external endpoint's gateway has no interfaces).
+  const endpointPods = state.pods.filter(
+    (p) => p.role !== 'client' && p.role !== 'host' && p.role !== 'external',
+  );
   const [records, managerViews, endpointViews, supervised, podInterfaces] = await Promise.all([
     registryRecords(lab),
     Promise.all(state.nodes.map((n) => initialState(lab, n.managerUrl))),
     Promise.all(endpointPods.map((p) => initialState(lab, lab.socket(`pod-${p.name}`)))),
     components(lab),
-    Promise.all(state.pods.map((p) => readPodInterfaces(`/run/netns/${p.netns}`))),
+    Promise.all(
+      state.pods.map((p) => (p.role === 'external' ? undefined : readPodInterfaces(`/run/netns/${p.netns}`))),
+    ),
   ]);
   const byName = new Map(supervised.list.map((c) => [shortName(c.name), c]));
   const held = new Map<string, PodStatus>();

@@ -33,7 +33,12 @@ export interface LabState {
     name: string;
     node: string;
     netns: string;
-    role: 'client' | 'endpoint' | 'passthrough';
+    /** `host`: a fabric host outside the mesh; `external`: the gateway of an external VNF. */
+    role: 'client' | 'endpoint' | 'passthrough' | 'host' | 'external';
+    /** A fabric host's address on the fabric. */
+    address?: string;
+    /** An external endpoint's check targets (annotation nsm-ts.io/check-targets): pinged or fetched by nsm check. */
+    checks?: string[];
     /** What a client pod asked for (interface name, service, labels). */
     requests: { service: string; ifname: string; labels: Record<string, string> }[];
     /** The name an endpoint (or passthrough) pod registers. */

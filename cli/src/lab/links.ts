@@ -42,8 +42,13 @@ export interface LinkStatus {
   mechanism: string;
   /** `local` when every pod of the chain is on the client's node. */
   locality: 'local' | 'remote';
-  /** UP only when the client holds it and the manager reports it UP; HEALING while the client repairs it. */
+  /**
+   * UP only when the client holds it and the manager reports it UP; HEALING while the client repairs
+   * it; DOWN once a repair attempt failed (or a hop reports it down), with `reason`.
+   */
   state: string;
+  /** Why it is not UP: the client's last heal error, or the reason a hop reported it DOWN with. */
+  reason?: string;
   pathLength: number;
   /** The path as the client's manager sees it: each hop's name, connection id, token (a JWT) and expiry. */
   path: { name: string; id: string; token: string; expires: string }[];
@@ -98,8 +103,17 @@ export function buildLinks(
       const endpoint = chain.at(-1) ?? request.endpoint ?? '';
       const nodes = [...new Set([pod.node, ...chain.map((n) => podNode.get(n) ?? '')].filter(Boolean))];
       const ip = conn?.context?.ip_context;
+      const failing = request.state === 'healing' && (request.healFailures ?? 0) > 0;
       const state =
-        request.state === 'healing' ? 'HEALING' : conn ? conn.state : 'DOWN (the manager does not know it)';
+        request.state === 'healing'
+          ? failing
+            ? 'DOWN'
+            : 'HEALING'
+          : conn
+            ? conn.state
+            : 'DOWN (the manager does not know it)';
+      const reported = segments.map((s) => s.metrics?.['down_reason']).find((r) => r);
+      const reason = request.state === 'healing' ? request.error : state === 'DOWN' ? reported : undefined;
       const endpointSide = far.get(request.connectionId);
       const served = held.get(endpoint)?.memifs?.find((m) => m.connectionId === endpointSide?.id);
       links.push({
@@ -121,6 +135,7 @@ export function buildLinks(
         mechanism: conn?.mechanism?.type ?? '',
         locality: nodes.length <= 1 ? 'local' : 'remote',
         state,
+        ...(reason ? { reason } : {}),
         pathLength: segments.length,
         path: segments.map((s) => ({
           name: s.name,

@@ -6,9 +6,12 @@ import { componentId, identityEnv } from './identities.js';
 import { METRICS_PORTS, type Lab } from './lab.js';
 import { scripts } from './scripts.js';
 import type { ComponentSpec } from './supervisor/spec.js';
+import { registryFabricUrl } from './daemons.js';
+import { REGISTRY_IP } from './topology.js';
 
 /** The environment of a pod's role, as upstream's images read it. */
 export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
+  if (pod.host) return hostEnv(lab, pod);
   const env: Record<string, string> = {
     POD_NAME: pod.name,
     NODE_NAME: pod.node,
@@ -34,6 +37,14 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
     env['NSM_MECHANISMS'] = pod.endpoint.mechanisms.join(',');
     env['NSM_LISTEN_ON'] = lab.socket(`pod-${pod.name}`);
   }
+  if (pod.external) {
+    // The gateway of an external VNF: on the fabric beside the registry, which it registers with
+    // directly (it is on no node); forwarders of every node dial it there.
+    env['NSM_EXTERNAL_URL'] = pod.external.url;
+    env['NSM_CONNECT_TO'] = registryFabricUrl;
+    env['NSM_LISTEN_ON'] = `tcp://${REGISTRY_IP}:0`;
+    delete env['NODE_NAME'];
+  }
   // What a device plugin would give it for its resources.limits of SR-IOV pools.
   Object.assign(env, pod.sriovTokens ?? {});
   if (pod.containers) {
@@ -44,18 +55,45 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
   return env;
 }
 
+/** A fabric host runs only its own containers: it is outside the mesh and gets no identity. */
+function hostEnv(lab: Lab, pod: PodPlan): Record<string, string> {
+  return {
+    POD_NAME: pod.name,
+    NSM_POD_STATUS: join(lab.podDir, `${pod.name}.json`),
+    NSM_INSECURE: 'true',
+    ...(pod.containers
+      ? {
+          NSM_POD_CONTAINERS: JSON.stringify(pod.containers),
+          NSM_CONTAINER_LOGS: join(lab.logDir, `pod-${pod.name}`),
+        }
+      : {}),
+  };
+}
+
+const SCRIPTS = {
+  client: scripts.nsc,
+  endpoint: scripts.nse,
+  passthrough: scripts.nse,
+  external: scripts.nse,
+  host: scripts.host,
+} as const;
+
 /** The supervisor component of a pod (restart policy Always, as a Deployment's pods have). */
 export function podSpec(lab: Lab, pod: PodPlan, logLevel: string, secure: boolean): ComponentSpec {
   return {
     name: `pod/${pod.name}`,
     kind: 'pod',
-    ...(secure ? { identity: componentId('pod', pod.name) } : {}),
+    ...(secure && !pod.host ? { identity: componentId('pod', pod.name) } : {}),
     node: pod.node,
-    netns: lab.netns(pod.name),
+    netns: lab.netns(pod.external ? 'fabric' : pod.name),
     // The same commands a cluster runs: the webhook's client containers, and the endpoint image.
-    script: roleOf(pod) === 'client' ? scripts.nsc : scripts.nse,
+    script: SCRIPTS[roleOf(pod)],
     log: lab.log(`pod-${pod.name}`),
     restart: 'Always',
-    env: { ...podEnv(lab, pod), NSM_LOG_LEVEL: logLevel, ...identityEnv(lab, `pod/${pod.name}`, secure) },
+    env: {
+      ...podEnv(lab, pod),
+      NSM_LOG_LEVEL: logLevel,
+      ...(pod.host ? {} : identityEnv(lab, `pod/${pod.name}`, secure)),
+    },
   };
 }

@@ -19,6 +19,8 @@ export const scripts = {
   nsc: join(cliDir, 'dist', 'roles', 'nsc.js'),
   /** What endpoint and passthrough pods run: the `nse` command. */
   nse: join(cliDir, 'dist', 'roles', 'nse.js'),
+  /** What fabric hosts run: their own containers only. */
+  host: join(cliDir, 'dist', 'roles', 'host.js'),
   supervisor: join(cliDir, 'dist', 'lab', 'supervisor', 'main.js'),
   /** A node's emulated SR-IOV NICs. */
   sriovEmulator: join(cliDir, 'dist', 'lab', 'sriov-emulator.js'),

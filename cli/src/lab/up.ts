@@ -17,9 +17,14 @@ import { podSpec } from './pods.js';
 import { registerServices } from './services.js';
 import { addComponent, startSupervisor } from './supervisor/control.js';
 import { listNetns, requireRoot, requireTools } from './system.js';
-import { createFabric, createPodNamespaces, tunnelIp } from './topology.js';
+import { cableHosts, createFabric, createPodNamespaces, tunnelIp, type HostCable } from './topology.js';
 
 export type { PendingConnection } from './pending.js';
+
+/** The fabric hosts among `pods`, as cables to lay. */
+export function hostsOf(pods: LabPlan['pods']): HostCable[] {
+  return pods.flatMap((p) => (p.host ? [{ name: p.name, ...p.host }] : []));
+}
 
 /** Options of `up`. */
 export interface UpOptions {
@@ -55,8 +60,10 @@ export function podStateOf(lab: Lab, p: LabPlan['pods'][number]): LabState['pods
   return {
     name: p.name,
     node: p.node,
-    netns: lab.netns(p.name),
+    netns: lab.netns(p.external ? 'fabric' : p.name),
     role: roleOf(p),
+    ...(p.host ? { address: p.host.address } : {}),
+    ...(p.external?.checks.length ? { checks: p.external.checks } : {}),
     requests: roleOf(p) === 'client' ? p.client!.requests : [],
     ...(p.endpoint ? { endpoint: p.endpoint.name } : {}),
   };
@@ -131,10 +138,19 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
   step();
   await createPodNamespaces(
     lab,
-    plan.pods.map((p) => p.name),
+    plan.pods.filter((p) => !p.external).map((p) => p.name),
   );
-  // Endpoints first, and registered before the clients ask: every client then chooses among all
-  // endpoints (its node's first) instead of the first one that happened to register.
+  await cableHosts(lab, hostsOf(plan.pods));
+  // Fabric hosts (what lies outside the mesh) first; then endpoints, registered before the clients
+  // ask: every client then chooses among all endpoints (its node's first) instead of the first one
+  // that happened to register.
+  await startPods(
+    lab,
+    state,
+    plan.pods.filter((p) => p.host),
+    logLevel,
+    step,
+  );
   const endpoints = plan.pods.filter((p) => p.endpoint);
   await startPods(lab, state, endpoints, logLevel, step);
   if (endpoints.length > 0) {
@@ -144,7 +160,7 @@ async function build(lab: Lab, plan: LabPlan, state: LabState, options: UpOption
   await startPods(
     lab,
     state,
-    plan.pods.filter((p) => !p.endpoint),
+    plan.pods.filter((p) => !p.endpoint && !p.host),
     logLevel,
     step,
   );

@@ -137,6 +137,7 @@ function warnUnserved(
   templates: readonly PodDraft[],
   pods: readonly PodDraft[],
   defined: ReadonlyMap<string, NetworkService>,
+  externals: Manifests['externals'],
 ): void {
   for (const pod of templates) {
     for (const request of pod.client?.requests ?? []) {
@@ -151,6 +152,17 @@ function warnUnserved(
             network_service_names: [request.service],
             network_service_labels: { [request.service]: { labels: p.endpoint?.labels ?? {} } },
           }),
+        )
+        .concat(
+          externals
+            .filter((e) => e.serviceNames.includes(request.service))
+            .map((e) =>
+              newEndpoint({
+                name: e.name,
+                network_service_names: [request.service],
+                network_service_labels: { [request.service]: { labels: e.labels } },
+              }),
+            ),
         );
       try {
         if (matchEndpoints(ns, nses, request.labels).candidates.length > 0) continue;
@@ -169,11 +181,11 @@ function warnUnserved(
  * Runs the checks across `manifests`, reporting to each pod's document. Pods of one Deployment share
  * their parts, so a problem of the template is reported once. Usage: `crossCheck(readManifests(docs))`.
  */
-export function crossCheck({ services, pods }: Manifests): void {
+export function crossCheck({ services, pods, externals }: Manifests): void {
   const defined = new Map(services.map(({ ns }) => [ns.name, ns]));
   const templates = pods.filter((pod, i) => pods.findIndex((p) => p.doc === pod.doc) === i);
   checkNames(pods);
   checkServices(templates, defined);
   checkOverlaps(endpointPools(templates));
-  warnUnserved(templates, pods, defined);
+  warnUnserved(templates, pods, defined, externals);
 }

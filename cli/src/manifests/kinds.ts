@@ -6,10 +6,12 @@ import { readNetworkService } from './network-service.js';
 import { formatPosition, type ManifestDoc, type Position } from './report.js';
 import { readDeployment, readPod, type PodDraft } from './workload.js';
 import { readSriovConfigMap, SRIOV_CONFIG_MAP, type LabSriov } from './sriov.js';
+import { readExternalEndpoint, type ExternalDraft } from './external.js';
 
 /** The kinds the lab builds from, with the apiVersion each needs. */
 export const KINDS = {
   NetworkService: 'networkservicemesh.io/v1',
+  NetworkServiceEndpoint: 'networkservicemesh.io/v1',
   Pod: 'v1',
   Deployment: 'apps/v1',
 } as const;
@@ -28,6 +30,8 @@ export const IGNORED_KINDS: readonly string[] = [
 export interface Manifests {
   services: { ns: NetworkService; doc: ManifestDoc }[];
   pods: PodDraft[];
+  /** NetworkServiceEndpoints: external VNFs reached over VXLAN. */
+  externals: ExternalDraft[];
   /** The ConfigMap sriov-config: the lab's nodes get emulated NICs with its PFs. */
   sriov?: LabSriov;
 }
@@ -106,7 +110,7 @@ function qualify(doc: ManifestDoc, pods: PodDraft[], namespace: string): PodDraf
  * kind's own fields. Usage: `const { services, pods } = readManifests(docs)`.
  */
 export function readManifests(docs: readonly ManifestDoc[]): Manifests {
-  const out: Manifests = { services: [], pods: [] };
+  const out: Manifests = { services: [], pods: [], externals: [] };
   const seen = new Map<string, Position>();
   for (const doc of docs) {
     if (doc.get(['kind']) === 'ConfigMap' && doc.get(['metadata', 'name']) === SRIOV_CONFIG_MAP) {
@@ -128,8 +132,9 @@ export function readManifests(docs: readonly ManifestDoc[]): Manifests {
       doc.error(['metadata', 'name'], bad);
       continue;
     }
-    // NetworkServices are one registry namespace (as upstream's registry has); workloads are per namespace.
-    const namespace = kind === 'NetworkService' ? 'default' : namespaceOf(doc);
+    // NetworkServices and endpoints are one registry namespace (as upstream's registry has); workloads are per namespace.
+    const namespace =
+      kind === 'NetworkService' || kind === 'NetworkServiceEndpoint' ? 'default' : namespaceOf(doc);
     if (namespace === undefined) continue;
     const key = `${kind}/${namespace}/${name}`;
     const first = seen.get(key);
@@ -146,6 +151,11 @@ export function readManifests(docs: readonly ManifestDoc[]): Manifests {
       case 'NetworkService':
         out.services.push({ ns: readNetworkService(doc, name), doc });
         break;
+      case 'NetworkServiceEndpoint': {
+        const external = readExternalEndpoint(doc, name);
+        if (external) out.externals.push(external);
+        break;
+      }
       case 'Pod':
         out.pods.push(...qualify(doc, readPod(doc, name), namespace));
         break;

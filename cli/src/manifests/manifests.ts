@@ -10,7 +10,8 @@ import { crossCheck, endpointName } from './cross-check.js';
 import { formatProblem, ManifestError, type ManifestProblem } from './errors.js';
 import { KINDS, readManifests, type Manifests } from './kinds.js';
 import { containersOf, type UserContainer } from './containers.js';
-import { nodeNames, placePods } from './placement.js';
+import { FABRIC, nodeNames, placePods } from './placement.js';
+import { checkOutside } from './external-checks.js';
 import { readDocuments } from './read.js';
 import { Report, type ManifestDoc } from './report.js';
 
@@ -44,6 +45,10 @@ export interface PodPlan {
   sriovTokens?: Record<string, string>;
   /** The user's containers with a command, run in its namespace beside the role. */
   containers?: UserContainer[];
+  /** A fabric host: a namespace on the fabric (not a node) with this address, outside the mesh. */
+  host?: { address: string; mtu?: number };
+  /** The gateway of an external VNF (a NetworkServiceEndpoint with a vxlan:// URL); `endpoint` is its registration. */
+  external?: { url: string; checks: string[] };
 }
 
 /** What `nsm up` creates. */
@@ -86,7 +91,9 @@ function sriovTokens(
 }
 
 /** What role a pod plays. Usage: `roleOf(pod) === 'passthrough'`. */
-export function roleOf(pod: PodPlan): 'client' | 'endpoint' | 'passthrough' {
+export function roleOf(pod: PodPlan): 'client' | 'endpoint' | 'passthrough' | 'host' | 'external' {
+  if (pod.host) return 'host';
+  if (pod.external) return 'external';
   return pod.client && pod.endpoint ? 'passthrough' : pod.client ? 'client' : 'endpoint';
 }
 
@@ -132,35 +139,60 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
   const placed = placePods(manifests.pods, nodes);
   const tokens = sriovTokens(manifests, placed);
   crossCheck(manifests);
+  checkOutside(
+    manifests.externals,
+    manifests.pods,
+    new Map(manifests.services.map(({ ns }) => [ns.name, ns])),
+    nodes.length,
+  );
   if (report.problems.length > 0) throw new ManifestError(report.problems.sort(byPosition(files)));
   return {
     services: manifests.services.map(({ ns }) => ns),
-    pods: manifests.pods.map((pod, i) => ({
-      name: pod.name,
-      node: placed[i] ?? '',
-      source: pod.source,
-      ...(pod.client
-        ? {
-            client: {
-              requests: pod.client.requests.map((r) => ({ ...r, labels: { ...r.labels } })),
-              ...(pod.client.memifExternal ? { memifExternal: true as const } : {}),
-            },
-          }
-        : {}),
-      ...(pod.endpoint
-        ? {
-            endpoint: {
-              name: endpointName(pod) ?? pod.name,
-              serviceNames: [...pod.endpoint.serviceNames],
-              labels: { ...pod.endpoint.labels },
-              cidrPrefix: [...pod.endpoint.cidrPrefix],
-              mechanisms: [...pod.endpoint.mechanisms],
-            },
-          }
-        : {}),
-      ...(tokens.has(pod.name) ? { sriovTokens: tokens.get(pod.name)! } : {}),
-      ...(pod.userContainers.length > 0 ? { containers: containersOf(pod.userContainers, pod.name) } : {}),
-    })),
+    pods: manifests.pods
+      .map((pod, i) => ({
+        name: pod.name,
+        node: placed[i] ?? '',
+        source: pod.source,
+        ...(pod.client
+          ? {
+              client: {
+                requests: pod.client.requests.map((r) => ({ ...r, labels: { ...r.labels } })),
+                ...(pod.client.memifExternal ? { memifExternal: true as const } : {}),
+              },
+            }
+          : {}),
+        ...(pod.endpoint
+          ? {
+              endpoint: {
+                name: endpointName(pod) ?? pod.name,
+                serviceNames: [...pod.endpoint.serviceNames],
+                labels: { ...pod.endpoint.labels },
+                cidrPrefix: [...pod.endpoint.cidrPrefix],
+                mechanisms: [...pod.endpoint.mechanisms],
+              },
+            }
+          : {}),
+        ...(tokens.has(pod.name) ? { sriovTokens: tokens.get(pod.name)! } : {}),
+        ...(pod.userContainers.length > 0 ? { containers: containersOf(pod.userContainers, pod.name) } : {}),
+        ...(pod.host
+          ? { host: { address: pod.host.address, ...(pod.host.mtu ? { mtu: pod.host.mtu } : {}) } }
+          : {}),
+      }))
+      .concat(
+        manifests.externals.map((ext) => ({
+          name: ext.name,
+          node: FABRIC,
+          source: ext.source,
+          endpoint: {
+            name: ext.name,
+            serviceNames: [...ext.serviceNames],
+            labels: { ...ext.labels },
+            cidrPrefix: [],
+            mechanisms: ['VXLAN'],
+          },
+          external: { url: ext.url, checks: [...ext.checks] },
+        })),
+      ),
     nodes,
     ...(manifests.sriov ? { sriov: manifests.sriov } : {}),
     warnings: report.warnings.sort(byPosition(files)).map(formatProblem),

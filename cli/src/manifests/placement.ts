@@ -1,6 +1,9 @@
 /** Which emulated node each pod runs on. */
 import type { PodDraft } from './workload.js';
 
+/** Where fabric hosts and external endpoints' gateways are: on the fabric, outside every node. */
+export const FABRIC = 'fabric';
+
 /** The lab's node names: `node-1` ... `node-<count>`. Usage: `nodeNames(2) // ['node-1', 'node-2']`. */
 export function nodeNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `node-${i + 1}`);
@@ -15,6 +18,7 @@ export function placePods(pods: readonly PodDraft[], nodes: readonly string[]): 
   const reported = new Set<object>();
   let unplaced = 0;
   return pods.map((pod) => {
+    if (pod.host) return FABRIC;
     if (!pod.node) return nodes[unplaced++ % nodes.length] ?? '';
     if (!nodes.includes(pod.node.name) && !reported.has(pod.node)) {
       reported.add(pod.node);

@@ -7,6 +7,7 @@ import {
 } from './client-url.js';
 import { readUserContainers, type ContainerDraft } from './containers.js';
 import { readEndpoint, type EndpointDraft } from './endpoint-env.js';
+import { FABRIC_HOST_ANNOTATION, readFabricHost, type FabricHost } from './external.js';
 import { listAt, mapAt, stringAt, stringMapAt } from './fields.js';
 import { labelProblems } from './names.js';
 import { describe, formatPath, type FieldPath, type ManifestDoc } from './report.js';
@@ -22,6 +23,8 @@ export interface PodDraft {
   node?: { name: string; path: FieldPath };
   client?: { requests: ClientRequest[]; path: FieldPath; memifExternal?: true };
   endpoint?: EndpointDraft;
+  /** A fabric host: outside the mesh, on the lab's physical network (annotation nsm-ts.io/fabric-address). */
+  host?: FabricHost;
   /** Where its containers are (their resources.limits may ask for SR-IOV VFs). */
   containers: FieldPath[];
   /** The user's containers that have a command: run beside the role. */
@@ -100,7 +103,19 @@ export function readTemplate(
     );
   const node = readNode(doc, spec);
   const endpoint = readEndpoint(doc, spec, names[0] ?? '');
-  if (!client && !endpoint) {
+  const host = readFabricHost(doc, meta);
+  if (host && (client || endpoint)) {
+    doc.error(
+      host.path,
+      `annotation ${FABRIC_HOST_ANNOTATION} makes the pod a host outside the mesh; expected no client annotation and no NSM_SERVICE_NAMES with it`,
+    );
+    return [];
+  }
+  if (host && names.length !== 1) {
+    doc.error(host.path, `a fabric host has one address; expected replicas: 1`);
+    return [];
+  }
+  if (!client && !endpoint && !host) {
     doc.warn(
       [],
       `${kind} "${String(doc.get(['metadata', 'name']))}" is neither a client (annotation ${CLIENT_ANNOTATION}) nor an endpoint (env NSM_SERVICE_NAMES); it is ignored in the lab`,
@@ -119,6 +134,7 @@ export function readTemplate(
     ...(node ? { node } : {}),
     ...(client ? { client } : {}),
     ...(endpoint ? { endpoint } : {}),
+    ...(host ? { host } : {}),
   }));
 }
 

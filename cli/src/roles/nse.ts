@@ -8,7 +8,7 @@
  * NSM_MECHANISMS says which interfaces it serves: KERNEL (default), MEMIF (a memif per connection,
  * answering ARP and ping and pinging the client over it), or both.
  */
-import { kernelEndpoint } from '@nsm-ts/sdk';
+import { externalVxlanEndpoint, kernelEndpoint, parseExternalVxlan, type ExternalVxlan } from '@nsm-ts/sdk';
 import { chain, element, type NetworkServiceElement } from '@nsm-ts/sdk/core';
 import { kernelMechanism, sriovTokenEndpoint, tokensFromEnv } from '@nsm-ts/sdk/elements';
 import { memifEndpoint } from '@nsm-ts/forwarder/memif';
@@ -28,6 +28,9 @@ const USAGE = `Usage: nse   (configured by environment variables)
   NSM_LISTEN_ON           where it serves (default a unix socket of its own)
   NSM_MECHANISMS          the interfaces it serves: KERNEL (default), MEMIF, or KERNEL,MEMIF
   NSM_NETWORK_SERVICES    makes it a passthrough: kernel://<next service>/<ifname>[?labels]
+  NSM_EXTERNAL_URL        makes it the gateway of an external VNF the mesh does not run:
+                          vxlan://<vtep>[:port]?vni=<n>|<a>-<b>&ip=<vnf address>/<len>[&pool=..][&routes=..][&mtu=..]
+                          (it allocates VNIs and addresses; clients' forwarders tunnel to the VTEP)
 ${TRACING_USAGE}
 ${COMMON_USAGE}`;
 
@@ -49,6 +52,18 @@ const served = list(env['NSM_MECHANISMS'] ?? 'KERNEL').map((m) => m.toUpperCase(
 for (const m of served)
   if (m !== 'KERNEL' && m !== 'MEMIF')
     problems.push(`NSM_MECHANISMS: "${m}" is not a mechanism this endpoint serves; expected KERNEL or MEMIF`);
+let external: ExternalVxlan | undefined;
+if (env['NSM_EXTERNAL_URL']) {
+  try {
+    external = parseExternalVxlan(env['NSM_EXTERNAL_URL']);
+  } catch (err) {
+    problems.push(`NSM_EXTERNAL_URL: ${(err as Error).message}`);
+  }
+  if (next || env['NSM_CIDR_PREFIX'])
+    problems.push(
+      'NSM_EXTERNAL_URL: an external endpoint is no passthrough and takes its addresses from the URL',
+    );
+}
 if (served.length === 0) problems.push('NSM_MECHANISMS is empty; expected KERNEL, MEMIF or KERNEL,MEMIF');
 if (next && served.includes('MEMIF'))
   problems.push('NSM_MECHANISMS: a passthrough bridges kernel interfaces; MEMIF is for endpoints only');
@@ -65,14 +80,16 @@ const { log, security, status } = runtime;
 // A span for each request and close it serves, a child of its forwarder's call (nsm trace).
 const tracing = startTracing(tracingConfig, { service: runtime.pod, log });
 const memif = new MemifSides();
-const mechanisms: Record<string, NetworkServiceElement> = { NOOP: element({}) };
+const mechanisms: Record<string, NetworkServiceElement> = external
+  ? { VXLAN: externalVxlanEndpoint(runtime.name, external) }
+  : { NOOP: element({}) };
 // A pod given SR-IOV tokens (resources.limits of a pool) serves each connection on a VF of its own.
 const [sriovPool] = [...tokensFromEnv(env).keys()];
-if (served.includes('KERNEL'))
+if (served.includes('KERNEL') && !external)
   mechanisms['KERNEL'] = sriovPool
     ? chain(sriovTokenEndpoint(sriovPool, env), kernelEndpoint())
     : kernelEndpoint();
-if (served.includes('MEMIF')) {
+if (served.includes('MEMIF') && !external) {
   mechanisms['MEMIF'] = memifEndpoint({
     onConnection: (conn, iface) => {
       const addrs = memifAddresses(conn, 'endpoint');

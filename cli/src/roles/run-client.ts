@@ -92,8 +92,12 @@ export function runClient(options: {
     if (event.type === 'up' || event.type === 'healed') hold(status, event.conn);
     else if (event.type === 'lost') {
       status.state = 'healing';
+      status.healFailures = 0;
       status.error = `connection lost (${event.reason}); healing`;
-    } else status.error = `healing (${event.how}, attempt ${event.attempt}): ${event.error}`;
+    } else {
+      status.healFailures = (status.healFailures ?? 0) + 1;
+      status.error = `healing (${event.how}, attempt ${event.attempt}): ${event.error}`;
+    }
     options.save();
   };
   const client = createClient({

@@ -21,6 +21,8 @@ export interface RequestStatus {
   dstIps?: string[];
   error?: string;
   attempts: number;
+  /** While healing: attempts that failed so far (the link is DOWN, `error` says why). */
+  healFailures?: number;
   /** The connection as last held (path, mechanism, context), for a process that takes it over. */
   connection?: Connection;
   /** A MEMIF connection's memif in this pod: its socket, addresses and traffic counters. */
@@ -36,7 +38,7 @@ export interface ServedMemif extends MemifReport {
 export interface PodStatus {
   pod: string;
   pid: number;
-  role: 'client' | 'endpoint' | 'passthrough';
+  role: 'client' | 'endpoint' | 'passthrough' | 'host';
   requests: RequestStatus[];
   endpoint?: { name: string; url: string };
   /** The memifs an endpoint serves, one per connection. */

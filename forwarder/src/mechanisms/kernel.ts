@@ -30,6 +30,8 @@ import { closeSriov, requestSriov, tokenOf } from './sriov.js';
 import type { SriovPool } from '../sriov/index.js';
 import type { WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
+import { checkExternal, externalVnfOf, isWatched, stopExternalWatch, watchExternal } from './external.js';
+import { withAvoidedVnis } from '../offer.js';
 
 /** How often a VXLAN wire is renegotiated when the remote forwarder's VNI is taken on this node. */
 const VNI_ATTEMPTS = 3;
@@ -54,21 +56,31 @@ export function kernelMechanism(
       const alias = formatAlias(deps.owner, conn.id);
       await claimName(deps, client, alias, 'evict', ctx.log);
       const out = { ...req, connection: { ...conn, mechanism: mech } };
+      // VNIs found taken on this node: an external VNF's gateway is asked for another one.
+      const avoid: number[] = [];
       for (let attempt = 1; ; attempt++) {
-        const result = await next.request(ctx, out);
+        const result = await next.request(avoid.length ? withAvoidedVnis(ctx, avoid) : ctx, out);
         try {
-          const { plan, run } = await planFor(deps, client, result, nextHopMechanismOf(ctx));
+          const nextHop = nextHopMechanismOf(ctx);
+          const { plan, run } = await planFor(deps, client, result, nextHop);
           if (plan?.kind === 'veth' && plan.ends[1] && !run) {
             await claimName(deps, plan.ends[1], alias, 'keep', ctx.log);
           }
           const wire = plan ? await ensureWire(deps, result.id, plan, ctx) : undefined;
           if (!plan) await dropWire(deps, result.id, ctx.log);
           keepRunning(ctx, run, wire);
-          return withWireMtu({ ...result, mechanism: mech }, plan);
+          const answer = withWireMtu({ ...result, mechanism: mech }, plan);
+          if (nextHop && wire && externalVnfOf(nextHop)) {
+            if (!isWatched(ctx, wire)) await checkExternal(deps, ctx, nextHop, result, wire);
+            watchExternal(deps, ctx, nextHop, answer, wire);
+          } else stopExternalWatch(ctx);
+          return answer;
         } catch (err) {
           stopRunning(ctx);
+          stopExternalWatch(ctx);
           await rollback(ctx, deps, result, next);
           if (err instanceof VniInUseError && attempt < VNI_ATTEMPTS) {
+            avoid.push(err.vni);
             ctx.log.info(
               { connId: conn.id, vni: err.vni },
               'VNI taken on this node: renegotiating the tunnel',
@@ -81,6 +93,7 @@ export function kernelMechanism(
     },
     async close(ctx, conn, next) {
       stopRunning(ctx);
+      stopExternalWatch(ctx);
       await closeSriov(deps, options.sriov, ctx, conn.id);
       await dropWire(deps, conn.id, ctx.log);
       await next.close(ctx, conn);

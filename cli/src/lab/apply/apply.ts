@@ -22,8 +22,8 @@ import { podSpec } from '../pods.js';
 import { registerServices } from '../services.js';
 import type { ComponentSpec } from '../supervisor/spec.js';
 import { LabPreconditionError, requireRoot } from '../system.js';
-import { createPodNamespaces } from '../topology.js';
-import { podStateOf, settle, startPods, waitRegistered } from '../up.js';
+import { cableHosts, createPodNamespaces } from '../topology.js';
+import { hostsOf, podStateOf, settle, startPods, waitRegistered } from '../up.js';
 import {
   objectsOf,
   readApplied,
@@ -194,17 +194,25 @@ async function change(lab: Lab, options: ApplyOptions): Promise<ApplyResult> {
   if (starting.length > 0) {
     await createPodNamespaces(
       lab,
-      starting.map((w) => w.plan.name),
+      starting.filter((w) => !w.plan.external).map((w) => w.plan.name),
     );
+    await cableHosts(lab, hostsOf(starting.map((w) => w.plan)));
     state = { ...state, pods: [...state.pods, ...starting.map((w) => podStateOf(lab, w.plan))] };
     const step = () => undefined;
+    await startPods(
+      lab,
+      state,
+      starting.filter((w) => w.plan.host).map((w) => w.plan),
+      logLevel,
+      step,
+    );
     const endpoints = starting.filter((w) => w.plan.endpoint).map((w) => w.plan);
     await startPods(lab, state, endpoints, logLevel, step);
     if (endpoints.length > 0) await waitRegistered(lab, endpoints, options);
     await startPods(
       lab,
       state,
-      starting.filter((w) => !w.plan.endpoint).map((w) => w.plan),
+      starting.filter((w) => !w.plan.endpoint && !w.plan.host).map((w) => w.plan),
       logLevel,
       step,
     );

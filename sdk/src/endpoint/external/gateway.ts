@@ -45,12 +45,20 @@ export class SlotTable {
   constructor(private readonly capacity: number) {}
 
   /** The holder's slot: the one it holds, else its last one if free, else the lowest free not avoided. */
-  take(holder: string, client: string, avoid: (slot: number) => boolean): number | undefined {
+  take(
+    holder: string,
+    client: string,
+    avoid: (slot: number) => boolean,
+    preferred?: number,
+  ): number | undefined {
     const current = this.held.get(holder);
     if (current && !avoid(current.slot)) return current.slot;
     if (current) this.release(holder);
     const taken = new Set([...this.held.values()].map((h) => h.slot));
-    const previous = this.last.get(holder);
+    const previous =
+      preferred !== undefined && preferred >= 0 && preferred < this.capacity
+        ? preferred
+        : this.last.get(holder);
     const free = (slot: number): boolean => !taken.has(slot) && !avoid(slot);
     let slot = previous !== undefined && free(previous) ? previous : undefined;
     for (let i = 0; slot === undefined && i < this.capacity; i++) if (free(i)) slot = i;
@@ -74,8 +82,8 @@ export class SlotTable {
   }
 }
 
-function avoided(mech: Mechanism, ext: ExternalVxlan): Set<number> {
-  const text = mech.parameters[AVOID_VNIS_PARAMETER] ?? '';
+function avoided(mechs: readonly Mechanism[], ext: ExternalVxlan): Set<number> {
+  const text = mechs.map((m) => m.parameters[AVOID_VNIS_PARAMETER] ?? '').join(',');
   const out = new Set<number>();
   for (const part of text.split(',').filter((p) => p !== '')) {
     const vni = /^\d{1,8}$/.test(part) ? Number(part) : NaN;
@@ -125,9 +133,12 @@ export function externalVxlanEndpoint(name: string, ext: ExternalVxlan): Network
           Code.FAILED_PRECONDITION,
           `external endpoint ${name}: the VTEP ${ext.vtep} is not in the address family of the client node's tunnel IP ${params.srcIp}`,
         );
-      const avoid = avoided(mech, ext);
+      // The offer carries the VNIs the client's node found taken; a refresh sends the mechanism as chosen.
+      const avoid = avoided([mech, ...req.mechanism_preferences.filter((m) => m.type === mech.type)], ext);
       const holder = holderOf(conn);
-      const slot = slots.take(holder, clientNameOf(conn), (s) => avoid.has(s));
+      // After a restart of this gateway a refresh still carries its VNI: it keeps it when free.
+      const carried = params.vni !== undefined ? params.vni - ext.vnis.first : undefined;
+      const slot = slots.take(holder, clientNameOf(conn), (s) => avoid.has(s), carried);
       if (slot === undefined) throw exhausted(name, ext, slots, avoid);
       delete mech.parameters[AVOID_VNIS_PARAMETER];
       setVxlanParameters(mech, {
