@@ -28,8 +28,14 @@ export interface NetlinkAddon {
    * Sends one ICMP echo request to `addr` on a raw or ping socket and waits on a libuv pool thread
    * for the reply; resolves with the round-trip time in milliseconds, rejects with code ETIMEDOUT
    * after `timeoutMs` (1..60000) or with the errno of a failed send.
+   *
+   * With `size` (ICMP payload bytes, 16..65000; 16 without it) the echo is sent with don't-fragment
+   * and the kernel's cached path MTU ignored: a packet larger than the outgoing interface's MTU
+   * rejects at once with EMSGSIZE, and an ICMP error about the echo from a router on the way
+   * (fragmentation needed / packet too big: EMSGSIZE; unreachable: EHOSTUNREACH ...) rejects with
+   * its errno, `reason` naming the router and the MTU it reported.
    */
-  pingOnce(fd: number, addr: string, family: 4 | 6, timeoutMs: number): Promise<number>;
+  pingOnce(fd: number, addr: string, family: 4 | 6, timeoutMs: number, size?: number): Promise<number>;
 }
 
 let cached: NetlinkAddon | undefined;
