@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -60,12 +59,6 @@ struct PingWork {
   Failure failure;
   bool ok = false;
 };
-
-double NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 uint16_t Checksum(const uint8_t* data, size_t len) {
   uint32_t sum = 0;
