@@ -4,6 +4,7 @@
 #include <node_api.h>
 
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -16,6 +17,13 @@ struct Failure {
   std::string what;  // the step that failed, for the error message
   std::string hint;  // what the failure most likely means, when errno alone is ambiguous
 };
+
+// Milliseconds on the monotonic clock, for round-trip times and deadlines.
+inline double NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 // A JS Error whose code is the errno name (ENOENT ...), carrying errno, syscall and reason.
 inline napi_value MakeError(napi_env env, const Failure& f, const std::string& context) {
@@ -40,5 +48,8 @@ inline napi_value MakeError(napi_env env, const Failure& f, const std::string& c
 
 // Registers the ICMP echo functions (ping.cc).
 void InitPing(napi_env env, napi_value exports);
+
+// Registers the ARP request function (arp.cc).
+void InitArp(napi_env env, napi_value exports);
 
 }  // namespace nsm

@@ -375,6 +375,7 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   nsm::InitPing(env, exports);
+  nsm::InitArp(env, exports);
   return exports;
 }
 

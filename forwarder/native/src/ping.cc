@@ -2,16 +2,24 @@
 // openSocketInNamespace). Works with raw sockets (SOCK_RAW + IPPROTO_ICMP/ICMPV6, needs
 // CAP_NET_RAW) and with unprivileged ping sockets (SOCK_DGRAM, needs net.ipv4.ping_group_range).
 // The wait runs on a libuv pool thread and is bounded by the caller's timeout.
+//
+// With an explicit payload size the echo is sent with don't-fragment (path MTU probing): a
+// packet larger than the outgoing interface's MTU fails at once with EMSGSIZE, and a router whose
+// next hop is too small answers with an ICMP "fragmentation needed" / "packet too big" error,
+// which the socket's error queue (IP_RECVERR) turns into an EMSGSIZE rejection naming the router
+// and its MTU. Other ICMP errors about the echo (unreachable) end the wait the same way.
 #include <node_api.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <ctime>
 #include <string>
+#include <vector>
 
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
@@ -24,7 +32,12 @@
 namespace nsm {
 namespace {
 
-constexpr size_t kPayloadBytes = 16;
+constexpr int kDefaultPayloadBytes = 16;
+constexpr int kMinPayloadBytes = 16;
+constexpr int kMaxPayloadBytes = 65000;
+// Room for an IPv4 header with options in front of a reply on a raw socket.
+constexpr size_t kMaxIpHeaderBytes = 60;
+constexpr char kPattern[] = "nsm-liveness....";
 // From <linux/icmp.h>, which clashes with <netinet/ip_icmp.h>.
 constexpr int kIcmpFilter = 1;
 struct IcmpFilter {
@@ -39,16 +52,13 @@ struct PingWork {
   int family = 4;
   std::string addr;
   int timeout_ms = 0;
+  int size = kDefaultPayloadBytes;
+  // Set when the caller chose a size: don't fragment, and report ICMP errors about our echo.
+  bool probe_mtu = false;
   double rtt_ms = 0;
   Failure failure;
   bool ok = false;
 };
-
-double NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 uint16_t Checksum(const uint8_t* data, size_t len) {
   uint32_t sum = 0;
@@ -125,32 +135,148 @@ bool IsReply(const PingWork* w, const Target& t, const uint8_t* pkt, ssize_t n, 
   return icmp[0] == want && got_seq == seq && (!t.raw || got_id == id);
 }
 
+// Don't fragment, and ignore the path MTU the kernel has cached: every probe goes out at its full
+// size, so a path whose MTU grew again is seen at once. With IP(V6)_RECVERR, ICMP errors about our
+// echo (fragmentation needed, unreachable) and local send errors land on the socket's error queue.
+bool SetDontFragment(PingWork* w) {
+  int one = 1;
+  if (w->family == 4) {
+    int probe = IP_PMTUDISC_PROBE;
+    if (setsockopt(w->fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) < 0) {
+      w->failure = {errno, "setsockopt(IP_MTU_DISCOVER)"};
+      return false;
+    }
+    if (setsockopt(w->fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one) < 0) {
+      w->failure = {errno, "setsockopt(IP_RECVERR)"};
+      return false;
+    }
+    return true;
+  }
+  int probe = IPV6_PMTUDISC_PROBE;
+  if (setsockopt(w->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof probe) < 0) {
+    w->failure = {errno, "setsockopt(IPV6_MTU_DISCOVER)"};
+    return false;
+  }
+  if (setsockopt(w->fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof one) < 0) {
+    w->failure = {errno, "setsockopt(IPV6_DONTFRAG)"};
+    return false;
+  }
+  if (setsockopt(w->fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one) < 0) {
+    w->failure = {errno, "setsockopt(IPV6_RECVERR)"};
+    return false;
+  }
+  return true;
+}
+
+std::string FormatAddress(const sockaddr* sa) {
+  char text[INET6_ADDRSTRLEN] = "?";
+  if (sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text, sizeof text);
+  } else if (sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, text, sizeof text);
+  }
+  return text;
+}
+
+// Whether `icmp` (quoted by an ICMP error) starts with our echo request.
+bool IsOurEcho(const PingWork* w, const Target& t, const uint8_t* icmp, ssize_t n, uint16_t id, uint16_t seq) {
+  if (n < 8) return false;
+  uint8_t want = w->family == 4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
+  uint16_t got_id = (icmp[4] << 8) | icmp[5];
+  uint16_t got_seq = (icmp[6] << 8) | icmp[7];
+  return icmp[0] == want && got_seq == seq && (!t.raw || got_id == id);
+}
+
+// Empties the socket's error queue and reports, in *f, the first error about our echo. Every raw
+// ICMP socket of a namespace sees the ICMP errors of all of them, so others are dropped.
+bool TakeOurError(const PingWork* w, const Target& t, uint16_t id, uint16_t seq, size_t packet_bytes, Failure* f) {
+  bool found = false;
+  for (;;) {
+    uint8_t quoted[64];
+    alignas(cmsghdr) uint8_t control[256];
+    sockaddr_storage dest{};
+    iovec iov{quoted, sizeof quoted};
+    msghdr msg{};
+    msg.msg_name = &dest;
+    msg.msg_namelen = sizeof dest;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(w->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return found;  // EAGAIN: the queue is empty
+    if (found || !SameSource(t, dest)) continue;
+    const sock_extended_err* ee = nullptr;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+        ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
+      }
+    }
+    if (ee == nullptr || ee->ee_errno == 0) continue;
+    bool local = ee->ee_origin == SO_EE_ORIGIN_LOCAL;
+    // An ICMP error quotes the start of the packet it is about; a local error quotes nothing.
+    if (!local && !IsOurEcho(w, t, quoted, n, id, seq)) continue;
+    found = true;
+    f->err = static_cast<int>(ee->ee_errno);
+    std::string ip = w->family == 4 ? "an IPv4" : "an IPv6";
+    std::string size = ip + " packet of " + std::to_string(packet_bytes) + " bytes";
+    std::string offender = FormatAddress(SO_EE_OFFENDER(ee));
+    if (local && f->err == EMSGSIZE) {
+      f->hint = size + " does not fit the MTU of " + std::to_string(ee->ee_info) + " of the outgoing interface";
+    } else if (f->err == EMSGSIZE) {
+      f->hint = size + " does not fit: " + offender + " reports a next-hop MTU of " + std::to_string(ee->ee_info);
+    } else if (!local) {
+      f->hint = offender + " answered with ICMP" + (w->family == 4 ? "" : "v6") + " type " +
+                std::to_string(ee->ee_type) + " code " + std::to_string(ee->ee_code);
+    }
+  }
+}
+
+// The errnos the kernel derives from ICMP errors (icmp_err_convert, icmpv6_err_convert). With
+// IP(V6)_RECVERR one of them also becomes the socket's pending error, which the next recvfrom
+// returns once; the error queue holds the details, so the wait goes on.
+bool IsIcmpErrno(int e) {
+  return e == EHOSTUNREACH || e == ENETUNREACH || e == EMSGSIZE || e == ECONNREFUSED || e == EPROTO ||
+         e == EACCES || e == EHOSTDOWN || e == ENONET || e == EOPNOTSUPP || e == ENOPROTOOPT;
+}
+
 bool Ping(PingWork* w) {
   Target t;
   if (!Prepare(w, &t)) return false;
+  if (w->probe_mtu && !SetDontFragment(w)) return false;
   uint32_t n = next_seq.fetch_add(1);
   uint16_t id = static_cast<uint16_t>((getpid() ^ (n >> 16)) & 0xffff);
   uint16_t seq = static_cast<uint16_t>(n & 0xffff);
-  uint8_t pkt[8 + kPayloadBytes] = {};
+  std::vector<uint8_t> pkt(8 + w->size);
   pkt[0] = w->family == 4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST;
   pkt[4] = id >> 8;
   pkt[5] = id & 0xff;
   pkt[6] = seq >> 8;
   pkt[7] = seq & 0xff;
-  memcpy(pkt + 8, "nsm-liveness....", kPayloadBytes);
+  for (int i = 0; i < w->size; i++) pkt[8 + i] = kPattern[i % (sizeof kPattern - 1)];
   // ICMPv6 checksums cover a pseudo-header the kernel fills in itself.
   if (w->family == 4) {
-    uint16_t sum = Checksum(pkt, sizeof pkt);
+    uint16_t sum = Checksum(pkt.data(), pkt.size());
     pkt[2] = sum >> 8;
     pkt[3] = sum & 0xff;
   }
+  // The size of the IP packet on the wire, for error messages.
+  size_t packet_bytes = pkt.size() + (w->family == 4 ? 20 : 40);
   double start = NowMs();
   double deadline = start + w->timeout_ms;
-  if (sendto(w->fd, pkt, sizeof pkt, 0, reinterpret_cast<sockaddr*>(&t.sa), t.len) < 0) {
+  if (sendto(w->fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&t.sa), t.len) < 0) {
     w->failure = {errno, "sendto(" + w->addr + ")"};
+    // The local error on the queue names the interface MTU the packet exceeded.
+    Failure queued;
+    if (w->probe_mtu && TakeOurError(w, t, id, seq, packet_bytes, &queued) && queued.err == w->failure.err) {
+      w->failure.hint = queued.hint;
+    }
     return false;
   }
-  uint8_t buf[1500];
+  // The reply is as large as the request, behind an IPv4 header on a raw socket.
+  std::vector<uint8_t> buf(std::max<size_t>(1500, pkt.size() + kMaxIpHeaderBytes));
   for (;;) {
     double left = deadline - NowMs();
     if (left <= 0) break;
@@ -162,15 +288,29 @@ bool Ping(PingWork* w) {
       return false;
     }
     if (rc == 0) break;
+    if (w->probe_mtu && (p.revents & POLLERR)) {
+      Failure queued;
+      if (TakeOurError(w, t, id, seq, packet_bytes, &queued)) {
+        w->failure = {queued.err, "waiting for an echo reply from " + w->addr};
+        w->failure.hint = queued.hint;
+        return false;
+      }
+      // Clears the pending error other sockets' ICMP errors left, which would keep poll awake.
+      int pending = 0;
+      socklen_t plen = sizeof pending;
+      getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &pending, &plen);
+    }
     sockaddr_storage from{};
     socklen_t flen = sizeof from;
-    ssize_t got = recvfrom(w->fd, buf, sizeof buf, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
+    ssize_t got =
+        recvfrom(w->fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &flen);
     if (got < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
+      if (w->probe_mtu && IsIcmpErrno(errno)) continue;
       w->failure = {errno, "recvfrom"};
       return false;
     }
-    if (SameSource(t, from) && IsReply(w, t, buf, got, id, seq)) {
+    if (SameSource(t, from) && IsReply(w, t, buf.data(), got, id, seq)) {
       w->rtt_ms = NowMs() - start;
       return true;
     }
@@ -198,20 +338,33 @@ void Complete(napi_env env, napi_status, void* data) {
 }
 
 bool ReadArgs(napi_env env, napi_callback_info info, PingWork* w) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   size_t len = 0;
   if (argc < 4 || napi_get_value_int32(env, argv[0], &w->fd) != napi_ok || w->fd < 0 ||
       napi_get_value_string_utf8(env, argv[1], nullptr, 0, &len) != napi_ok ||
       napi_get_value_int32(env, argv[2], &w->family) != napi_ok ||
       napi_get_value_int32(env, argv[3], &w->timeout_ms) != napi_ok) {
-    napi_throw_type_error(env, "EINVAL", "pingOnce(fd, addr, family, timeoutMs): bad arguments");
+    napi_throw_type_error(env, "EINVAL", "pingOnce(fd, addr, family, timeoutMs, size?): bad arguments");
     return false;
   }
   if ((w->family != 4 && w->family != 6) || w->timeout_ms < 1 || w->timeout_ms > 60000) {
     napi_throw_range_error(env, "EINVAL", "pingOnce: family must be 4 or 6 and timeoutMs 1..60000");
     return false;
+  }
+  napi_valuetype size_type = napi_undefined;
+  if (argc >= 5) napi_typeof(env, argv[4], &size_type);
+  if (size_type != napi_undefined) {
+    if (napi_get_value_int32(env, argv[4], &w->size) != napi_ok) {
+      napi_throw_type_error(env, "EINVAL", "pingOnce: size must be an integer");
+      return false;
+    }
+    if (w->size < kMinPayloadBytes || w->size > kMaxPayloadBytes) {
+      napi_throw_range_error(env, "EINVAL", "pingOnce: size must be 16..65000 payload bytes");
+      return false;
+    }
+    w->probe_mtu = true;
   }
   w->addr.resize(len + 1);
   napi_get_value_string_utf8(env, argv[1], w->addr.data(), len + 1, &len);

@@ -73,6 +73,8 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/kernel/native'), () => {
       );
       expect(() => addon.openSocketInNamespace(null, -1, 2, 0)).toThrow(/domain must not be negative/);
       expect(() => addon.pingOnce(0, '10.0.0.1', 5 as 4, 100)).toThrow(/family must be 4 or 6/);
+      expect(() => addon.pingOnce(0, '10.0.0.1', 4, 100, 15)).toThrow(/size must be 16\.\.65000/);
+      expect(() => addon.pingOnce(0, '10.0.0.1', 4, 100, 65001)).toThrow(/size must be 16\.\.65000/);
     });
   });
 });

@@ -28,8 +28,30 @@ export interface NetlinkAddon {
    * Sends one ICMP echo request to `addr` on a raw or ping socket and waits on a libuv pool thread
    * for the reply; resolves with the round-trip time in milliseconds, rejects with code ETIMEDOUT
    * after `timeoutMs` (1..60000) or with the errno of a failed send.
+   *
+   * With `size` (ICMP payload bytes, 16..65000; 16 without it) the echo is sent with don't-fragment
+   * and the kernel's cached path MTU ignored: a packet larger than the outgoing interface's MTU
+   * rejects at once with EMSGSIZE, and an ICMP error about the echo from a router on the way
+   * (fragmentation needed / packet too big: EMSGSIZE; unreachable: EHOSTUNREACH ...) rejects with
+   * its errno, `reason` naming the router and the MTU it reported.
    */
-  pingOnce(fd: number, addr: string, family: 4 | 6, timeoutMs: number): Promise<number>;
+  pingOnce(fd: number, addr: string, family: 4 | 6, timeoutMs: number, size?: number): Promise<number>;
+  /**
+   * Sends one ARP request (who-has `targetIp` tell `sourceIp`, from the interface's own MAC) to
+   * the broadcast address on interface `ifindex`, on an AF_PACKET SOCK_DGRAM socket opened for
+   * ETH_P_ARP in the interface's namespace, and waits on a libuv pool thread for the reply whose
+   * sender is `targetIp`. Resolves with the replier's MAC (`aa:bb:cc:dd:ee:ff`) and the round-trip
+   * time; rejects with code ETIMEDOUT after `timeoutMs` (1..60000), ENODEV for an unknown index,
+   * EOPNOTSUPP for a non-Ethernet interface, or the errno of a failed call (ENETDOWN: link down).
+   * `sourceIp` 0.0.0.0 sends an RFC 5227 probe, which Linux answers as well.
+   */
+  arpOnce(
+    fd: number,
+    ifindex: number,
+    sourceIp: string,
+    targetIp: string,
+    timeoutMs: number,
+  ): Promise<{ mac: string; rttMs: number }>;
 }
 
 let cached: NetlinkAddon | undefined;

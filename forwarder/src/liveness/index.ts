@@ -1,3 +1,7 @@
-/** Liveness of a wire: ICMP echoes from inside a namespace, a one-shot check and a continuous monitor. */
+/**
+ * Liveness of a wire: ICMP echoes (optionally sized, don't fragment) and ARP requests from inside a
+ * namespace, a one-shot check and a continuous monitor.
+ */
+export * from './arp.js';
 export * from './liveness.js';
 export * from './ping.js';
