@@ -33,8 +33,10 @@ export function podEnv(lab: Lab, pod: PodPlan): Record<string, string> {
     env['NSM_LABELS'] = Object.entries(pod.endpoint.labels)
       .map(([k, v]) => `${k}:${v}`)
       .join(',');
-    env['NSM_CIDR_PREFIX'] = pod.endpoint.cidrPrefix.join(',');
-    env['NSM_MECHANISMS'] = pod.endpoint.mechanisms.join(',');
+    if (!pod.external) {
+      env['NSM_CIDR_PREFIX'] = pod.endpoint.cidrPrefix.join(',');
+      env['NSM_MECHANISMS'] = pod.endpoint.mechanisms.join(',');
+    }
     env['NSM_LISTEN_ON'] = lab.socket(`pod-${pod.name}`);
   }
   if (pod.external) {

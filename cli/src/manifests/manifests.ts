@@ -188,7 +188,7 @@ export function loadManifests(paths: readonly string[], options: LoadOptions): L
             serviceNames: [...ext.serviceNames],
             labels: { ...ext.labels },
             cidrPrefix: [],
-            mechanisms: ['VXLAN'],
+            mechanisms: [],
           },
           external: { url: ext.url, checks: [...ext.checks] },
         })),

@@ -48,10 +48,6 @@ if (serviceNames.length === 0)
 const labels = parseLabels(env['NSM_LABELS'] ?? '', 'NSM_LABELS', problems);
 const next = env['NSM_NETWORK_SERVICES'] ? parseClientAnnotation(env['NSM_NETWORK_SERVICES']) : undefined;
 problems.push(...(next?.problems ?? []).map((p) => `NSM_NETWORK_SERVICES: ${p}`));
-const served = list(env['NSM_MECHANISMS'] ?? 'KERNEL').map((m) => m.toUpperCase());
-for (const m of served)
-  if (m !== 'KERNEL' && m !== 'MEMIF')
-    problems.push(`NSM_MECHANISMS: "${m}" is not a mechanism this endpoint serves; expected KERNEL or MEMIF`);
 let external: ExternalVxlan | undefined;
 if (env['NSM_EXTERNAL_URL']) {
   try {
@@ -64,7 +60,15 @@ if (env['NSM_EXTERNAL_URL']) {
       'NSM_EXTERNAL_URL: an external endpoint is no passthrough and takes its addresses from the URL',
     );
 }
-if (served.length === 0) problems.push('NSM_MECHANISMS is empty; expected KERNEL, MEMIF or KERNEL,MEMIF');
+// An external endpoint's gateway serves VXLAN only (from the URL); NSM_MECHANISMS is for the others.
+const served = env['NSM_EXTERNAL_URL']
+  ? []
+  : list(env['NSM_MECHANISMS'] ?? 'KERNEL').map((m) => m.toUpperCase());
+for (const m of served)
+  if (m !== 'KERNEL' && m !== 'MEMIF')
+    problems.push(`NSM_MECHANISMS: "${m}" is not a mechanism this endpoint serves; expected KERNEL or MEMIF`);
+if (served.length === 0 && !env['NSM_EXTERNAL_URL'])
+  problems.push('NSM_MECHANISMS is empty; expected KERNEL, MEMIF or KERNEL,MEMIF');
 if (next && served.includes('MEMIF'))
   problems.push('NSM_MECHANISMS: a passthrough bridges kernel interfaces; MEMIF is for endpoints only');
 if (next?.requests.some((r) => r.mechanism !== 'KERNEL'))

@@ -40,6 +40,7 @@ async function createDevice(
         remote: t.remote,
         dstPort: t.port,
         ...(mtu ? { mtu } : {}),
+        ...(t.df ? { df: true } : {}),
       }),
       setLinkRequest(name, { alias }),
       getLinkRequest(name),

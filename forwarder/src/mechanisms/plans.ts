@@ -6,6 +6,7 @@ import type { Connection, Mechanism } from '@nsm-ts/sdk/api';
 import { Code, NsmError, invalidArgument } from '@nsm-ts/sdk/core';
 import { kernelParameters, stableInterfaceName } from '@nsm-ts/sdk/elements';
 import { vxlanParameters } from '@nsm-ts/sdk/elements';
+import { EXTERNAL_VNF_PARAMETER } from '@nsm-ts/sdk';
 import { parseIp } from '../kernel/netlink/inet.js';
 import { resolveNamespace } from '../kernel/netns.js';
 import type { KernelDeps } from './deps.js';
@@ -83,7 +84,7 @@ export async function vxlanPlan(
   deps: KernelDeps,
   pod: PodEnd,
   conn: Connection,
-  t: { remote: string; vni: number; port: number; peerMtu?: number },
+  t: { remote: string; vni: number; port: number; peerMtu?: number; df?: boolean },
 ): Promise<WirePlan> {
   if (!deps.tunnelIp)
     throw new NsmError(Code.FAILED_PRECONDITION, 'this forwarder has no tunnel IP: set NSM_TUNNEL_IP');
@@ -99,7 +100,13 @@ export async function vxlanPlan(
   return {
     kind: 'vxlan',
     ends: [target(pod, conn)],
-    tunnel: { local: deps.tunnelIp, remote: t.remote, vni: t.vni, port: t.port },
+    tunnel: {
+      local: deps.tunnelIp,
+      remote: t.remote,
+      vni: t.vni,
+      port: t.port,
+      ...(t.df ? { df: true } : {}),
+    },
     mtu,
   };
 }
@@ -122,5 +129,7 @@ export async function vxlanClientPlan(
     vni: p.vni,
     port: p.dstPort || deps.vxlanPort,
     ...(p.mtu ? { peerMtu: p.mtu } : {}),
+    // Toward an external VNF's VTEP: see TunnelSpec.df.
+    ...(remote.parameters[EXTERNAL_VNF_PARAMETER] ? { df: true } : {}),
   });
 }

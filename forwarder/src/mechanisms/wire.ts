@@ -29,6 +29,12 @@ export interface TunnelSpec {
   readonly remote: string;
   readonly vni: number;
   readonly port: number;
+  /**
+   * Don't-fragment on the outer packets: toward an external VTEP, so that a path that cannot carry
+   * the tunnel's MTU loses big packets where the forwarder's check sees it, instead of fragmenting
+   * them (which hardware VTEPs and firewalls commonly drop).
+   */
+  readonly df?: boolean;
 }
 
 /** What should exist for a connection. */
@@ -71,7 +77,7 @@ export type WireTable = Map<string, Wire>;
 export function planKey(plan: WirePlan): string {
   const ends = plan.ends.map((e) => `${e.role}@${e.nsKey}/${e.name}`).join(',');
   const t = plan.tunnel;
-  return `${plan.kind}|${ends}${t ? `|${t.local}>${t.remote}#${t.vni}:${t.port}` : ''}`;
+  return `${plan.kind}|${ends}${t ? `|${t.local}>${t.remote}#${t.vni}:${t.port}${t.df ? ':df' : ''}` : ''}`;
 }
 
 /** Runs `fn` with a socket in the namespace, or returns undefined when the namespace is gone. */

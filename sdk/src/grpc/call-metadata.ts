@@ -41,3 +41,10 @@ export const kServedCall = createContextKey<ServedCall | undefined>('grpc.served
 export function servedCallOf(ctx: Context): ServedCall | undefined {
   return ctx.value(kServedCall);
 }
+
+/**
+ * Trailer marking an error a server answered with (as opposed to one grpc-js made up for a
+ * connection that failed): the caller then does not call that hop unavailable when it only passes
+ * on an UNAVAILABLE from further along the path.
+ */
+export const ANSWERED_TRAILER = 'nsm-answered';

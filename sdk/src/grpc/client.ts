@@ -12,7 +12,7 @@ import { realClock } from '../core/clock.js';
 import type { Context } from '../core/context.js';
 import { Code, NsmError, isCode } from '../core/errors.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
-import { kOutgoingMetadata } from './call-metadata.js';
+import { ANSWERED_TRAILER, kOutgoingMetadata } from './call-metadata.js';
 import { protos } from '@nsm-ts/proto';
 import { grpcTarget, parseUrl } from './url.js';
 import type { Identity } from '../security/identity.js';
@@ -100,7 +100,10 @@ function unixPath(url: string): string | undefined {
 
 function fromServiceError(err: grpc.ServiceError, url: string): NsmError {
   const detail = err.details || err.message;
-  const text = err.code === grpc.status.UNAVAILABLE ? `${url} is unavailable: ${detail}` : detail;
+  // Only a hop that did not answer is unavailable itself; an answer passes on what it found further on.
+  const answered = (err.metadata?.get(ANSWERED_TRAILER).length ?? 0) > 0;
+  const text =
+    err.code === grpc.status.UNAVAILABLE && !answered ? `${url} is unavailable: ${detail}` : detail;
   return new NsmError(isCode(err.code) ? err.code : Code.UNKNOWN, text, { cause: err });
 }
 

@@ -23,7 +23,13 @@ import { createContext, withValue, type Context } from '../core/context.js';
 import { Code, NsmError, codeName } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { NsHandler, NseHandler, RegistryHandler } from '../core/registry-chain.js';
-import { kIncomingMetadata, kServedCall, type CallPeerInfo, type ServedCall } from './call-metadata.js';
+import {
+  ANSWERED_TRAILER,
+  kIncomingMetadata,
+  kServedCall,
+  type CallPeerInfo,
+  type ServedCall,
+} from './call-metadata.js';
 import type { Identity } from '../security/identity.js';
 import { servedPeer, type PeerSource } from './served-peer.js';
 import { serverCredentials } from './tls.js';
@@ -62,9 +68,12 @@ export interface MeshServer {
 /** One shared abort reason: grpc-js reports 'cancelled' for many calls, and an Error per call is costly. */
 const cancelledByCaller = new NsmError(Code.CANCELLED, 'the call was cancelled by the caller');
 
+// The caller tells an answer from a failed connection by this trailer (call-metadata.ts).
 function toStatus(err: unknown): Partial<grpc.StatusObject> {
   const nsm = NsmError.from(err);
-  return { code: nsm.code, details: nsm.message };
+  const metadata = new grpc.Metadata();
+  metadata.set(ANSWERED_TRAILER, '1');
+  return { code: nsm.code, details: nsm.message, metadata };
 }
 
 function metadataRecord(md: grpc.Metadata): Record<string, string> {

@@ -91,8 +91,10 @@ function planFor(
 ): LabPlan {
   const dir = mkdtempSync(join(tmpdir(), 'nsm-apply-'));
   try {
-    writeObjects(join(dir, 'lab'), retained);
-    return loadManifests(mode === 'apply' ? [join(dir, 'lab'), ...paths] : [join(dir, 'lab')], {
+    // Nothing retained: the given files hold every object of the lab (applied again, as kubectl allows).
+    const kept = retained.length > 0 ? [join(dir, 'lab')] : [];
+    if (kept.length > 0) writeObjects(join(dir, 'lab'), retained);
+    return loadManifests(mode === 'apply' ? [...kept, ...paths] : kept, {
       nodes: state.nodes.length,
     });
   } finally {

@@ -78,6 +78,8 @@ export const IFLA_VXLAN = {
   PORT: 15,
   GROUP6: 16,
   LOCAL6: 17,
+  /** Outer don't-fragment: 0 unset (the kernel default), 1 set, 2 inherit. */
+  DF: 29,
 } as const;
 
 /** `ifinfomsg.ifi_flags`. */

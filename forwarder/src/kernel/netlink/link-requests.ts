@@ -55,6 +55,8 @@ export interface VxlanOptions {
   /** UDP destination port; 4789 unless configured otherwise. */
   readonly dstPort: number;
   readonly mtu?: number;
+  /** Set don't-fragment on the outer packets (default: the kernel's, unset). */
+  readonly df?: boolean;
 }
 
 /** The IANA VXLAN port, used unless NSM_VXLAN_PORT says otherwise. */
@@ -129,6 +131,7 @@ export function createVxlanRequest(o: VxlanOptions): NetlinkRequest {
     bytesAttr(v4 ? IFLA_VXLAN.GROUP : IFLA_VXLAN.GROUP6, remote.bytes),
     be16Attr(IFLA_VXLAN.PORT, o.dstPort),
     u8Attr(IFLA_VXLAN.LEARNING, 0),
+    ...(o.df ? [u8Attr(IFLA_VXLAN.DF, 1)] : []),
   ];
   return createRequest(`createVxlan(${o.name}, vni ${o.vni})`, o.name, 'vxlan', data, mtuAttr(o.mtu));
 }
