@@ -27,6 +27,7 @@ import {
 import { type PodEnd, podEnd, target, vethPlan, vxlanClientPlan } from './plans.js';
 import { rollback } from './rollback.js';
 import { closeSriov, requestSriov, tokenOf } from './sriov.js';
+import { tapRequest, withTapDevice } from './tap.js';
 import type { SriovPool } from '../sriov/index.js';
 import type { WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
@@ -46,6 +47,7 @@ export function kernelMechanism(
     async request(ctx, req, next) {
       const conn = req.connection;
       if (!conn?.mechanism) throw invalidArgument('KERNEL request without connection.mechanism');
+      const tap = tapRequest(conn.mechanism); // a tap for a VM in the pod (tap.ts); not with SR-IOV
       // A token asks for an SR-IOV VF as the client's interface (sriov.ts).
       if (tokenOf(conn.mechanism)) return requestSriov(deps, options.sriov, ctx, req, next);
       const mech = clone(conn.mechanism);
@@ -57,7 +59,8 @@ export function kernelMechanism(
       for (let attempt = 1; ; attempt++) {
         const result = await next.request(ctx, out);
         try {
-          const { plan, run } = await planFor(deps, client, result, nextHopMechanismOf(ctx));
+          const planned = await planFor(deps, client, result, nextHopMechanismOf(ctx));
+          const { plan, run } = withTapDevice(tap, planned, result);
           if (plan?.kind === 'veth' && plan.ends[1] && !run) {
             await claimName(deps, plan.ends[1], alias, 'keep', ctx.log);
           }
