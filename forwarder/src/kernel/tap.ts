@@ -17,7 +17,7 @@ export const TUN_DEVICE = '/dev/net/tun';
 export type TapDeviceOptions = NativeTapOptions;
 
 const EXPECTED =
-  'expected the tun driver (CONFIG_TUN, modprobe tun) and /dev/net/tun in the forwarder\'s container (a character device 10:200)';
+  "expected the tun driver (CONFIG_TUN, modprobe tun) and /dev/net/tun in the forwarder's container (a character device 10:200)";
 
 /** The error for a node that cannot make taps, from the errno code of opening `path`. */
 function noTunDevice(path: string, code: string, cause: unknown): NsmError {

@@ -5,7 +5,7 @@ import { NamespaceFixture, randomSuffix } from '../kernel/testing/netns-fixture.
 import { formatAlias } from './alias.js';
 import { createKernelDeps } from './deps.js';
 import { tapLinkNames } from './tap.js';
-import { NSC_IP, NSE_IP, clientRequest, endpointDouble, forwarderChain, localOffer, refreshOf } from './testing/harness.js';
+import { NSC_IP, NSE_IP, endpointDouble, forwarderChain, localOffer, refreshOf } from './testing/harness.js';
 import { addressesOf, linksOf, routesOf } from './testing/inspect.js';
 import { RUN, pingFromGuest, portsOf, tapRequestFor, tunFlags } from './testing/tap-guest.js';
 import { isRoot, rootTitle } from '@nsm-ts/sdk/testing';
@@ -47,8 +47,17 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/tap'), () => {
         master: bridge,
         linkinfo: { info_kind: 'tun', info_data: { type: 'tap', persist: true, multi_queue: false } },
       });
-      expect(byName.get(bridge)).toMatchObject({ mtu: 1400, ifalias: alias, linkinfo: { info_kind: 'bridge' } });
-      expect(byName.get(port)).toMatchObject({ mtu: 1400, ifalias: alias, master: bridge, linkinfo: { info_kind: 'veth' } });
+      expect(byName.get(bridge)).toMatchObject({
+        mtu: 1400,
+        ifalias: alias,
+        linkinfo: { info_kind: 'bridge' },
+      });
+      expect(byName.get(port)).toMatchObject({
+        mtu: 1400,
+        ifalias: alias,
+        master: bridge,
+        linkinfo: { info_kind: 'veth' },
+      });
       for (const l of links) expect(l.flags, l.ifname).toContain('UP');
       // IFF_TAP and IFF_NO_PI, not IFF_TUN: what qemu's -netdev tap opens.
       const flags = tunFlags(nsc.name, 'vm0');
@@ -77,12 +86,18 @@ describe.skipIf(!isRoot)(rootTitle('forwarder/src/mechanisms/tap'), () => {
 
     it('makes a multi-queue tap an unprivileged owner can attach to, and no one else', async () => {
       const { nsc, fwd } = await setup();
-      const conn = await fwd.request(ctx, tapRequestFor('tap-2', nsc.path, 'vm1', { multiQueue: true, owner: 65534 }));
+      const conn = await fwd.request(
+        ctx,
+        tapRequestFor('tap-2', nsc.path, 'vm1', { multiQueue: true, owner: 65534 }),
+      );
       const tap = linksOf(nsc.name).find((l) => l.ifname === 'vm1');
       expect(tap?.linkinfo?.info_data).toMatchObject({ type: 'tap', multi_queue: true, user: 'nobody' });
       expect(pingFromGuest(nsc.name, 'vm1', NSC_IP, NSE_IP, { uid: 65534, multiQueue: true }).exit).toBe(0);
       // Attaching must ask for the same queue mode; another uid without CAP_NET_ADMIN may not attach.
-      expect(pingFromGuest(nsc.name, 'vm1', NSC_IP, NSE_IP, { uid: 65534 })).toMatchObject({ exit: 3, error: 'EINVAL' });
+      expect(pingFromGuest(nsc.name, 'vm1', NSC_IP, NSE_IP, { uid: 65534 })).toMatchObject({
+        exit: 3,
+        error: 'EINVAL',
+      });
       expect(pingFromGuest(nsc.name, 'vm1', NSC_IP, NSE_IP, { uid: 65533, multiQueue: true })).toMatchObject({
         exit: 3,
         error: 'EPERM',

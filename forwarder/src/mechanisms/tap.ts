@@ -98,7 +98,12 @@ export function withTapDevice(
   return {
     plan: {
       ...plan,
-      ends: [bare(client, names.port), ...rest, bare(client, client.name, 'tap'), bare(client, names.bridge, 'bridge')],
+      ends: [
+        bare(client, names.port),
+        ...rest,
+        bare(client, client.name, 'tap'),
+        bare(client, names.bridge, 'bridge'),
+      ],
       tap,
     },
   };

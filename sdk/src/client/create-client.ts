@@ -124,11 +124,15 @@ export function toMechanism(entry: string | Mechanism, interfaceName?: string): 
 }
 
 /** The preferences for `req`: each entry made a mechanism, the KERNEL one asking for a tap when asked. */
-export function requestMechanisms(req: Pick<RequestOptions, 'mechanisms' | 'interfaceName' | 'tap'>): Mechanism[] {
+export function requestMechanisms(
+  req: Pick<RequestOptions, 'mechanisms' | 'interfaceName' | 'tap'>,
+): Mechanism[] {
   const prefs = (req.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m, req.interfaceName));
   if (!req.tap) return prefs;
   if (!prefs.some((m) => m.type === 'KERNEL'))
-    throw invalidArgument('a tap is asked for, but the mechanisms hold no KERNEL; expected KERNEL among them');
+    throw invalidArgument(
+      'a tap is asked for, but the mechanisms hold no KERNEL; expected KERNEL among them',
+    );
   const options = req.tap === true ? {} : req.tap;
   return prefs.map((m) => (m.type === 'KERNEL' ? withTap(m, options) : m));
 }

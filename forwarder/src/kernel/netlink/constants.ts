@@ -83,7 +83,15 @@ export const IFLA_VXLAN = {
 } as const;
 
 /** Attributes nested in the tun IFLA_INFO_DATA (read only: the kernel reports them, never takes them). */
-export const IFLA_TUN = { OWNER: 1, GROUP: 2, TYPE: 3, PI: 4, VNET_HDR: 5, PERSIST: 6, MULTI_QUEUE: 7 } as const;
+export const IFLA_TUN = {
+  OWNER: 1,
+  GROUP: 2,
+  TYPE: 3,
+  PI: 4,
+  VNET_HDR: 5,
+  PERSIST: 6,
+  MULTI_QUEUE: 7,
+} as const;
 /** IFLA_TUN_TYPE values (the IFF_TUN / IFF_TAP flags). */
 export const TUN_TYPE = { TUN: 1, TAP: 2 } as const;
 

@@ -24,7 +24,8 @@ export interface IpLink {
       type?: string;
       multi_queue?: boolean;
       persist?: boolean;
-      user?: string;
+      /** A name, or the number when the uid has none. */
+      user?: string | number;
     };
   };
 }

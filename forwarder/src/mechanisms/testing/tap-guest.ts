@@ -17,15 +17,20 @@ import type { IpLink } from './inspect.js';
 /** Label prefix of the tap tests' namespaces (`nsmt-tap<pid>...`), apart from any other run's. */
 export const RUN = `tap${process.pid}`;
 
-/** A client request whose KERNEL mechanism asks for a tap named `name`. */
+/**
+ * A client request whose KERNEL mechanism asks for a tap named `name`; `extra` parameters are set
+ * last, unchecked (to send bad ones).
+ */
 export function tapRequestFor(
   connId: string,
   nsPath: string,
   name: string,
   o: TapOptions = {},
   mtu?: number,
+  extra: Record<string, string> = {},
 ): NetworkServiceRequest {
   const mechanism = withTap(newMechanism('KERNEL', 'LOCAL', { inodeURL: `file://${nsPath}`, name }), o);
+  Object.assign(mechanism.parameters, extra);
   return clientRequest(connId, nsPath, { mechanism, ...(mtu ? { mtu } : {}) });
 }
 
@@ -79,7 +84,9 @@ export function pingFromGuest(
   const script = [SCRIPT, tap, o.guestMac ?? '02:aa:00:00:00:01', guestIp, peerIp];
   if (o.multiQueue) script.push('--multi-queue');
   const user =
-    o.uid === undefined ? [] : ['setpriv', `--reuid=${o.uid}`, `--regid=${o.uid}`, '--clear-groups', '--inh-caps=-all'];
+    o.uid === undefined
+      ? []
+      : ['setpriv', `--reuid=${o.uid}`, `--regid=${o.uid}`, '--clear-groups', '--inh-caps=-all'];
   // Another user may not reach an interpreter under root's home (pyenv): take the system's then.
   const python = o.uid !== undefined && existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const args = ['netns', 'exec', ns, ...user, python, ...script];

@@ -36,8 +36,14 @@ describe('kernel mechanism: tap', () => {
     [{ nsm_tap_owner: '1' }, /nsm_tap_owner is given without nsm_kernel_device=tap/],
     [{ nsm_kernel_device: 'tap', tokenID: 't-1' }, /with an SR-IOV device \(tokenID\/pciAddress\)/],
     [{ nsm_kernel_device: 'tap', pciAddress: '0000:01:00.1' }, /with an SR-IOV device/],
-    [{ nsm_kernel_device: 'tap', nsm_tap_multi_queue: 'yes' }, /nsm_tap_multi_queue is "yes"; expected true or false/],
-    [{ nsm_kernel_device: 'tap', nsm_tap_owner: '-1' }, /nsm_tap_owner is "-1"; expected a numeric id 0..4294967294/],
+    [
+      { nsm_kernel_device: 'tap', nsm_tap_multi_queue: 'yes' },
+      /nsm_tap_multi_queue is "yes"; expected true or false/,
+    ],
+    [
+      { nsm_kernel_device: 'tap', nsm_tap_owner: '-1' },
+      /nsm_tap_owner is "-1"; expected a numeric id 0..4294967294/,
+    ],
     [{ nsm_kernel_device: 'tap', nsm_tap_group: '4294967295' }, /nsm_tap_group is "4294967295"/],
   ])('refuses the parameters %j', (params, message) => {
     expect(tapProblem(params)).toMatch(message);
@@ -51,11 +57,17 @@ describe('kernel mechanism: tap', () => {
       /a tap is a KERNEL interface; mechanism MEMIF/,
     );
     expect(errorOf(() => withTap(kernelMechanism({ tokenID: 'x' }))).code).toBe(Code.INVALID_ARGUMENT);
-    expect(errorOf(() => withTap(kernelMechanism(), { owner: 1.5 })).message).toMatch(/nsm_tap_owner is "1.5"/);
+    expect(errorOf(() => withTap(kernelMechanism(), { owner: 1.5 })).message).toMatch(
+      /nsm_tap_owner is "1.5"/,
+    );
   });
 
   it('turns the client request option into the KERNEL preference', () => {
-    const [kernel, noop] = requestMechanisms({ mechanisms: ['KERNEL', 'NOOP'], interfaceName: 'net0', tap: true });
+    const [kernel, noop] = requestMechanisms({
+      mechanisms: ['KERNEL', 'NOOP'],
+      interfaceName: 'net0',
+      tap: true,
+    });
     expect(kernel?.parameters).toMatchObject({ name: 'net0', [KERNEL_DEVICE_PARAMETER]: 'tap' });
     expect(kernel?.parameters['inodeURL']).toBe(`file:///proc/${process.pid}/ns/net`);
     expect(noop?.parameters).toEqual({});
