@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 const ROOT = [
   'forwarder/src/kernel/native.test.ts',
   'forwarder/src/kernel/netns.test.ts',
+  'forwarder/src/kernel/tap.test.ts',
   'forwarder/src/kernel/netlink/netlink-*.test.ts',
   'forwarder/src/liveness/*.test.ts',
   'forwarder/src/mechanisms/{adopt,audit,bad-input,kernel,memif,memif-endpoint,names,sriov,sriov-remote,vfio,vxlan}.test.ts',
