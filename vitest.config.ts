@@ -4,9 +4,11 @@ import { defineConfig } from 'vitest/config';
 const ROOT = [
   'forwarder/src/kernel/native.test.ts',
   'forwarder/src/kernel/netns.test.ts',
+  'forwarder/src/kernel/tap.test.ts',
   'forwarder/src/kernel/netlink/netlink-*.test.ts',
   'forwarder/src/liveness/*.test.ts',
   'forwarder/src/mechanisms/{adopt,audit,bad-input,kernel,memif,memif-endpoint,names,sriov,sriov-remote,vfio,vxlan}.test.ts',
+  'forwarder/src/mechanisms/tap*.test.ts',
   'forwarder/src/sriov/{rebind,stand-ins}.test.ts',
   'cli/src/lab/**/*.test.ts',
   'test/e2e/**/*.test.ts',

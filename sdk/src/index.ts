@@ -48,3 +48,4 @@ export { createForwarderChain } from './chains/forwarder.js';
 export { createRegistryServer, createManagerRegistry } from './registry/chains.js';
 export { createRegistryClient, type RegistryClient } from './registry/client/client.js';
 export type { LivenessCheck } from './networkservice/common/heal/heal.js';
+export { tapOptions, withTap, type TapOptions } from './networkservice/common/mechanisms/kernel-tap.js';

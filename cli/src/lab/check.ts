@@ -145,8 +145,10 @@ async function checkLink(
   // A memif side answers and pings over IPv4 only: the other pairs of a dual-stack link are not tried.
   const memif = link.clientMemif !== undefined || link.endpointMemif !== undefined;
   const all = Array.from({ length: Math.min(link.clientIps.length, link.endpointIps.length) }, (_, i) => i);
-  const tried = memif ? all.filter((i) => isIpv4(link.clientIps[i]) && isIpv4(link.endpointIps[i])) : all;
-  if (tried.length === 0)
+  const ipv4 = memif ? all.filter((i) => isIpv4(link.clientIps[i]) && isIpv4(link.endpointIps[i])) : all;
+  // A tap's addresses are the guest's: the pod can neither ping from them nor be pinged at them.
+  const tried = link.clientTap ? [] : ipv4;
+  if (ipv4.length === 0)
     problems.push(
       memif ? 'the memif connection has no IPv4 address pair' : 'the connection has no addresses',
     );
@@ -160,7 +162,11 @@ async function checkLink(
     ? [
         `traffic from ${link.client} and the peer's MAC are not tried: its memif ${link.clientMemif.socket} is left to the program attached to it (nsm-ts.io/memif: external)`,
       ]
-    : [];
+    : link.clientTap
+      ? [
+          `traffic and the peer's MAC are not tried: ${link.client}'s ${link.clientInterface} is a tap (tap://), and its addresses are the guest's`,
+        ]
+      : [];
   const pairs: LinkCheck['pairs'] = [];
   for (const i of tried) {
     pairs.push(

@@ -5,6 +5,7 @@
  * more is not a link; a connection the client is healing is shown as such, never as UP.
  */
 import { fromTimestamp, type Connection } from '@nsm-ts/sdk/api';
+import { KERNEL_DEVICE_PARAMETER, TAP_DEVICE } from '@nsm-ts/sdk/elements';
 import type { LabState } from './lab.js';
 import type { PodStatus } from '../roles/status-file.js';
 import type { MemifReport } from '../roles/memif-side.js';
@@ -56,6 +57,8 @@ export interface LinkStatus {
   clientMemif?: MemifView;
   /** The endpoint's memif, when it serves this connection over one (NSM_MECHANISMS MEMIF). */
   endpointMemif?: MemifView;
+  /** The client's interface is a tap (tap://): its addresses are the guest's, not the pod's. */
+  clientTap?: true;
 }
 
 const OWN_LABELS = ['nodeName', 'podName', 'clusterName'];
@@ -145,6 +148,9 @@ export function buildLinks(
         })),
         ...(request.memif ? { clientMemif: { ...request.memif, netns: netnsOf(pod.name) } } : {}),
         ...(served ? { endpointMemif: { ...served, netns: netnsOf(endpoint) } } : {}),
+        ...(conn?.mechanism?.parameters[KERNEL_DEVICE_PARAMETER] === TAP_DEVICE
+          ? { clientTap: true as const }
+          : {}),
       });
     }
   }

@@ -31,8 +31,27 @@ describe('parseClientAnnotation', () => {
     expect(parseClientAnnotation(requests.map(formatClientUrl).join(',')).requests).toEqual(requests);
   });
 
+  it('reads tap:// as a KERNEL request for a tap, and writes it back as tap://', () => {
+    const { requests, problems } = parseClientAnnotation('tap://vm-net/net0?app=vm, kernel://other/eth1');
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([
+      { mechanism: 'KERNEL', service: 'vm-net', ifname: 'net0', labels: { app: 'vm' }, tap: true },
+      { mechanism: 'KERNEL', service: 'other', ifname: 'eth1', labels: {} },
+    ]);
+    expect(requests.map(formatClientUrl)).toEqual(['tap://vm-net/net0?app=vm', 'kernel://other/eth1?']);
+    expect(parseClientAnnotation(requests.map(formatClientUrl).join(',')).requests).toEqual(requests);
+  });
+
+  it('rejects a tap that also asks for an SR-IOV VF', () => {
+    const { requests, problems } = parseClientAnnotation('tap://svc/net0?sriovToken=worker.domain/10G');
+    expect(requests).toEqual([]);
+    expect(problems).toEqual([
+      'client URL "tap://svc/net0?sriovToken=worker.domain/10G": asks for a tap and, with sriovToken, for an SR-IOV VF; expected one of them: the tap is the pod\'s interface',
+    ]);
+  });
+
   it.each([
-    ['vfio://svc/nsm-1', 'mechanism "vfio://" is not supported, only kernel:// and memif:// are'],
+    ['vfio://svc/nsm-1', 'mechanism "vfio://" is not supported, only kernel://, memif:// and tap:// are'],
     ['kernel:///nsm-1', 'names no network service'],
     ['kernel://svc', 'names no interface'],
     ['kernel://svc/', 'names no interface'],

@@ -2,7 +2,8 @@
  * The client annotation `networkservicemesh.io: kernel://<service>/<ifname>?k=v&k2=v2[,more]`, as the
  * upstream admission webhook reads it: one request per URL, its query being the connection labels.
  * The scheme is the mechanism: `kernel://` a kernel interface, `memif://` a memif (a shared-memory
- * interface the pod's program opens on the socket the forwarder names).
+ * interface the pod's program opens on the socket the forwarder names), and, ours, `tap://` a
+ * KERNEL interface that is a tap for a VM in the pod (the connection's addresses are the guest's).
  */
 import { VF_SETTING_LABELS, vfSettingProblem } from '@nsm-ts/sdk/elements';
 import { dnsLabelProblem, interfaceNameProblem, labelProblems } from './names.js';
@@ -20,18 +21,20 @@ export const MEMIF_ANNOTATION = 'nsm-ts.io/memif';
 const SRIOV_TOKEN = 'sriovToken';
 
 /** The mechanisms a client URL can ask for, by scheme. */
-export const URL_MECHANISMS = { kernel: 'KERNEL', memif: 'MEMIF' } as const;
+export const URL_MECHANISMS = { kernel: 'KERNEL', memif: 'MEMIF', tap: 'KERNEL' } as const;
 
 /** One request of a client pod. */
 export interface ClientRequest {
-  /** KERNEL (`kernel://`) or MEMIF (`memif://`). */
+  /** KERNEL (`kernel://`, `tap://`) or MEMIF (`memif://`). */
   mechanism: (typeof URL_MECHANISMS)[keyof typeof URL_MECHANISMS];
   service: string;
   ifname: string;
   labels: Record<string, string>;
+  /** `tap://`: the KERNEL interface is a tap, made with the SDK's defaults (root may attach). */
+  tap?: true;
 }
 
-const FORM = 'expected kernel://<service>/<ifname>[?key=value&key2=value2] (or memif://...)';
+const FORM = 'expected kernel://<service>/<ifname>[?key=value&key2=value2] (or memif://..., tap://...)';
 const urlPattern = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/;
 
 function decode(text: string): string | undefined {
@@ -89,7 +92,7 @@ function parseUrl(url: string, problems: string[]): ClientRequest | undefined {
     ? URL_MECHANISMS[key as keyof typeof URL_MECHANISMS]
     : undefined;
   if (!mechanism) {
-    own.push(`mechanism "${scheme}://" is not supported, only kernel:// and memif:// are; ${FORM}`);
+    own.push(`mechanism "${scheme}://" is not supported, only kernel://, memif:// and tap:// are; ${FORM}`);
   }
   if (service === '') own.push(`names no network service; ${FORM}`);
   else {
@@ -102,8 +105,14 @@ function parseUrl(url: string, problems: string[]): ClientRequest | undefined {
     if (bad) own.push(bad);
   }
   const labels = parseQuery(query, own);
+  const tap = key === 'tap';
+  if (tap && labels[SRIOV_TOKEN] !== undefined)
+    own.push(
+      `asks for a tap and, with ${SRIOV_TOKEN}, for an SR-IOV VF; expected one of them: the tap is the pod's interface`,
+    );
   problems.push(...own.map((p) => `client URL "${url}": ${p}`));
-  return own.length === 0 && mechanism ? { mechanism, service, ifname: ifname ?? '', labels } : undefined;
+  if (own.length > 0 || !mechanism) return undefined;
+  return { mechanism, service, ifname: ifname ?? '', labels, ...(tap ? { tap: true as const } : {}) };
 }
 
 /**
@@ -138,6 +147,6 @@ export function parseClientAnnotation(text: string): { requests: ClientRequest[]
 
 /** The URL of one request, as `parseClientAnnotation` reads it back. */
 export function formatClientUrl(r: ClientRequest): string {
-  const scheme = r.mechanism === 'MEMIF' ? 'memif' : 'kernel';
+  const scheme = r.tap ? 'tap' : r.mechanism === 'MEMIF' ? 'memif' : 'kernel';
   return `${scheme}://${r.service}/${r.ifname}?${new URLSearchParams(r.labels).toString()}`;
 }

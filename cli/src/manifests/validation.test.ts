@@ -104,7 +104,7 @@ describe('client and endpoint validation', () => {
       clientYaml('d', 'kernel://svc/this-is-too-long?app'),
     ]);
     expect(lines).toEqual([
-      `${fx.at(file, 'vfio://')}: client URL "vfio://svc/nsm-1": mechanism "vfio://" is not supported, only kernel:// and memif:// are; expected kernel://<service>/<ifname>[?key=value&key2=value2] (or memif://...)`,
+      `${fx.at(file, 'vfio://')}: client URL "vfio://svc/nsm-1": mechanism "vfio://" is not supported, only kernel://, memif:// and tap:// are; expected kernel://<service>/<ifname>[?key=value&key2=value2] (or memif://..., tap://...)`,
       `${fx.at(file, 'kernel://nosuch')}: client requests network service "nosuch", which no NetworkService defines; expected one of: svc`,
       `${fx.at(file, 'kernel://svc/nsm-1,')}: client URL "kernel://svc/nsm-1?x=y": interface name "nsm-1" is used twice in this pod; expected a different name per request`,
       `${fx.at(file, 'kernel://svc/this')}: client URL "kernel://svc/this-is-too-long?app": interface name "this-is-too-long" is 16 characters long; expected 1-15 characters of [A-Za-z0-9_.-] starting with a letter or digit`,

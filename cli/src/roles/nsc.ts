@@ -16,7 +16,7 @@ import { EnvReader, formatDuration } from '@nsm-ts/sdk/tools';
 import { readTracingConfig, startTracing, TRACING_USAGE } from '@nsm-ts/sdk/tracing';
 import { parseClientAnnotation } from '../manifests/client-url.js';
 import { externalMemif, MemifSides } from './memif-side.js';
-import { runClient } from './run-client.js';
+import { runClient, tapAware } from './run-client.js';
 import { readPodStatusFile } from './status-file.js';
 import { checkArgs, COMMON_USAGE, readCommon, serveUntilStopped, startRuntime } from './runtime.js';
 
@@ -25,7 +25,8 @@ const USAGE = `Usage: nsc [--once]   (configured by environment variables)
   --once                  make the connections, leave them up and exit (an init container)
   NSM_NETWORK_SERVICES    the connections: kernel://<service>/<ifname>[?key=value&...][,more]
                           (memif://... for a memif: answered for ARP and ping, and pinging the
-                          endpoint, so the link can be proven with traffic)
+                          endpoint, so the link can be proven with traffic; tap://... for a tap,
+                          whose addresses are for a VM the pod runs: not pinged)
   NSM_REQUEST_TIMEOUT     with --once: how long to wait for every connection (default 1m)
   NSM_MEMIF_OPEN          false: leave each memif to a program you attach (DPDK net_memif, role
                           client, on the socket nsm status shows); default true
@@ -67,7 +68,7 @@ const tracing = startTracing(tracingConfig, { service: runtime.pod, log: runtime
 // and a ping every 200 ms (100 ms timeout, 3 misses) notices a broken data plane by itself. A memif
 // has no kernel interface to ping from: its own probe answers for it.
 const memif = new MemifSides();
-const livenessCheck = memif.livenessCheck(createLivenessCheck({ timeoutMs: 100 }), {
+const livenessCheck = memif.livenessCheck(tapAware(createLivenessCheck({ timeoutMs: 100 })), {
   unattached: openMemifs ? 'dead' : 'alive',
 });
 const monitor = createLivenessMonitor({ everyMs: 200, misses: 3, check: livenessCheck });

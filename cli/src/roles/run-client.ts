@@ -9,7 +9,12 @@ import type { Connection } from '@nsm-ts/sdk/api';
 import type { Logger } from '@nsm-ts/sdk/core';
 import type { Tracer } from '@nsm-ts/sdk/tracing';
 import { backoffDelay } from '@nsm-ts/sdk/tools';
-import type { DataPlaneMonitor, LivenessCheck } from '@nsm-ts/sdk/elements';
+import {
+  type DataPlaneMonitor,
+  KERNEL_DEVICE_PARAMETER,
+  type LivenessCheck,
+  TAP_DEVICE,
+} from '@nsm-ts/sdk/elements';
 import { openMemifOf } from '@nsm-ts/forwarder/memif';
 import type { ClientRequest } from '../manifests/client-url.js';
 import { memifAddresses, type MemifSides } from './memif-side.js';
@@ -25,6 +30,18 @@ function holding(status: RequestStatus, conn: Connection): void {
     connection: conn,
   });
   delete status.error;
+}
+
+/**
+ * `check` for every connection but a tap's, which is alive as long as the control plane says so: its
+ * addresses are the guest's, and the pod has nothing to ping from (a VM that is not running would
+ * otherwise make heal rebuild the tap over and over).
+ */
+export function tapAware(check: LivenessCheck): LivenessCheck {
+  return (ctx, conn) =>
+    conn.mechanism?.parameters[KERNEL_DEVICE_PARAMETER] === TAP_DEVICE
+      ? Promise.resolve(true)
+      : check(ctx, conn);
 }
 
 /** The requests of a running client. */
@@ -119,6 +136,7 @@ export function runClient(options: {
       labels: request.labels,
       mechanisms: [request.mechanism],
       interfaceName: request.ifname,
+      ...(request.tap ? { tap: true } : {}),
       ...(resume ? { resume } : {}),
     });
 

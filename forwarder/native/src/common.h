@@ -3,10 +3,15 @@
 
 #include <node_api.h>
 
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <string>
 #include <utility>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 
 namespace nsm {
 
@@ -46,10 +51,30 @@ inline napi_value MakeError(napi_env env, const Failure& f, const std::string& c
   return err;
 }
 
+// Moves the calling thread into the network namespace at `path`. Only for throwaway threads: the
+// switch is never undone, and it must never happen on the JS thread or a libuv pool thread.
+inline bool EnterNetNamespace(const std::string& path, Failure* f) {
+  int nsfd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0) {
+    *f = {errno, "open"};
+    return false;
+  }
+  if (setns(nsfd, CLONE_NEWNET) < 0) {
+    *f = {errno, "setns(CLONE_NEWNET)"};
+    if (f->err == EINVAL) f->hint = "the file is not a network namespace";
+    close(nsfd);
+    return false;
+  }
+  close(nsfd);
+  return true;
+}
+
 // Registers the ICMP echo functions (ping.cc).
 void InitPing(napi_env env, napi_value exports);
 
 // Registers the ARP request function (arp.cc).
 void InitArp(napi_env env, napi_value exports);
+// Registers createTap (tap.cc).
+void InitTap(napi_env env, napi_value exports);
 
 }  // namespace nsm

@@ -94,17 +94,7 @@ int OpenJobSocket(OpenJob* job) {
 // Runs on its own thread: the namespace switch dies with the thread, so no shared thread is moved.
 void* OpenInNamespaceThread(void* arg) {
   auto* job = static_cast<OpenJob*>(arg);
-  int nsfd = open(job->path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (nsfd < 0) {
-    job->failure = {errno, "open"};
-    return nullptr;
-  }
-  if (setns(nsfd, CLONE_NEWNET) < 0) {
-    job->failure = {errno, "setns(CLONE_NEWNET)"};
-    close(nsfd);
-    return nullptr;
-  }
-  close(nsfd);
+  if (!nsm::EnterNetNamespace(job->path, &job->failure)) return nullptr;
   job->fd = OpenJobSocket(job);
   return nullptr;
 }
@@ -252,9 +242,6 @@ napi_value OpenIn(napi_env env, napi_value arg, OpenJob* job, const std::string&
     }
   }
   if (job->fd < 0) {
-    if (job->failure.err == EINVAL && job->failure.what.rfind("setns", 0) == 0) {
-      job->failure.hint = "the file is not a network namespace";
-    }
     napi_throw(env, MakeError(env, job->failure, context));
     return nullptr;
   }
@@ -376,6 +363,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   nsm::InitPing(env, exports);
   nsm::InitArp(env, exports);
+  nsm::InitTap(env, exports);
   return exports;
 }
 

@@ -16,3 +16,4 @@ export * from './netlink/route-requests.js';
 export * from './netlink/structs.js';
 export * from './netlink/validate.js';
 export * from './netns.js';
+export * from './tap.js';

@@ -52,6 +52,27 @@ export interface NetlinkAddon {
     targetIp: string,
     timeoutMs: number,
   ): Promise<{ mac: string; rttMs: number }>;
+  /**
+   * Creates a persistent tap device (IFF_TAP | IFF_NO_PI) through /dev/net/tun and returns its
+   * interface index. It is born in the namespace at `nsPath` (a throwaway thread enters it), or in
+   * the calling thread's when `nsPath` is null or absent; a taken name fails with EBUSY. Synchronous:
+   * a handful of syscalls. Errors carry `syscall` `open(/dev/net/tun)` when the device is missing.
+   */
+  createTap(name: string, options?: NativeTapOptions): number;
+}
+
+/** Options of {@link NetlinkAddon.createTap}. */
+export interface NativeTapOptions {
+  /** IFF_MULTI_QUEUE: whoever attaches must ask for it too (qemu does with `queues=N`, N > 1). */
+  readonly multiQueue?: boolean;
+  /** IFF_VNET_HDR at creation; each attaching process sets its own flag anyway. */
+  readonly vnetHdr?: boolean;
+  /** TUNSETOWNER: this uid may attach without CAP_NET_ADMIN. */
+  readonly owner?: number;
+  /** TUNSETGROUP: members of this gid may attach without CAP_NET_ADMIN. */
+  readonly group?: number;
+  /** The namespace to create it in; null or absent: the calling thread's. */
+  readonly nsPath?: string | null;
 }
 
 let cached: NetlinkAddon | undefined;

@@ -57,7 +57,12 @@ async function readWireCounters(deps: KernelDeps): Promise<ScrapedRow<Label>[]> 
         const values: Record<string, number> = {};
         for (const c of COUNTERS) values[c.name] = link.stats[c.field];
         return {
-          labels: { connection: wire.connId, side: role, interface: link.name, kind: wire.plan.kind },
+          labels: {
+            connection: wire.connId,
+            side: role,
+            interface: link.name,
+            kind: end.target.device ?? wire.plan.kind,
+          },
           values,
         };
       } catch (err) {

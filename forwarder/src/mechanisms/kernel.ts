@@ -27,6 +27,7 @@ import {
 import { type PodEnd, podEnd, target, vethPlan, vxlanClientPlan } from './plans.js';
 import { rollback } from './rollback.js';
 import { closeSriov, requestSriov, tokenOf } from './sriov.js';
+import { tapRequest, withTapDevice } from './tap.js';
 import type { SriovPool } from '../sriov/index.js';
 import type { WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
@@ -48,6 +49,7 @@ export function kernelMechanism(
     async request(ctx, req, next) {
       const conn = req.connection;
       if (!conn?.mechanism) throw invalidArgument('KERNEL request without connection.mechanism');
+      const tap = tapRequest(conn.mechanism); // a tap for a VM in the pod (tap.ts); not with SR-IOV
       // A token asks for an SR-IOV VF as the client's interface (sriov.ts).
       if (tokenOf(conn.mechanism)) return requestSriov(deps, options.sriov, ctx, req, next);
       const mech = clone(conn.mechanism);
@@ -62,7 +64,8 @@ export function kernelMechanism(
         const result = await next.request(avoid.length ? withAvoidedVnis(ctx, avoid) : ctx, out);
         try {
           const nextHop = nextHopMechanismOf(ctx);
-          const { plan, run } = await planFor(deps, client, result, nextHop);
+          const planned = await planFor(deps, client, result, nextHop);
+          const { plan, run } = withTapDevice(tap, planned, result);
           if (plan?.kind === 'veth' && plan.ends[1] && !run) {
             await claimName(deps, plan.ends[1], alias, 'keep', ctx.log);
           }
@@ -70,7 +73,8 @@ export function kernelMechanism(
           if (!plan) await dropWire(deps, result.id, ctx.log);
           keepRunning(ctx, run, wire);
           const answer = withWireMtu({ ...result, mechanism: mech }, plan);
-          if (nextHop && wire && externalVnfOf(nextHop)) {
+          // A tap's wire end is a bridge port in the pod (the VM holds the address): not probed from there.
+          if (nextHop && wire && externalVnfOf(nextHop) && !tap) {
             if (!isWatched(ctx, wire)) await checkExternal(deps, ctx, nextHop, result, wire);
             watchExternal(deps, ctx, nextHop, answer, wire);
           } else stopExternalWatch(ctx);

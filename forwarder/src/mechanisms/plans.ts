@@ -13,6 +13,7 @@ import type { KernelDeps } from './deps.js';
 import { contextMtu, tunnelMtu } from './mtu.js';
 import { type NsKey, nsKeyOf } from './netlink-cache.js';
 import { podConfig } from './pod-config.js';
+import { refuseEndpointTap } from './tap.js';
 import type { EndTarget, WirePlan } from './wire.js';
 
 /** A pod's side of a KERNEL mechanism: its namespace and interface name. */
@@ -65,6 +66,7 @@ export function target(pod: PodEnd, conn: Connection): EndTarget {
 
 /** The endpoint's end from its KERNEL mechanism (name generated when it gave none). */
 export function endpointEnd(nse: Mechanism, conn: Connection): PodEnd {
+  refuseEndpointTap(nse);
   const given = nse.parameters['name'];
   return podEnd(nse, 'nse', given ? given : stableInterfaceName(conn.network_service, conn.id));
 }

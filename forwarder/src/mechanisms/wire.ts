@@ -21,6 +21,15 @@ export interface EndTarget {
   readonly name: string;
   readonly side: Side;
   readonly config: PodConfig;
+  /** A link of a tap plan beside the wire's own ends (tap.ts): the tap, or the bridge joining it. */
+  readonly device?: 'tap' | 'bridge';
+}
+
+/** How the tap of a tap plan is made (tap.ts). */
+export interface TapPlan {
+  readonly multiQueue: boolean;
+  readonly owner?: number;
+  readonly group?: number;
 }
 
 /** The underlay of a VXLAN wire. */
@@ -40,11 +49,13 @@ export interface TunnelSpec {
 /** What should exist for a connection. */
 export interface WirePlan {
   readonly kind: 'veth' | 'vxlan';
-  /** veth: [client end, endpoint end]; vxlan: [the pod's end]. */
+  /** veth: [client end, endpoint end]; vxlan: [the pod's end]; a tap plan adds [tap, bridge]. */
   readonly ends: readonly EndTarget[];
   readonly tunnel?: TunnelSpec;
   /** Interface MTU; undefined leaves the kernel default. */
   readonly mtu?: number;
+  /** The client's interface is a tap bridged to the wire's client end (tap.ts). */
+  readonly tap?: TapPlan;
 }
 
 /** One built interface. */
@@ -73,11 +84,12 @@ export interface Wire {
 /** Wires by connection id: every wire of the forwarder, whichever mechanism element built it. */
 export type WireTable = Map<string, Wire>;
 
-/** The identity of a plan: namespaces, names and tunnel, not the IP configuration or MTU. */
+/** The identity of a plan: namespaces, names, tunnel and tap, not the IP configuration or MTU. */
 export function planKey(plan: WirePlan): string {
-  const ends = plan.ends.map((e) => `${e.role}@${e.nsKey}/${e.name}`).join(',');
+  const ends = plan.ends.map((e) => `${e.role}@${e.nsKey}/${e.name}${e.device ? `=${e.device}` : ''}`);
   const t = plan.tunnel;
-  return `${plan.kind}|${ends}${t ? `|${t.local}>${t.remote}#${t.vni}:${t.port}${t.df ? ':df' : ''}` : ''}`;
+  const tap = plan.tap ? `|tap:${plan.tap.multiQueue}:${plan.tap.owner ?? ''}:${plan.tap.group ?? ''}` : '';
+  return `${plan.kind}|${ends.join(',')}${t ? `|${t.local}>${t.remote}#${t.vni}:${t.port}${t.df ? ':df' : ''}` : ''}${tap}`;
 }
 
 /** Runs `fn` with a socket in the namespace, or returns undefined when the namespace is gone. */

@@ -10,9 +10,11 @@ import { findEventFactory } from '@nsm-ts/sdk/elements';
 import { parseIp } from '../kernel/netlink/inet.js';
 import type { StaleLink } from './adopt.js';
 import { formatAlias } from './alias.js';
+import { buildTapWire } from './build-tap.js';
 import { buildVeth } from './build-veth.js';
 import { buildVxlan } from './build-vxlan.js';
 import type { KernelDeps } from './deps.js';
+import { deviceMatches, tapWired } from './tap.js';
 import {
   type Wire,
   type WireEnd,
@@ -30,7 +32,9 @@ const sameIp = (a: string | undefined, b: string): boolean =>
 
 function matches(link: StaleLink, plan: WirePlan, i: number): boolean {
   const end = plan.ends[i];
-  if (!end || link.nsKey !== end.nsKey || link.name !== end.name || link.kind !== plan.kind) return false;
+  if (!end || link.nsKey !== end.nsKey || link.name !== end.name) return false;
+  if (end.device) return deviceMatches(link, end, plan.tap);
+  if (link.kind !== plan.kind) return false;
   const t = plan.tunnel;
   if (!t) return true;
   const v = link.vxlan;
@@ -51,7 +55,8 @@ async function adopt(
   const [a, b] = picked;
   const ok =
     picked.every((l) => l !== undefined) &&
-    (plan.kind !== 'veth' || (a?.link === b?.index && b?.link === a?.index));
+    (plan.kind !== 'veth' || (a?.link === b?.index && b?.link === a?.index)) &&
+    (!plan.tap || tapWired(plan, picked));
   for (const link of stale) {
     if (!ok || !picked.includes(link)) await deleteOwned(deps.netlinks, link, alias);
   }
@@ -107,6 +112,7 @@ function remember(deps: KernelDeps, wire: Wire, ctx: Context): Wire {
 }
 
 async function build(deps: KernelDeps, plan: WirePlan, alias: string): Promise<WireEnd[]> {
+  if (plan.tap) return buildTapWire(deps, plan, alias, (wire) => build(deps, wire, alias));
   if (plan.kind === 'veth') return buildVeth(deps.netlinks, plan, alias);
   const node = deps.netlinkFor(null);
   try {

@@ -13,6 +13,7 @@ import { ConnectionClosedError } from '../networkservice/common/begin/begin.js';
 import { realClock, type Clock } from '../core/clock.js';
 import { createContext, withTimeout, type Context } from '../core/context.js';
 import { invalidArgument } from '../core/errors.js';
+import { type TapOptions, withTap } from '../networkservice/common/mechanisms/kernel-tap.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { ClientPool } from '../grpc/client.js';
 import { closeHubs } from '../networkservice/common/monitor/monitor-hub.js';
@@ -71,6 +72,12 @@ export interface RequestOptions {
   mechanisms?: (string | Mechanism)[];
   /** The interface name in this pod (KERNEL/MEMIF; default generated from the service name). */
   interfaceName?: string;
+  /**
+   * Ask for a tap under `interfaceName` instead of an addressed interface, for a VM in this pod
+   * (`true`, or how to make it). The connection's IP context is then the guest's to configure.
+   * Applies to the KERNEL preference, which `mechanisms` must then hold.
+   */
+  tap?: boolean | TapOptions;
   /** Time allowed for the request (default 15 s). */
   timeoutMs?: number;
   /**
@@ -114,6 +121,20 @@ export function toMechanism(entry: string | Mechanism, interfaceName?: string): 
   if (!/^[A-Z0-9_]+$/.test(type))
     throw invalidArgument(`bad mechanism "${entry}": expected a type such as KERNEL, MEMIF or NOOP`);
   return newMechanism(type, 'LOCAL', params);
+}
+
+/** The preferences for `req`: each entry made a mechanism, the KERNEL one asking for a tap when asked. */
+export function requestMechanisms(
+  req: Pick<RequestOptions, 'mechanisms' | 'interfaceName' | 'tap'>,
+): Mechanism[] {
+  const prefs = (req.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m, req.interfaceName));
+  if (!req.tap) return prefs;
+  if (!prefs.some((m) => m.type === 'KERNEL'))
+    throw invalidArgument(
+      'a tap is asked for, but the mechanisms hold no KERNEL; expected KERNEL among them',
+    );
+  const options = req.tap === true ? {} : req.tap;
+  return prefs.map((m) => (m.type === 'KERNEL' ? withTap(m, options) : m));
 }
 
 /** `conn` with its mechanism's namespace (and name) from this process's preference of the same type. */
@@ -189,7 +210,7 @@ export function createClient(options: ClientOptions = {}): MeshClientHandle {
     name,
     request: (req) =>
       call(req.timeoutMs ?? 15_000, async (ctx) => {
-        const prefs = (req.mechanisms ?? ['KERNEL']).map((m) => toMechanism(m, req.interfaceName));
+        const prefs = requestMechanisms(req);
         const request = req.resume
           ? newRequest(resumed(req.resume, prefs), prefs)
           : newRequest(

@@ -13,6 +13,7 @@ export * from './common/discoverforwarder/discoverforwarder.js';
 export * from './common/discoverforwarder/match-forwarders.js';
 export * from './common/heal/heal.js';
 export * from './common/mechanisms/kernel.js';
+export * from './common/mechanisms/kernel-tap.js';
 export * from './common/mechanisms/mechanisms.js';
 export * from './common/mechanisms/noop.js';
 export * from './common/mechanisms/preferences.js';

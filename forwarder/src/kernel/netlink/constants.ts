@@ -46,6 +46,8 @@ export const IFLA = {
   IFNAME: 3,
   MTU: 4,
   LINK: 5,
+  /** The bridge (or bond) a link is a port of; 0 in a request releases it. */
+  MASTER: 10,
   LINKINFO: 18,
   IFALIAS: 20,
   /** VF settings of an SR-IOV PF: IFLA_VF_INFO entries. */
@@ -81,6 +83,19 @@ export const IFLA_VXLAN = {
   /** Outer don't-fragment: 0 unset (the kernel default), 1 set, 2 inherit. */
   DF: 29,
 } as const;
+
+/** Attributes nested in the tun IFLA_INFO_DATA (read only: the kernel reports them, never takes them). */
+export const IFLA_TUN = {
+  OWNER: 1,
+  GROUP: 2,
+  TYPE: 3,
+  PI: 4,
+  VNET_HDR: 5,
+  PERSIST: 6,
+  MULTI_QUEUE: 7,
+} as const;
+/** IFLA_TUN_TYPE values (the IFF_TUN / IFF_TAP flags). */
+export const TUN_TYPE = { TUN: 1, TAP: 2 } as const;
 
 /** `ifinfomsg.ifi_flags`. */
 export const IFF_UP = 0x1;

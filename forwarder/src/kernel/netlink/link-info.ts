@@ -1,5 +1,5 @@
 import { attrString, attrU32, parseAttrs } from './attributes.js';
-import { IFF_UP, IFLA, IFLA_INFO, IFLA_VXLAN } from './constants.js';
+import { IFF_UP, IFLA, IFLA_INFO, IFLA_TUN, IFLA_VXLAN, TUN_TYPE } from './constants.js';
 import { formatIp, formatMac } from './inet.js';
 import { readIfinfomsg } from './structs.js';
 
@@ -9,6 +9,17 @@ export interface VxlanLinkInfo {
   readonly local?: string;
   readonly remote?: string;
   readonly port?: number;
+}
+
+/** The parameters of a tun/tap device, as the kernel reports them. */
+export interface TunLinkInfo {
+  readonly type: 'tun' | 'tap';
+  readonly multiQueue: boolean;
+  readonly persist: boolean;
+  /** The uid that may attach without CAP_NET_ADMIN, when one is set. */
+  readonly owner?: number;
+  /** The gid whose members may attach without CAP_NET_ADMIN, when one is set. */
+  readonly group?: number;
 }
 
 /** A link's traffic counters (the first fields of `struct rtnl_link_stats64`), from its own view. */
@@ -42,6 +53,10 @@ export interface LinkInfo {
   readonly link?: number;
   /** For kind `vxlan`: its tunnel parameters. */
   readonly vxlan?: VxlanLinkInfo;
+  /** For kind `tun`: tun or tap, and who may attach. */
+  readonly tun?: TunLinkInfo;
+  /** IFLA_MASTER: the index of the bridge this link is a port of. */
+  readonly master?: number;
   /** IFLA_STATS64: its counters when the reply carried them. */
   readonly stats?: LinkStats;
 }
@@ -79,6 +94,23 @@ function parseVxlan(data: Buffer): VxlanLinkInfo {
   };
 }
 
+/** The kernel reports "no owner" as (uid_t)-1. */
+const NO_ID = 0xffffffff;
+
+function parseTun(data: Buffer): TunLinkInfo {
+  const a = parseAttrs(data);
+  const u8 = (type: number): number | undefined => a.get(type)?.[0];
+  const owner = attrU32(a.get(IFLA_TUN.OWNER));
+  const group = attrU32(a.get(IFLA_TUN.GROUP));
+  return {
+    type: u8(IFLA_TUN.TYPE) === TUN_TYPE.TAP ? 'tap' : 'tun',
+    multiQueue: u8(IFLA_TUN.MULTI_QUEUE) === 1,
+    persist: u8(IFLA_TUN.PERSIST) === 1,
+    ...(owner !== undefined && owner !== NO_ID ? { owner } : {}),
+    ...(group !== undefined && group !== NO_ID ? { group } : {}),
+  };
+}
+
 /** Decodes the payload of an RTM_NEWLINK reply. */
 export function parseLink(payload: Buffer): LinkInfo {
   const hdr = readIfinfomsg(payload);
@@ -91,6 +123,7 @@ export function parseLink(payload: Buffer): LinkInfo {
   const address = attrs.get(IFLA.ADDRESS);
   const link = attrU32(attrs.get(IFLA.LINK));
   const stats = parseLinkStats(attrs.get(IFLA.STATS64));
+  const master = attrU32(attrs.get(IFLA.MASTER));
   return {
     index: hdr.index,
     name: attrString(attrs.get(IFLA.IFNAME)) ?? '',
@@ -102,6 +135,8 @@ export function parseLink(payload: Buffer): LinkInfo {
     ...(address?.length === 6 ? { mac: formatMac(address) } : {}),
     ...(link !== undefined ? { link } : {}),
     ...(kind === 'vxlan' && data ? { vxlan: parseVxlan(data) } : {}),
+    ...(kind === 'tun' && data ? { tun: parseTun(data) } : {}),
+    ...(master ? { master } : {}),
     ...(stats ? { stats } : {}),
   };
 }

@@ -41,6 +41,8 @@ export interface LinkChanges {
   readonly nsFd?: number;
   /** With `nsFd`: the index the link takes in its new namespace (EEXIST when taken there). */
   readonly newIndex?: number;
+  /** Makes the link a port of the bridge with this index (0: no bridge). */
+  readonly master?: number;
 }
 
 /** Parameters of a point-to-point VXLAN device. */
@@ -165,6 +167,10 @@ export function setLinkRequest(ref: LinkRef, changes: LinkChanges): NetlinkReque
     if (changes.nsFd === undefined) throw invalidArgument('newIndex only applies to a namespace move (nsFd)');
     validateIfIndex(changes.newIndex);
     attrs.push(s32Attr(IFLA.NEW_IFINDEX, changes.newIndex));
+  }
+  if (changes.master !== undefined) {
+    if (changes.master !== 0) validateIfIndex(changes.master);
+    attrs.push(u32Attr(IFLA.MASTER, changes.master));
   }
   const up = changes.up;
   const header = ifinfomsg({

@@ -9,9 +9,24 @@ export interface IpLink {
   ifalias?: string;
   operstate: string;
   flags: string[];
+  /** The MAC address. */
+  address?: string;
+  /** The bridge this link is a port of. */
+  master?: string;
   linkinfo?: {
     info_kind: string;
-    info_data?: { id?: number; remote?: string; local?: string; port?: number };
+    info_data?: {
+      id?: number;
+      remote?: string;
+      local?: string;
+      port?: number;
+      /** tun: `tun` or `tap`, and who may attach. */
+      type?: string;
+      multi_queue?: boolean;
+      persist?: boolean;
+      /** A name, or the number when the uid has none. */
+      user?: string | number;
+    };
   };
 }
 
