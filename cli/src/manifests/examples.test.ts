@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newEndpoint } from '@nsm-ts/sdk/api';
 import { matchEndpoints } from '@nsm-ts/sdk/elements';
@@ -202,12 +203,28 @@ describe('deploy/examples', () => {
     ]);
   });
 
+  it('brownfield-vnf: two CNFs on two nodes reach a VNF outside the mesh, declared by its VXLAN URL', () => {
+    const plan = loadManifests([join(examples, 'brownfield-vnf')], { nodes: 2 });
+    const by = (name: string) => plan.pods.find((p) => p.name === name);
+    expect(plan.pods.map((p) => [p.name, p.node, roleOf(p)]).sort()).toEqual([
+      ['cnf-a', 'node-1', 'client'],
+      ['cnf-b', 'node-2', 'client'],
+      ['firewall-vm', 'fabric', 'host'],
+      ['legacy-fw', 'fabric', 'external'],
+      ['web-vm', 'fabric', 'host'],
+    ]);
+    expect(by('legacy-fw')?.external?.url).toMatch(/^vxlan:\/\/198\.18\.0\.50:4789\?vni=5001-5004&/);
+    expect(by('firewall-vm')?.host?.address).toBe('198.18.0.50/24');
+    expect(plan.warnings).toEqual([]);
+  });
+
   it('all examples load together: no clashing names or address pools', () => {
     const plan = loadManifests([examples], { nodes: 2 });
-    expect(plan.services).toHaveLength(10);
+    expect(plan.services).toHaveLength(11);
     // 4g-epc, 4g-epc-eir, kernel2kernel, kernel2ethernet2kernel, secure-intranet, the three memif
-    // examples, sriov-kernel2kernel, sriov2kernel (the two share their ConfigMap sriov-config).
-    expect(plan.pods).toHaveLength(9 + 2 + 2 + 2 + 3 + 3 + 2 + 2 + 2 + 2);
+    // examples, sriov-kernel2kernel, sriov2kernel (the two share their ConfigMap sriov-config),
+    // brownfield-vnf (two fabric hosts, the external endpoint's gateway, two CNFs).
+    expect(plan.pods).toHaveLength(9 + 2 + 2 + 2 + 3 + 3 + 2 + 2 + 2 + 2 + 5);
     // The SR-IOV pods get a token each of the emulated NIC's pool on node-1.
     const tokens = plan.pods.filter((p) => p.sriovTokens).map((p) => [p.name, Object.keys(p.sriovTokens!)]);
     expect(tokens).toEqual([

@@ -179,7 +179,7 @@ describe('loadManifests: files, YAML and kinds', () => {
       `${file}:9:1: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]; expected valid YAML`,
     );
     expect(lines[1]).toBe(
-      `${fx.at(file, 'Gadget')}: unknown kind "Gadget" (apiVersion "v1"); expected one of: networkservicemesh.io/v1 NetworkService, v1 Pod, apps/v1 Deployment (Namespace, ConfigMap, Service, ServiceAccount, Kustomization are accepted and ignored)`,
+      `${fx.at(file, 'Gadget')}: unknown kind "Gadget" (apiVersion "v1"); expected one of: networkservicemesh.io/v1 NetworkService, networkservicemesh.io/v1 NetworkServiceEndpoint, v1 Pod, apps/v1 Deployment (Namespace, ConfigMap, Service, ServiceAccount, Kustomization are accepted and ignored)`,
     );
   });
 
@@ -196,7 +196,7 @@ describe('loadManifests: files, YAML and kinds', () => {
     const file = join(dir, 'x.yaml');
     expect(problemsOf([file])).toEqual([
       `${fx.at(file, 'apps/v1beta1')}: kind Deployment with apiVersion "apps/v1beta1"; expected apiVersion apps/v1`,
-      `${fx.at(file, 'apiVersion: v1')}: kind is missing; expected a kind: one of networkservicemesh.io/v1 NetworkService, v1 Pod, apps/v1 Deployment (Namespace, ConfigMap, Service, ServiceAccount, Kustomization are accepted and ignored)`,
+      `${fx.at(file, 'apiVersion: v1')}: kind is missing; expected a kind: one of networkservicemesh.io/v1 NetworkService, networkservicemesh.io/v1 NetworkServiceEndpoint, v1 Pod, apps/v1 Deployment (Namespace, ConfigMap, Service, ServiceAccount, Kustomization are accepted and ignored)`,
       `${fx.at(file, '{ labels')}: metadata.name is missing; expected a name (a DNS-1123 label)`,
       `${fx.at(file, 'Bad_Name')}: Pod name "Bad_Name" is not a valid name; expected a DNS-1123 label: 1-63 lower-case letters, digits and "-", starting and ending with a letter or digit`,
       `${fx.at(file, '- just')}: document is a list; expected a mapping with apiVersion, kind and metadata`,

@@ -183,9 +183,13 @@ export function buildView(status: PageStatus, memory: Map<string, PageLink> = ne
     return [...names].sort(byName);
   };
 
-  const nodes = [...status.nodes]
-    .sort((a, b) => byName(a.name, b.name))
-    .map((n) => ({
+  // Pods outside every node (fabric hosts, external endpoints' gateways) get a column of their own, last.
+  const known = new Set(status.nodes.map((n) => n.name));
+  const outside = [...new Set(status.pods.map((p) => p.node).filter((n) => !known.has(n)))].sort(byName);
+  const nodes = [
+    ...[...status.nodes].sort((a, b) => byName(a.name, b.name)),
+    ...outside.map((name) => ({ name, netns: '', tunnelIp: 'outside the mesh' })),
+  ].map((n) => ({
       name: n.name,
       tunnelIp: n.tunnelIp,
       pods: status.pods
