@@ -78,7 +78,12 @@ function where(t: Target): string {
   return `external VNF ${t.name} (${t.vnf}) over VXLAN VNI ${t.vni} to VTEP ${t.vtep}:${t.port}`;
 }
 
+/** Whether the VNF answers at L2/L3: ARP for IPv4; an echo for IPv6 (its neighbour discovery comes first). */
 async function answersArp(t: Target, timeoutMs: number, tries: number): Promise<boolean> {
+  if (t.vnf.includes(':')) {
+    for (let i = 0; i < tries; i++) if (await echoes(t.nsPath, t.vnf)) return true;
+    return false;
+  }
   for (let i = 0; i < tries; i++) {
     try {
       await arpInNamespace(t.nsPath, t.ifname, t.vnf, { sourceIp: t.source, timeoutMs });
@@ -101,14 +106,15 @@ async function echoes(nsPath: string | null, addr: string, size?: number): Promi
 
 /** Why nothing answers ARP: the VTEP unreachable from the node, or the VTEP there but no VNF on it. */
 async function noAnswer(deps: KernelDeps, t: Target, timeoutMs: number): Promise<NsmError> {
+  const what = t.vnf.includes(':') ? 'echo' : 'ARP';
   if (!(await echoes(deps.nodeNs, t.vtep)))
     return new NsmError(
       Code.UNAVAILABLE,
-      `${where(t)}: no ARP reply within ${ARP_TRIES}×${timeoutMs} ms, and the VTEP ${t.vtep} does not answer ping from this node: it is unreachable (down, or no route from the node's tunnel IP ${deps.tunnelIp})`,
+      `${where(t)}: no ${what} reply within ${ARP_TRIES}×${timeoutMs} ms, and the VTEP ${t.vtep} does not answer ping from this node: it is unreachable (down, or no route from the node's tunnel IP ${deps.tunnelIp})`,
     );
   return new NsmError(
     Code.UNAVAILABLE,
-    `${where(t)}: the VTEP ${t.vtep} answers ping, but nothing answers ARP for ${t.vnf} on VNI ${t.vni}: wrong VTEP, VNI or UDP port in the endpoint's URL, or the VNF's VXLAN interface is down or without ${t.vnf}`,
+    `${where(t)}: the VTEP ${t.vtep} answers ping, but nothing answers ${what} for ${t.vnf} on VNI ${t.vni}: wrong VTEP, VNI or UDP port in the endpoint's URL, or the VNF's VXLAN interface is down or without ${t.vnf}`,
   );
 }
 
