@@ -180,7 +180,9 @@ export async function inspect(lab: Lab, state: LabState): Promise<LabStatus> {
     Promise.all(endpointPods.map((p) => initialState(lab, lab.socket(`pod-${p.name}`)))),
     components(lab),
     Promise.all(
-      state.pods.map((p) => (p.role === 'external' ? undefined : readPodInterfaces(`/run/netns/${p.netns}`))),
+      state.pods.map((p) =>
+        p.role === 'external' ? Promise.resolve(undefined) : readPodInterfaces(`/run/netns/${p.netns}`),
+      ),
     ),
   ]);
   const byName = new Map(supervised.list.map((c) => [shortName(c.name), c]));

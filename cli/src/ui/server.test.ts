@@ -50,7 +50,7 @@ async function events(at: UiServer, enough: (got: SseEvent[]) => boolean): Promi
   const decoder = new TextDecoder();
   try {
     for await (const chunk of res.body!) {
-      const parsed = parseSse(buffer + decoder.decode(chunk as Uint8Array, { stream: true }));
+      const parsed = parseSse(buffer + decoder.decode(chunk, { stream: true }));
       buffer = parsed.rest;
       got.push(...parsed.events);
       if (enough(got)) break;

@@ -190,14 +190,14 @@ export function buildView(status: PageStatus, memory: Map<string, PageLink> = ne
     ...[...status.nodes].sort((a, b) => byName(a.name, b.name)),
     ...outside.map((name) => ({ name, netns: '', tunnelIp: 'outside the mesh' })),
   ].map((n) => ({
-      name: n.name,
-      tunnelIp: n.tunnelIp,
-      pods: status.pods
-        .filter((p) => p.node === n.name)
-        .sort((a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || byName(a.name, b.name))
-        .map((pod) => ({ pod, ifaces: ifacesOf(pod) })),
-      components: status.components.filter((c) => c.node === n.name).sort((a, b) => byName(a.name, b.name)),
-    }));
+    name: n.name,
+    tunnelIp: n.tunnelIp,
+    pods: status.pods
+      .filter((p) => p.node === n.name)
+      .sort((a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || byName(a.name, b.name))
+      .map((pod) => ({ pod, ifaces: ifacesOf(pod) })),
+    components: status.components.filter((c) => c.node === n.name).sort((a, b) => byName(a.name, b.name)),
+  }));
   return { nodes, links };
 }
 
