@@ -7,7 +7,7 @@ const ROOT = [
   'forwarder/src/kernel/tap.test.ts',
   'forwarder/src/kernel/netlink/netlink-*.test.ts',
   'forwarder/src/liveness/*.test.ts',
-  'forwarder/src/mechanisms/{adopt,audit,bad-input,kernel,memif,memif-endpoint,names,sriov,sriov-remote,vfio,vxlan}.test.ts',
+  'forwarder/src/mechanisms/{adopt,audit,bad-input,external,kernel,memif,memif-endpoint,names,sriov,sriov-remote,vfio,vxlan}.test.ts',
   'forwarder/src/mechanisms/tap*.test.ts',
   'forwarder/src/sriov/{rebind,stand-ins}.test.ts',
   'cli/src/lab/**/*.test.ts',

@@ -8,7 +8,8 @@ component="${1:-}"
 case "$component" in
   registry) exec node "$root"/registry/dist/main.js "$@" ;;
   nsmgr) exec node "$root"/manager/dist/main.js "$@" ;;
-  forwarder) exec node "$root"/forwarder/dist/main.js "$@" ;;
+  # Netlink batches and data-plane probes wait on libuv pool threads: more than the default 4.
+  forwarder) UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}" exec node "$root"/forwarder/dist/main.js "$@" ;;
   webhook) exec node "$root"/cli/dist/webhook/main.js "$@" ;;
   issuer) exec node "$root"/cli/dist/issuer/main.js "$@" ;;
   nsc) exec node "$root"/cli/dist/roles/nsc.js "$@" ;;

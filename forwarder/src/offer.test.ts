@@ -3,13 +3,42 @@ import { newMechanism, newRequest } from '@nsm-ts/sdk/api';
 import { createContext } from '@nsm-ts/sdk/core';
 import { NsmError } from '@nsm-ts/sdk/core';
 import { withClientUrl } from '@nsm-ts/sdk/elements';
-import { forwarderOffer, LOCAL_MECHANISM_PARAMETER } from './offer.js';
+import { AVOID_VNIS_PARAMETER } from '@nsm-ts/sdk';
+import { Code } from '@nsm-ts/sdk/core';
+import { forwarderOffer, LOCAL_MECHANISM_PARAMETER, withAvoidedVnis } from './offer.js';
 
 const offer = forwarderOffer({ tunnelIp: '198.18.0.11', vxlanPort: 4789, localTypes: ['KERNEL', 'NOOP'] });
 const towards = (url: string) => withClientUrl(createContext(), url);
 const types = (ms: { type: string }[]): string[] => ms.map((m) => m.type);
 
 describe('forwarderOffer', () => {
+  it('names the VNIs taken on this node in a renegotiated VXLAN offer', () => {
+    const req = newRequest({ mechanism: newMechanism('KERNEL', 'LOCAL') });
+    const [vxlan] = offer(withAvoidedVnis(towards('tcp://198.18.0.1:40000'), [5001, 5003]), req);
+    expect(vxlan!.parameters[AVOID_VNIS_PARAMETER]).toBe('5001,5003');
+    expect(
+      offer(towards('tcp://198.18.0.1:40000'), req)[0]!.parameters[AVOID_VNIS_PARAMETER],
+    ).toBeUndefined();
+  });
+
+  it('refuses an endpoint registered with its vxlan:// declaration, naming the gateway it needs', () => {
+    const req = newRequest({
+      network_service_endpoint_name: 'legacy-fw',
+      mechanism: newMechanism('KERNEL', 'LOCAL'),
+    });
+    let err: unknown;
+    try {
+      offer(towards('vxlan://192.0.2.50?vni=1&ip=10.0.0.1/24'), req);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NsmError);
+    expect((err as NsmError).code).toBe(Code.FAILED_PRECONDITION);
+    expect((err as NsmError).message).toContain(
+      'an external VNF is served by a gateway endpoint (nse with NSM_EXTERNAL_URL)',
+    );
+  });
+
   it('offers VXLAN from its tunnel IP toward another node, naming the client mechanism', () => {
     const req = newRequest({ mechanism: newMechanism('NOOP', 'LOCAL') });
     const [vxlan, ...rest] = offer(towards('tcp://198.18.0.12:5001'), req);

@@ -5,7 +5,7 @@
  * ping, http:// URLs to fetch — e.g. a server the VNF routes to) answers from inside the client's pod,
  * so traffic the VNF routes onward is proved too.
  */
-import { pingInNamespace } from '@nsm-ts/forwarder/liveness';
+import { hostPart, pingFrom } from './ping-from.js';
 import type { Lab, LabState } from './lab.js';
 import type { LinkStatus } from './links.js';
 import type { LinkCheck } from './check.js';
@@ -13,21 +13,6 @@ import { sh } from './system.js';
 
 /** The lab's record of an external endpoint's gateway. */
 export type ExternalPod = LabState['pods'][number];
-
-const host = (cidr: string | undefined): string => (cidr ?? '').split('/')[0] ?? '';
-
-async function pings(netns: string, to: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (
-      await pingInNamespace(`/run/netns/${netns}`, to, 1000).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true;
-  }
-  return false;
-}
 
 /** An HTTP GET from inside `netns` (node's fetch run there); the status code, or the error. */
 async function fetchFrom(netns: string, url: string): Promise<{ ok: boolean; what: string }> {
@@ -49,9 +34,17 @@ export async function checkExternalLink(
   problems: string[],
 ): Promise<LinkCheck> {
   const netns = lab.netns(link.client);
-  const clientIp = host(link.clientIps[0]);
-  const endpointIp = host(link.endpointIps[0]);
-  const forward = endpointIp !== '' && (await pings(netns, endpointIp));
+  const clientIp = hostPart(link.clientIps[0]);
+  const endpointIp = hostPart(link.endpointIps[0]);
+  // A tap's addresses are the guest's: the pod cannot ping from them (its forwarder checks the VNF).
+  if (link.clientTap)
+    return {
+      ...verdict(link, clientIp, endpointIp, false, problems),
+      notes: [
+        `traffic is not tried: ${link.client}'s ${link.clientInterface} is a tap (tap://), and its addresses are the guest's; the forwarder checks ${link.endpoint} with ARP from the pod's bridge`,
+      ],
+    };
+  const forward = endpointIp !== '' && (await pingFrom(netns, endpointIp));
   if (!endpointIp) problems.push('the connection has no addresses');
   else if (!forward)
     problems.push(`${link.client} cannot ping the VNF's ${endpointIp} over ${link.clientInterface}`);
@@ -63,9 +56,19 @@ export async function checkExternalLink(
       const got = await fetchFrom(netns, target);
       if (got.ok) notes.push(`GET ${target}: ${got.what}`);
       else problems.push(`${link.client} cannot fetch ${target} through ${link.endpoint}: ${got.what}`);
-    } else if (await pings(netns, target)) notes.push(`${target} (beyond the VNF) answers ping`);
+    } else if (await pingFrom(netns, target)) notes.push(`${target} (beyond the VNF) answers ping`);
     else problems.push(`${link.client} cannot ping ${target} beyond ${link.endpoint}`);
   }
+  return { ...verdict(link, clientIp, endpointIp, forward, problems), notes };
+}
+
+function verdict(
+  link: LinkStatus,
+  clientIp: string,
+  endpointIp: string,
+  forward: boolean,
+  problems: string[],
+): LinkCheck {
   return {
     client: link.client,
     endpoint: link.endpoint,
@@ -74,7 +77,7 @@ export async function checkExternalLink(
     clientIp,
     endpointInterface: '(external)',
     endpointIp,
-    pairs: endpointIp ? [{ clientIp, endpointIp, forward, reverse: forward, peer: forward }] : [],
+    pairs: endpointIp && forward ? [{ clientIp, endpointIp, forward, reverse: forward, peer: forward }] : [],
     locality: link.locality,
     nodes: link.nodes,
     forward,
@@ -82,6 +85,6 @@ export async function checkExternalLink(
     peer: forward,
     ok: problems.length === 0,
     problems,
-    notes,
+    notes: [],
   };
 }

@@ -6,7 +6,7 @@
  * memif side has no kernel to ping from, and its pod's own probe proves it (check-memif.ts).
  * Every link is checked; one failure fails the check.
  */
-import { pingInNamespace } from '@nsm-ts/forwarder/liveness';
+import { hostPart, pingFrom } from './ping-from.js';
 import type { Lab, LabState } from './lab.js';
 import type { LabStatus, LinkStatus } from './inspect.js';
 import { memifAnswered, memifFacts } from './check-memif.js';
@@ -33,19 +33,6 @@ export interface LinkCheck {
   problems: string[];
   /** What was not tried, and why (a memif left to a program the user attached). */
   notes: string[];
-}
-
-const host = (cidr: string | undefined): string => (cidr ?? '').split('/')[0] ?? '';
-
-async function ping(netns: string, to: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const ok = await pingInNamespace(`/run/netns/${netns}`, to, 1000).then(
-      () => true,
-      () => false,
-    );
-    if (ok) return true;
-  }
-  return false;
 }
 
 interface IpAddrJson {
@@ -92,7 +79,7 @@ async function sends(
     const report = await memifAnswered(lab, { pod, connectionId, side, view, peerIp: to }, problems);
     return report ? { ok: true, peerMac: report.probe.peerMac } : { ok: false };
   }
-  if (await ping(lab.netns(pod), to)) return { ok: true };
+  if (await pingFrom(lab.netns(pod), to)) return { ok: true };
   const dev = side === 'client' ? link.clientInterface : link.endpointInterface;
   problems.push(`${pod} cannot ping ${to} over ${dev}`);
   return { ok: false };
@@ -170,7 +157,7 @@ async function checkLink(
   const pairs: LinkCheck['pairs'] = [];
   for (const i of tried) {
     pairs.push(
-      await checkPair(lab, link, facts, host(link.clientIps[i]), host(link.endpointIps[i]), problems),
+      await checkPair(lab, link, facts, hostPart(link.clientIps[i]), hostPart(link.endpointIps[i]), problems),
     );
   }
   const every = (key: 'forward' | 'reverse' | 'peer'): boolean =>
@@ -180,9 +167,9 @@ async function checkLink(
     endpoint: link.endpoint,
     service: link.service,
     clientInterface: link.clientInterface,
-    clientIp: host(link.clientIps[0]),
+    clientIp: hostPart(link.clientIps[0]),
     endpointInterface: link.endpointMemif ? 'memif' : link.endpointInterface,
-    endpointIp: host(link.endpointIps[0]),
+    endpointIp: hostPart(link.endpointIps[0]),
     pairs,
     locality: link.locality,
     nodes: link.nodes,

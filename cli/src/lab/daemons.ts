@@ -144,6 +144,8 @@ export function nodeSpecs(
         NSM_NAME: `forwarder-${node}`,
         NSM_LISTEN_ON: lab.socket(`forwarder-${node}`),
         NSM_CONNECT_TO: managerUrl,
+        // Netlink batches and data-plane probes wait on libuv pool threads: more than the default 4.
+        UV_THREADPOOL_SIZE: '16',
         NSM_METRICS_ADDR: `127.0.0.1:${METRICS_PORTS.forwarder}`,
         NSM_TRACE_FILE: lab.traceFile(`forwarder-${node}`),
         ...(sriov

@@ -13,7 +13,7 @@ import type { ComponentSpec } from './supervisor/spec.js';
 export const LAB_ROOT = process.env['NSM_LAB_ROOT'] ?? '/run/nsm-lab';
 
 /** The fabric: a bridge in its own namespace; node i gets FABRIC_PREFIX.(10+i). */
-export const FABRIC_PREFIX = '198.18.0';
+export { FABRIC_PREFIX } from '../manifests/placement.js';
 export const REGISTRY_PORT = 5002;
 export const MANAGER_PORT = 5001;
 /**
@@ -35,8 +35,9 @@ export interface LabState {
     netns: string;
     /** `host`: a fabric host outside the mesh; `external`: the gateway of an external VNF. */
     role: 'client' | 'endpoint' | 'passthrough' | 'host' | 'external';
-    /** A fabric host's address on the fabric. */
+    /** A fabric host's address on the fabric, and its cable's MTU when one was given. */
     address?: string;
+    mtu?: number;
     /** An external endpoint's check targets (annotation nsm-ts.io/check-targets): pinged or fetched by nsm check. */
     checks?: string[];
     /** What a client pod asked for (interface name, service, labels). */

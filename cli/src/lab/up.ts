@@ -62,7 +62,7 @@ export function podStateOf(lab: Lab, p: LabPlan['pods'][number]): LabState['pods
     node: p.node,
     netns: lab.netns(p.external ? 'fabric' : p.name),
     role: roleOf(p),
-    ...(p.host ? { address: p.host.address } : {}),
+    ...(p.host ? { address: p.host.address, ...(p.host.mtu ? { mtu: p.host.mtu } : {}) } : {}),
     ...(p.external?.checks.length ? { checks: p.external.checks } : {}),
     requests: roleOf(p) === 'client' ? p.client!.requests : [],
     ...(p.endpoint ? { endpoint: p.endpoint.name } : {}),

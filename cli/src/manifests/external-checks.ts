@@ -5,7 +5,7 @@
  */
 import type { NetworkService } from '@nsm-ts/sdk/api';
 import { parseCidr } from '@nsm-ts/sdk/tools';
-import { FABRIC_PREFIX } from '../lab/lab.js';
+import { FABRIC_PREFIX } from './placement.js';
 import type { ExternalDraft } from './external.js';
 import { formatPosition } from './report.js';
 import type { PodDraft } from './workload.js';

@@ -1,6 +1,12 @@
 /** Which emulated node each pod runs on. */
 import type { PodDraft } from './workload.js';
 
+/**
+ * The lab's fabric, a /24: the registry is .1, node i is .(10+i), fabric hosts have the addresses
+ * their manifests give. (Manifests check fabric hosts' addresses against it, so it lives here.)
+ */
+export const FABRIC_PREFIX = '198.18.0';
+
 /** Where fabric hosts and external endpoints' gateways are: on the fabric, outside every node. */
 export const FABRIC = 'fabric';
 

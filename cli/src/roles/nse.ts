@@ -59,6 +59,14 @@ if (env['NSM_EXTERNAL_URL']) {
     problems.push(
       'NSM_EXTERNAL_URL: an external endpoint is no passthrough and takes its addresses from the URL',
     );
+  if (env['NSM_MECHANISMS'])
+    problems.push(
+      'NSM_EXTERNAL_URL: an external endpoint is reached over VXLAN only; expected no NSM_MECHANISMS',
+    );
+  if (tokensFromEnv(env).size > 0)
+    problems.push(
+      'NSM_EXTERNAL_URL: an external endpoint has no SR-IOV VFs; expected no NSM_SRIOV_TOKENS_* variables',
+    );
 }
 // An external endpoint's gateway serves VXLAN only (from the URL); NSM_MECHANISMS is for the others.
 const served = env['NSM_EXTERNAL_URL']

@@ -56,7 +56,7 @@ bool PrepareInterface(ArpWork* w, uint8_t own_mac[ETH_ALEN]) {
   ifr.ifr_ifindex = w->ifindex;
   if (ioctl(w->fd, SIOCGIFNAME, &ifr) < 0) {
     w->failure = {errno, "ioctl(SIOCGIFNAME)"};
-    if (errno == ENODEV) {
+    if (w->failure.err == ENODEV) {
       w->failure.hint = "no interface with index " + std::to_string(w->ifindex) + " in the socket's namespace";
     }
     return false;
@@ -133,7 +133,7 @@ bool Arp(ArpWork* w) {
   double deadline = start + w->timeout_ms;
   if (sendto(w->fd, req, sizeof req, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
     w->failure = {errno, "sendto(" + w->ifname + ")"};
-    if (errno == ENETDOWN) w->failure.hint = w->ifname + " is down";
+    if (w->failure.err == ENETDOWN) w->failure.hint = w->ifname + " is down";
     return false;
   }
   uint8_t buf[1500];

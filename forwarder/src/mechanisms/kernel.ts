@@ -31,7 +31,9 @@ import { tapRequest, withTapDevice } from './tap.js';
 import type { SriovPool } from '../sriov/index.js';
 import type { WirePlan } from './wire.js';
 import { dropWire, ensureWire } from './wires.js';
-import { checkExternal, externalVnfOf, isWatched, stopExternalWatch, watchExternal } from './external.js';
+import { checkExternal, externalTarget, externalVnfOf } from './external-check.js';
+import { isWatched, stopExternalWatch, watchExternal } from './external-watch.js';
+import { tapLinkNames } from './tap.js';
 import { withAvoidedVnis } from '../offer.js';
 
 /** How often a VXLAN wire is renegotiated when the remote forwarder's VNI is taken on this node. */
@@ -73,10 +75,12 @@ export function kernelMechanism(
           if (!plan) await dropWire(deps, result.id, ctx.log);
           keepRunning(ctx, run, wire);
           const answer = withWireMtu({ ...result, mechanism: mech }, plan);
-          // A tap's wire end is a bridge port in the pod (the VM holds the address): not probed from there.
-          if (nextHop && wire && externalVnfOf(nextHop) && !tap) {
-            if (!isWatched(ctx, wire)) await checkExternal(deps, ctx, nextHop, result, wire);
-            watchExternal(deps, ctx, nextHop, answer, wire);
+          if (nextHop && wire && externalVnfOf(nextHop)) {
+            // A tap's wire end is a port of its bridge: the bridge probes (the VM holds the address).
+            const bridge = tap ? tapLinkNames(result.id).bridge : undefined;
+            const target = externalTarget(nextHop, result, wire, bridge);
+            if (!isWatched(ctx, wire)) await checkExternal(deps, ctx, target);
+            watchExternal(deps, ctx, target, answer, wire);
           } else stopExternalWatch(ctx);
           return answer;
         } catch (err) {

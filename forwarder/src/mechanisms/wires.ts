@@ -38,7 +38,13 @@ function matches(link: StaleLink, plan: WirePlan, i: number): boolean {
   const t = plan.tunnel;
   if (!t) return true;
   const v = link.vxlan;
-  return v?.vni === t.vni && v.port === t.port && sameIp(v.local, t.local) && sameIp(v.remote, t.remote);
+  return (
+    v?.vni === t.vni &&
+    v.port === t.port &&
+    sameIp(v.local, t.local) &&
+    sameIp(v.remote, t.remote) &&
+    (v.df ?? false) === (t.df ?? false)
+  );
 }
 
 /** Takes over a previous run's links when they are exactly what the plan wants; deletes the rest. */

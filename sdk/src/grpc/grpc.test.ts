@@ -30,6 +30,8 @@ const handler: NetworkServiceHandler = {
     if (conn.network_service === 'fail')
       throw new NsmError(Code.NOT_FOUND, 'network service "fail" is not found');
     if (conn.network_service === 'crash') throw new Error('boom');
+    if (conn.network_service === 'further')
+      throw new NsmError(Code.UNAVAILABLE, 'unix:///next.sock is unavailable: no socket /next.sock');
     if (conn.network_service === 'hang') {
       seen.aborted = new Promise((resolve) =>
         ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
@@ -101,6 +103,15 @@ describe('gRPC boundary', () => {
     expect(crash.message).toBe('boom');
   });
 
+  it('passes on an UNAVAILABLE the server answered without calling the server unavailable', async () => {
+    const { tcp } = await serve();
+    const err = (await tcp.networkService
+      .request(createContext(), newRequest({ network_service: 'further' }))
+      .catch((e: unknown) => e)) as NsmError;
+    expect(err.code).toBe(Code.UNAVAILABLE);
+    expect(err.message).toBe('unix:///next.sock is unavailable: no socket /next.sock');
+  });
+
   it('cancels the server side when the caller gives up', async () => {
     const { unix } = await serve();
     const { ctx, cancel } = withTimeout(createContext(), 200);
@@ -167,5 +178,15 @@ describe('gRPC boundary', () => {
       .catch((e: unknown) => e)) as NsmError;
     expect(err.code).toBe(Code.UNAVAILABLE);
     expect(err.message).toContain('nobody.sock');
+  });
+
+  it('says which hop is unavailable when a TCP server does not answer', async () => {
+    const { tcp } = await serve();
+    await server.close();
+    const err = (await tcp.networkService
+      .request(createContext(), newRequest(newConnection({ network_service: 'x' })))
+      .catch((e: unknown) => e)) as NsmError;
+    expect(err.code).toBe(Code.UNAVAILABLE);
+    expect(err.message).toMatch(/tcp:\/\/127\.0\.0\.1:\d+/);
   });
 });

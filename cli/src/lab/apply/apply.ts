@@ -109,6 +109,13 @@ function sameSpec(a: ComponentSpec, b: ComponentSpec): boolean {
   return a.netns === b.netns && a.node === b.node && a.script === b.script && env(a) === env(b);
 }
 
+/** Whether a fabric host's cable and an external endpoint's check targets stay as they are. */
+function sameOutside(a: LabState['pods'][number] | undefined, b: LabState['pods'][number]): boolean {
+  const outside = (p: LabState['pods'][number] | undefined) =>
+    JSON.stringify([p?.address, p?.mtu, p?.checks ?? []]);
+  return outside(a) === outside(b);
+}
+
 const sameService = (a: NetworkService, b: NetworkService) => JSON.stringify(a) === JSON.stringify(b);
 
 async function unregisterServices(lab: Lab, services: NetworkService[]): Promise<void> {
@@ -165,7 +172,13 @@ async function change(lab: Lab, options: ApplyOptions): Promise<ApplyResult> {
   const wantedNames = new Set(wanted.map((w) => w.spec.name));
   const gone = [...oldSpecs.keys()].filter((n) => !wantedNames.has(n));
   const replaced = wanted.filter(
-    (w) => oldSpecs.has(w.spec.name) && !sameSpec(oldSpecs.get(w.spec.name)!, w.spec),
+    (w) =>
+      oldSpecs.has(w.spec.name) &&
+      (!sameSpec(oldSpecs.get(w.spec.name)!, w.spec) ||
+        !sameOutside(
+          state!.pods.find((p) => p.name === w.plan.name),
+          podStateOf(lab, w.plan),
+        )),
   );
   const created = wanted.filter((w) => !oldSpecs.has(w.spec.name));
   const servicesChanged = plan.services.filter((s) => {

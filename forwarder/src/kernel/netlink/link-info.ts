@@ -9,6 +9,8 @@ export interface VxlanLinkInfo {
   readonly local?: string;
   readonly remote?: string;
   readonly port?: number;
+  /** IFLA_VXLAN_DF is 1: outer don't-fragment set. */
+  readonly df?: boolean;
 }
 
 /** The parameters of a tun/tap device, as the kernel reports them. */
@@ -91,6 +93,7 @@ function parseVxlan(data: Buffer): VxlanLinkInfo {
     ...(local ? { local } : {}),
     ...(remote ? { remote } : {}),
     ...(port?.length === 2 ? { port: port.readUInt16BE(0) } : {}),
+    ...(a.get(IFLA_VXLAN.DF)?.[0] === 1 ? { df: true } : {}),
   };
 }
 

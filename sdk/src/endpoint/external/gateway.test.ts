@@ -16,18 +16,18 @@ const ext = parseExternalVxlan(
 
 function setup() {
   const handler = toHandler([externalVxlanEndpoint('vnf-fw', ext)]);
-  const request = (client: string, params: Record<string, string> = {}) => {
+  const request = (client: string, params: Record<string, string> = {}, id = `${client}-gw`) => {
     const mechanism = vxlanMechanism({ srcIp: '198.18.0.11', srcPort: 4789 });
     Object.assign(mechanism.parameters, params);
     const conn = newConnection({
-      id: `${client}-gw`,
+      id,
       network_service: 'firewall',
       mechanism,
       path: {
         index: 1,
         path_segments: [
           { name: client, id: `${client}-id`, token: '', expires: null, metrics: {} },
-          { name: 'vnf-fw', id: `${client}-gw`, token: '', expires: null, metrics: {} },
+          { name: 'vnf-fw', id, token: '', expires: null, metrics: {} },
         ],
       },
     });
@@ -79,6 +79,18 @@ describe('externalVxlanEndpoint', () => {
     await handler.close(ctx, b);
     // nsc-b held 101 before: it gets it again.
     expect((await request('nsc-b')).mechanism?.parameters['vni']).toBe('101');
+  });
+
+  it("keeps a client's slot when an old path of it closes after a reselect came as another connection", async () => {
+    const { handler, request } = setup();
+    const old = await request('nsc-a', {}, 'old-path');
+    const now = await request('nsc-a', {}, 'new-path');
+    expect(now.mechanism?.parameters['vni']).toBe(old.mechanism?.parameters['vni']);
+    await handler.close(ctx, old);
+    // Still held by the new path: another client gets the other VNI.
+    expect((await request('nsc-b')).mechanism?.parameters['vni']).toBe('101');
+    await handler.close(ctx, now);
+    expect((await request('nsc-c')).mechanism?.parameters['vni']).toBe('100');
   });
 
   it('moves a client off a VNI its node has taken', async () => {

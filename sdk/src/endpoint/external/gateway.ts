@@ -37,39 +37,55 @@ function clientNameOf(conn: Connection): string {
   return conn.path?.path_segments[0]?.name || holderOf(conn);
 }
 
-/** Slots by holder, and the slot each holder had last (reused when still free). */
+/**
+ * Slots by holder (the originating client), each held by one connection of this gateway, and the
+ * slot each holder had last (given back when still free; the most recent holders only).
+ */
 export class SlotTable {
-  private readonly held = new Map<string, { slot: number; client: string }>();
+  private readonly held = new Map<string, { slot: number; client: string; connId: string }>();
   private readonly last = new Map<string, number>();
 
   constructor(private readonly capacity: number) {}
 
-  /** The holder's slot: the one it holds, else its last one if free, else the lowest free not avoided. */
+  /**
+   * The holder's slot for connection `connId`: the one it holds, else `preferred` or its last one
+   * if free, else the lowest free slot not avoided. `fresh` says whether it was taken just now.
+   */
   take(
     holder: string,
     client: string,
+    connId: string,
     avoid: (slot: number) => boolean,
     preferred?: number,
-  ): number | undefined {
+  ): { slot: number; fresh: boolean } | undefined {
     const current = this.held.get(holder);
-    if (current && !avoid(current.slot)) return current.slot;
-    if (current) this.release(holder);
+    if (current && !avoid(current.slot)) {
+      current.connId = connId; // a reselect keeps the holder but may come as another connection
+      return { slot: current.slot, fresh: false };
+    }
+    if (current) this.held.delete(holder);
     const taken = new Set([...this.held.values()].map((h) => h.slot));
-    const previous =
-      preferred !== undefined && preferred >= 0 && preferred < this.capacity
-        ? preferred
-        : this.last.get(holder);
     const free = (slot: number): boolean => !taken.has(slot) && !avoid(slot);
-    let slot = previous !== undefined && free(previous) ? previous : undefined;
+    const wanted = [preferred, this.last.get(holder)].find(
+      (s) => s !== undefined && s >= 0 && s < this.capacity && free(s),
+    );
+    let slot = wanted;
     for (let i = 0; slot === undefined && i < this.capacity; i++) if (free(i)) slot = i;
     if (slot === undefined) return undefined;
-    this.held.set(holder, { slot, client });
+    this.held.set(holder, { slot, client, connId });
+    this.last.delete(holder);
     this.last.set(holder, slot);
-    return slot;
+    // Remember the most recent holders only: a long-lived gateway sees many clients come and go.
+    for (const old of this.last.keys()) {
+      if (this.last.size <= 4 * this.capacity + 64) break;
+      this.last.delete(old);
+    }
+    return { slot, fresh: true };
   }
 
-  release(holder: string): void {
-    this.held.delete(holder);
+  /** Frees the holder's slot if connection `connId` holds it (an old path closing frees nothing). */
+  release(holder: string, connId: string): void {
+    if (this.held.get(holder)?.connId === connId) this.held.delete(holder);
   }
 
   /** The clients holding slots, for messages. */
@@ -138,8 +154,9 @@ export function externalVxlanEndpoint(name: string, ext: ExternalVxlan): Network
       const holder = holderOf(conn);
       // After a restart of this gateway a refresh still carries its VNI: it keeps it when free.
       const carried = params.vni !== undefined ? params.vni - ext.vnis.first : undefined;
-      const slot = slots.take(holder, clientNameOf(conn), (s) => avoid.has(s), carried);
-      if (slot === undefined) throw exhausted(name, ext, slots, avoid);
+      const got = slots.take(holder, clientNameOf(conn), conn.id, (s) => avoid.has(s), carried);
+      if (got === undefined) throw exhausted(name, ext, slots, avoid);
+      const slot = got.slot;
       delete mech.parameters[AVOID_VNIS_PARAMETER];
       setVxlanParameters(mech, {
         dstIp: ext.vtep,
@@ -158,12 +175,13 @@ export function externalVxlanEndpoint(name: string, ext: ExternalVxlan): Network
       try {
         return await next.request(ctx, out);
       } catch (err) {
-        slots.release(holder);
+        // A failed refresh keeps the slot of the connection it refreshes; a new one gives it back.
+        if (got.fresh) slots.release(holder, conn.id);
         throw err;
       }
     },
     async close(ctx, conn, next) {
-      slots.release(holderOf(conn));
+      slots.release(holderOf(conn), conn.id);
       await next.close(ctx, conn);
     },
   };

@@ -103,7 +103,8 @@ export function parseExternalVxlan(url: string): ExternalVxlan {
   try {
     parsed = new URL(url);
   } catch {
-    throw bad(url, 'not a URL');
+    const port = /^vxlan:\/\/(?:\[[^\]]*\]|[^/:?]*):(\d+)/.exec(url)?.[1];
+    throw bad(url, port ? `the port is "${port}", not an integer 1..65535` : 'not a URL');
   }
   if (parsed.username || parsed.password || (parsed.pathname && parsed.pathname !== '/') || parsed.hash) {
     throw bad(url, 'it has a user, path or fragment');
@@ -125,6 +126,9 @@ export function parseExternalVxlan(url: string): ExternalVxlan {
   const vnf: IpAddress = { family: ip.family, value: ip.address };
   if (ip.prefixLength === bitsOf(ip.family))
     throw bad(url, `ip ${ipText} is a single address; give the subnet it has on the VXLAN, e.g. /24`);
+  const { first: firstHost, last: lastHost } = hostRange(ip);
+  if (vnf.value < firstHost || vnf.value > lastHost)
+    throw bad(url, `ip ${ipText} is the subnet's network or broadcast address, not a host's`);
   const pool = q.has('pool') ? cidrParam(url, 'pool', q.get('pool') ?? '') : ip;
   if (pool.family !== ip.family) throw bad(url, `pool ${q.get('pool') ?? ''} is not in the family of ip`);
   if (!containsCidr(ip, pool))
