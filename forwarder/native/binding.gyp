@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "nsm_netlink",
-      "sources": ["src/nsm_netlink.cc", "src/ping.cc", "src/arp.cc", "src/tap.cc"],
+      "sources": ["src/nsm_netlink.cc", "src/ping.cc", "src/ping_errors.cc", "src/arp.cc", "src/tap.cc"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"],
       "libraries": ["-lpthread"]
