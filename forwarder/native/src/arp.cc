@@ -198,15 +198,6 @@ void Complete(napi_env env, napi_status, void* data) {
   delete w;
 }
 
-bool GetString(napi_env env, napi_value v, std::string* out) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
-  out->resize(len + 1);
-  napi_get_value_string_utf8(env, v, out->data(), len + 1, &len);
-  out->resize(len);
-  return true;
-}
-
 bool ReadArgs(napi_env env, napi_callback_info info, ArpWork* w) {
   size_t argc = 5;
   napi_value argv[5];
@@ -230,12 +221,7 @@ napi_value ArpOnce(napi_env env, napi_callback_info info) {
     delete w;
     return nullptr;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &w->deferred, &promise);
-  napi_create_string_utf8(env, "nsm_netlink.arpOnce", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, Execute, Complete, w, &w->work);
-  napi_queue_async_work(env, w->work);
-  return promise;
+  return QueueWork(env, w, "nsm_netlink.arpOnce", Execute, Complete);
 }
 
 }  // namespace

@@ -51,6 +51,30 @@ inline napi_value MakeError(napi_env env, const Failure& f, const std::string& c
   return err;
 }
 
+// Reads a JS string argument into *out; false when `v` is not a string.
+inline bool GetString(napi_env env, napi_value v, std::string* out) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &len) != napi_ok) return false;
+  out->resize(len + 1);
+  napi_get_value_string_utf8(env, v, out->data(), len + 1, &len);
+  out->resize(len);
+  return true;
+}
+
+// Starts `w`'s work (`execute` on a libuv pool thread, `complete` back on the JS thread, which
+// settles `w->deferred` and frees `w`) and returns its promise. `W` has `napi_async_work work` and
+// `napi_deferred deferred`; `resource` names the work in async hooks.
+template <typename W>
+napi_value QueueWork(napi_env env, W* w, const char* resource, napi_async_execute_callback execute,
+                     napi_async_complete_callback complete) {
+  napi_value promise, name;
+  napi_create_promise(env, &w->deferred, &promise);
+  napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, nullptr, name, execute, complete, w, &w->work);
+  napi_queue_async_work(env, w->work);
+  return promise;
+}
+
 // Moves the calling thread into the network namespace at `path`. Only for throwaway threads: the
 // switch is never undone, and it must never happen on the JS thread or a libuv pool thread.
 inline bool EnterNetNamespace(const std::string& path, Failure* f) {

@@ -321,12 +321,7 @@ napi_value TransactAsync(napi_env env, napi_callback_info info) {
     delete w;
     return nullptr;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &w->deferred, &promise);
-  napi_create_string_utf8(env, "nsm_netlink.transact", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, TransactExecute, TransactComplete, w, &w->work);
-  napi_queue_async_work(env, w->work);
-  return promise;
+  return nsm::QueueWork(env, w, "nsm_netlink.transact", TransactExecute, TransactComplete);
 }
 
 napi_value TransactSync(napi_env env, napi_callback_info info) {

@@ -196,9 +196,8 @@ bool ReadArgs(napi_env env, napi_callback_info info, PingWork* w) {
   size_t argc = 5;
   napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  size_t len = 0;
   if (argc < 4 || napi_get_value_int32(env, argv[0], &w->fd) != napi_ok || w->fd < 0 ||
-      napi_get_value_string_utf8(env, argv[1], nullptr, 0, &len) != napi_ok ||
+      !GetString(env, argv[1], &w->addr) ||
       napi_get_value_int32(env, argv[2], &w->family) != napi_ok ||
       napi_get_value_int32(env, argv[3], &w->timeout_ms) != napi_ok) {
     napi_throw_type_error(env, "EINVAL", "pingOnce(fd, addr, family, timeoutMs, size?): bad arguments");
@@ -221,9 +220,6 @@ bool ReadArgs(napi_env env, napi_callback_info info, PingWork* w) {
     }
     w->probe_mtu = true;
   }
-  w->addr.resize(len + 1);
-  napi_get_value_string_utf8(env, argv[1], w->addr.data(), len + 1, &len);
-  w->addr.resize(len);
   return true;
 }
 
@@ -233,12 +229,7 @@ napi_value PingOnce(napi_env env, napi_callback_info info) {
     delete w;
     return nullptr;
   }
-  napi_value promise, name;
-  napi_create_promise(env, &w->deferred, &promise);
-  napi_create_string_utf8(env, "nsm_netlink.pingOnce", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, nullptr, name, Execute, Complete, w, &w->work);
-  napi_queue_async_work(env, w->work);
-  return promise;
+  return QueueWork(env, w, "nsm_netlink.pingOnce", Execute, Complete);
 }
 
 }  // namespace
