@@ -28,7 +28,12 @@ function checkExternalNames(
   const known = [...defined.keys()].join(', ') || 'none';
   for (const ext of externals) {
     for (const service of ext.serviceNames)
-      if (!defined.has(service))
+      if (defined.get(service)?.payload === 'IP')
+        ext.doc.warn(
+          ext.at.services,
+          `network service "${service}" has payload IP, but VXLAN carries Ethernet frames: the VNF must answer ARP on its VNIs (payload ETHERNET says so)`,
+        );
+      else if (!defined.has(service))
         ext.doc.error(
           ext.at.services,
           `external endpoint provides network service "${service}", which no NetworkService defines; expected one of: ${known}`,

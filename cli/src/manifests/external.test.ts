@@ -36,7 +36,7 @@ function problems(docs: string[]): string[] {
 describe('external endpoints and fabric hosts in the lab', () => {
   it('plans a gateway for a NetworkServiceEndpoint with a vxlan:// URL and a fabric host for an annotated Pod', () => {
     const plan = load([
-      serviceYaml('svc'),
+      serviceYaml('svc', 'payload: ETHERNET'),
       nseYaml(
         'vnf',
         URL,
@@ -65,13 +65,16 @@ describe('external endpoints and fabric hosts in the lab', () => {
     ["url: 'vxlan://198.18.0.50?vni=0&ip=10.60.0.1/24'", 'vni is "0"'],
     ["url: 'vxlan://198.18.0.50?vni=1'", 'no ip'],
   ])('refuses %s', (url, message) => {
-    const lines = problems([serviceYaml('svc'), nseYaml('vnf', url.replace('url: ', ''))]);
+    const lines = problems([
+      serviceYaml('svc', 'payload: ETHERNET'),
+      nseYaml('vnf', url.replace('url: ', '')),
+    ]);
     expect(lines.join('\n')).toContain(message);
   });
 
   it('refuses unknown services, a name an endpoint pod has, and VNIs another declaration uses at the same VTEP', () => {
     const lines = problems([
-      serviceYaml('svc'),
+      serviceYaml('svc', 'payload: ETHERNET'),
       nseYaml('vnf', URL),
       nseYaml('vnf-2', "'vxlan://198.18.0.50?vni=103-110&ip=10.61.0.1/24'"),
       nseYaml('nse', "'vxlan://198.18.0.51?vni=1&ip=10.62.0.1/24'").replace('[svc]', '[nope]'),
@@ -88,7 +91,7 @@ describe('external endpoints and fabric hosts in the lab', () => {
 
   it('refuses fabric addresses off the fabric, taken by the lab or another host, and hosts that are also clients', () => {
     const lines = problems([
-      serviceYaml('svc'),
+      serviceYaml('svc', 'payload: ETHERNET'),
       hostYaml('a', '10.0.0.5/24'),
       hostYaml('b', '198.18.0.11/24'),
       hostYaml('c', '198.18.0.50/24'),
@@ -107,9 +110,16 @@ describe('external endpoints and fabric hosts in the lab', () => {
     expect(lines).toContain('annotation nsm-ts.io/fabric-address: invalid CIDR "not-an-address"');
   });
 
+  it('warns when a service of payload IP is served over VXLAN, which carries Ethernet', () => {
+    const plan = load([serviceYaml('svc', 'payload: IP'), nseYaml('vnf', URL)]);
+    expect(plan.warnings.join('\n')).toContain(
+      'network service "svc" has payload IP, but VXLAN carries Ethernet frames: the VNF must answer ARP',
+    );
+  });
+
   it('refuses check targets that are neither addresses nor http URLs', () => {
     const lines = problems([
-      serviceYaml('svc'),
+      serviceYaml('svc', 'payload: ETHERNET'),
       nseYaml('vnf', URL, '  annotations:\n    nsm-ts.io/check-targets: 10.77.0.10, ftp://x/\n'),
     ]).join('\n');
     expect(lines).toContain('"ftp://x/" is neither an IP address nor an http(s):// URL');
