@@ -33,8 +33,15 @@ function hasNetem(): boolean {
   }
 }
 
-/** A ping running in a namespace until stopped; `stop()` resolves with its counts. */
-function pingIn(netns: string, to: string): { stop: () => Promise<{ sent: number; received: number }> } {
+/**
+ * A ping running in a namespace until stopped. `started` resolves once ping runs (its header line is
+ * out: `ip netns exec` has entered the namespace); `stop()` resolves with its counts and what it
+ * said on stderr.
+ */
+function pingIn(
+  netns: string,
+  to: string,
+): { started: Promise<void>; stop: () => Promise<{ sent: number; received: number; stderr: string }> } {
   const child: ChildProcess = spawn(
     'ip',
     ['netns', 'exec', netns.split('/').pop()!, 'ping', '-q', '-i', '0.05', to],
@@ -43,14 +50,26 @@ function pingIn(netns: string, to: string): { stop: () => Promise<{ sent: number
     },
   );
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  let stderr = '';
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  let onStart = (): void => {};
+  const started = new Promise<void>((resolve) => (onStart = resolve));
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('PING ')) onStart();
+  });
   return {
+    started,
     stop: () =>
       new Promise((resolve) => {
-        child.on('exit', () => {
+        const done = () => {
           const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
-          resolve({ sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? -1) });
-        });
+          resolve({ sent: Number(m?.[1] ?? 0), received: Number(m?.[2] ?? -1), stderr: stderr.trim() });
+        };
+        if (exited) return done();
+        child.on('exit', done);
         child.kill('SIGINT');
       }),
   };
@@ -83,6 +102,17 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/apply'), () => {
       return { link: `${l.client}/${l.clientInterface}`, ping };
     });
     expect(running).toHaveLength(9);
+    // Every ping runs before the change starts (on a loaded machine `ip netns exec` can take a while).
+    await Promise.all(
+      running.map(({ link, ping }) =>
+        Promise.race([
+          ping.started,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`the ping on ${link} did not start within 15 s`)), 15_000),
+          ),
+        ]),
+      ),
+    );
     await new Promise((r) => setTimeout(r, 1000));
 
     const added = await nsm(lab, 'apply', '-f', 'deploy/examples/4g-epc-eir');
@@ -107,7 +137,7 @@ describe.skipIf(!isRoot)(rootTitle('test/e2e/apply'), () => {
     const counts = await Promise.all(running.map(async (r) => ({ link: r.link, ...(await r.ping.stop()) })));
     pings.length = 0;
     for (const c of counts) {
-      expect(c.sent, c.link).toBeGreaterThan(20);
+      expect(c.sent, `${c.link}: ${c.stderr}`).toBeGreaterThan(20);
       expect(c.received, `${c.link}: ${c.sent - c.received} of ${c.sent} pings lost`).toBe(c.sent);
     }
     const after = await statusJson(lab);
