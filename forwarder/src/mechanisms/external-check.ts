@@ -20,17 +20,9 @@ import { pingInNamespace } from '../liveness/ping.js';
 import type { KernelDeps } from './deps.js';
 import type { Wire } from './wire.js';
 
-/** How the checks are timed; the defaults suit a VNF on the same fabric. */
-export interface ExternalCheckOptions {
-  /** Wait for one ARP reply (default 250 ms); a check asks three times. */
-  readonly arpTimeoutMs?: number;
-  /** Period of the health check of a connection that is up (default 1 s). */
-  readonly everyMs?: number;
-  /** Consecutive failed health checks that report the connection DOWN (default 3). */
-  readonly misses?: number;
-}
-
-export const ARP_TRIES = 3;
+/** How long one ARP reply is waited for; a check before answering asks ARP_TRIES times. */
+export const ARP_TIMEOUT_MS = 250;
+const ARP_TRIES = 3;
 const ECHO_TIMEOUT_MS = 300;
 const IPV4_ECHO_OVERHEAD = 28; // IPv4 20 + ICMP 8
 /** The smallest MTU an IPv4 link may have (RFC 791). */
@@ -114,7 +106,7 @@ export function externalTarget(
   return target;
 }
 
-export function describeTarget(t: ExternalTarget): string {
+function describeTarget(t: ExternalTarget): string {
   return `external VNF ${t.name} (${t.vnf}) over VXLAN VNI ${t.vni} to VTEP ${t.vtep}:${t.port}`;
 }
 
@@ -191,13 +183,8 @@ function mtuMismatch(t: ExternalTarget, passes: number): NsmError {
  * Checks that the VNF answers over `wire` and carries full-size packets; throws UNAVAILABLE or
  * FAILED_PRECONDITION saying what is wrong. A VNF that answers ARP but drops ICMP passes unmeasured.
  */
-export async function checkExternal(
-  deps: KernelDeps,
-  ctx: Context,
-  t: ExternalTarget,
-  options: ExternalCheckOptions = {},
-): Promise<void> {
-  const arpMs = options.arpTimeoutMs ?? 250;
+export async function checkExternal(deps: KernelDeps, ctx: Context, t: ExternalTarget): Promise<void> {
+  const arpMs = ARP_TIMEOUT_MS;
   if (!(await answers(t, arpMs, ARP_TRIES)))
     throw await noAnswer(
       deps,

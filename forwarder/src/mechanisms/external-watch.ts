@@ -9,7 +9,12 @@ import type { Connection } from '@nsm-ts/sdk/api';
 import { metadataSlot, type Context } from '@nsm-ts/sdk/core';
 import { monitorEventsOf } from '@nsm-ts/sdk/elements';
 import type { KernelDeps } from './deps.js';
-import { answers, noAnswer, type ExternalCheckOptions, type ExternalTarget } from './external-check.js';
+import { ARP_TIMEOUT_MS, answers, noAnswer, type ExternalTarget } from './external-check.js';
+
+/** Period of the health check of a connection that is up. */
+const EVERY_MS = 1000;
+/** Failed health checks in a row that report the connection DOWN. */
+const MISSES = 3;
 import type { Wire } from './wire.js';
 
 interface Watch {
@@ -43,7 +48,6 @@ export function watchExternal(
   t: ExternalTarget,
   answer: Connection,
   wire: Wire,
-  options: ExternalCheckOptions = {},
 ): void {
   const current = kWatch.get(ctx);
   if (current && current.wire === wire && !current.ended) {
@@ -52,9 +56,9 @@ export function watchExternal(
   }
   stopExternalWatch(ctx);
   const events = monitorEventsOf(ctx);
-  const everyMs = options.everyMs ?? 1000;
-  const limit = options.misses ?? 3;
-  const arpMs = options.arpTimeoutMs ?? 250;
+  const everyMs = EVERY_MS;
+  const limit = MISSES;
+  const arpMs = ARP_TIMEOUT_MS;
   let closed = false;
   let cancel = (): void => {};
   let missed = 0;

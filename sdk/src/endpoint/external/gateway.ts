@@ -92,10 +92,6 @@ export class SlotTable {
   holders(): string[] {
     return [...this.held.values()].map((h) => h.client);
   }
-
-  size(): number {
-    return this.held.size;
-  }
 }
 
 function avoided(mechs: readonly Mechanism[], ext: ExternalVxlan): Set<number> {
